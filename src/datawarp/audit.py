@@ -1,0 +1,134 @@
+"""Reading and verifying the audit trail written by the database triggers (migration 0002)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+
+GENESIS_HASH = "0" * 64
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    audit_id: int
+    table_name: str
+    record_key: str | None
+    action: str
+    changed_by_db_user: str
+    changed_by_os_user: str | None
+    client_application: str | None
+    changed_at: datetime
+    old_values: dict[str, Any] | None
+    new_values: dict[str, Any] | None
+
+    def changed_fields(self) -> dict[str, tuple[Any, Any]]:
+        """Field -> (old, new) for the fields this change touched (all fields for INSERT)."""
+        old, new = self.old_values or {}, self.new_values or {}
+        skip = {"updated_at", "created_at", "created_by"}  # set by the database itself
+        return {
+            key: (old.get(key), new.get(key))
+            for key in sorted(set(old) | set(new))
+            if key not in skip and old.get(key) != new.get(key)
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["changed_at"] = self.changed_at.isoformat()
+        return data
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    changed_at: datetime
+    old_status: str | None
+    new_status: str
+    changed_by: str
+
+
+@dataclass(frozen=True)
+class ChainVerification:
+    rows_checked: int
+    first_broken_id: int | None
+    problem: str | None
+    head_hash: str
+
+    @property
+    def ok(self) -> bool:
+        return self.first_broken_id is None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "ok": self.ok}
+
+
+def read_audit_log(
+    conn: psycopg.Connection, record_key: str | None = None, *, limit: int = 200
+) -> list[AuditEntry]:
+    """The newest ``limit`` entries, oldest first, optionally for one source code."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        rows = cur.execute(
+            "SELECT * FROM (SELECT audit_id, table_name, record_key, action, changed_by_db_user,"
+            " changed_by_os_user, client_application, changed_at, old_values, new_values"
+            " FROM datawarp.tbl_audit_log"
+            " WHERE %(key)s::text IS NULL OR record_key = %(key)s"
+            " ORDER BY audit_id DESC LIMIT %(limit)s) newest ORDER BY audit_id",
+            {"key": record_key, "limit": limit},
+        ).fetchall()
+    return [AuditEntry(**row) for row in rows]
+
+
+def status_history(conn: psycopg.Connection, source_code: str) -> list[StatusChange]:
+    rows = conn.execute(
+        "SELECT changed_at, old_values->>'status', new_values->>'status',"
+        " changed_by_db_user || coalesce(' (os: ' || changed_by_os_user || ')', '')"
+        " FROM datawarp.tbl_audit_log"
+        " WHERE table_name = 'datawarp.tbl_data_sources' AND record_key = %s"
+        "   AND new_values IS NOT NULL"
+        "   AND (old_values IS NULL OR old_values->>'status' <> new_values->>'status')"
+        " ORDER BY audit_id",
+        (source_code,),
+    ).fetchall()
+    return [StatusChange(*row) for row in rows]
+
+
+def verify_chain(conn: psycopg.Connection) -> ChainVerification:
+    """Recompute every row's hash and link; report the first row that does not match.
+
+    A row edited in place fails its own hash; a row deleted or inserted out of band breaks the
+    link from the row after it. The head hash is printed so it can be recorded elsewhere: that
+    is what detects truncation of the newest rows.
+    """
+    query = """
+        SELECT audit_id, prev_hash, row_hash,
+               lag(row_hash) OVER (ORDER BY audit_id) AS previous_row_hash,
+               datawarp.audit_row_hash(prev_hash, audit_id, table_name, record_key, action,
+                   changed_by_db_user, changed_by_os_user, client_application, client_addr,
+                   transaction_id, changed_at, old_values, new_values) AS recomputed
+          FROM datawarp.tbl_audit_log ORDER BY audit_id
+    """
+    checked, head = 0, GENESIS_HASH
+    with conn.transaction(), conn.cursor(name="audit_verify") as cur:
+        cur.itersize = 5000
+        for audit_id, prev_hash, row_hash, previous_row_hash, recomputed in cur.execute(query):
+            checked += 1
+            expected_prev = previous_row_hash or GENESIS_HASH
+            if prev_hash != expected_prev:
+                return ChainVerification(
+                    checked,
+                    audit_id,
+                    f"entry {audit_id} does not link to the entry before it"
+                    " (an entry was removed, inserted or reordered)",
+                    head,
+                )
+            if recomputed != row_hash:
+                return ChainVerification(
+                    checked,
+                    audit_id,
+                    f"entry {audit_id} does not match its hash (its contents were altered)",
+                    head,
+                )
+            head = row_hash
+    return ChainVerification(checked, None, None, head)

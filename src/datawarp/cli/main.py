@@ -1,0 +1,90 @@
+"""The `datawarp` command: a thin layer over the library modules.
+
+Errors raised as ``DataWarpError`` are printed on one line and turned into the exit code the
+error carries (2 bad input, 1 a failed load); tracebacks only with ``--verbose``.
+"""
+
+from __future__ import annotations
+
+import traceback
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from typer.core import TyperGroup
+
+from datawarp import __version__
+from datawarp.cli import audit_cmd, db_cmd, demo_cmd, sources_cmd
+from datawarp.cli.state import AppState, state
+from datawarp.errors import DataWarpError
+
+
+class DataWarpGroup(TyperGroup):
+    """Root command group that reports DataWarp errors the way cron and people both want."""
+
+    def invoke(self, ctx: typer.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except DataWarpError as exc:
+            if isinstance(ctx.obj, AppState) and ctx.obj.verbose:
+                traceback.print_exc()
+            typer.echo(f"Error: {exc.message}", err=True)
+            raise typer.Exit(exc.exit_code) from None
+
+
+app = typer.Typer(
+    cls=DataWarpGroup,
+    help="Load NHS England statistical publications into a governed PostgreSQL warehouse.",
+    epilog="Start with: datawarp demo   ·   Docs: README.md and docs/",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"datawarp {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            "--database-url",
+            envvar="DATAWARP_DATABASE_URL",
+            show_envvar=True,
+            help="PostgreSQL URL. Unset: an embedded PostgreSQL in your data folder.",
+        ),
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", help="Settings file (default: ./datawarp.toml if present)."),
+    ] = None,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Show tracebacks and debug detail.")
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_show_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Load NHS England statistical publications into a governed PostgreSQL warehouse."""
+    ctx.obj = AppState(database_url=database_url, config_file=config, verbose=verbose)
+    state(ctx)
+
+
+sources_cmd.install(app)
+db_cmd.install(app)
+audit_cmd.install(app)
+demo_cmd.install(app)
+
+
+def run() -> None:
+    app()

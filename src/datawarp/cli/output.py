@@ -1,0 +1,43 @@
+"""Rendering helpers shared by the commands: JSON for scripts, rich tables for people."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+console = Console()
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, Path):
+        return str(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json")
+    if hasattr(value, "to_dict"):
+        return value.to_dict()
+    return str(value)
+
+
+def print_json(data: Any) -> None:
+    """Plain stdout (no rich wrapping or colour) so ``| jq`` always works."""
+    sys.stdout.write(json.dumps(data, default=_json_default, indent=2, ensure_ascii=False) + "\n")
+
+
+def local_time(value: datetime | None) -> str:
+    """Timestamps are stored in UTC; people read them in their own time zone."""
+    if value is None:
+        return ""
+    return value.astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")

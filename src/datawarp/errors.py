@@ -1,0 +1,44 @@
+"""One exception hierarchy for everything DataWarp reports to a user.
+
+Each error carries a one-line message meant for the user (naming the file, field or row at
+fault). The CLI prints it and exits with ``exit_code``: 2 for bad input, 1 for a failed load.
+"""
+
+
+class DataWarpError(Exception):
+    """Base class: a user-facing, one-line message and the exit code the CLI should use."""
+
+    exit_code = 2
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class BadInputError(DataWarpError):
+    """The user's input (an option, a file, a manifest) is wrong; nothing was written."""
+
+    exit_code = 2
+
+
+class NotFoundError(BadInputError):
+    """A named object (source, load, file, sheet, member) does not exist."""
+
+
+class ConflictError(BadInputError):
+    """The request clashes with existing state (duplicate source, forbidden transition)."""
+
+
+class DatabaseError(DataWarpError):
+    """The database could not be reached or refused an operation."""
+
+    exit_code = 1
+
+
+class LoadFailedError(DataWarpError):
+    """A load started but failed; it was rolled back."""
+
+    exit_code = 1
