@@ -27,6 +27,15 @@ class Settings(BaseModel):
     database_url: str | None = Field(
         default=None, description="PostgreSQL URL; unset means the embedded server"
     )
+    dba_email: str | None = Field(
+        default=None, description="Where schema reviews and DBA alerts go (log only if unset)"
+    )
+    schema_auto_add_limit: int = Field(
+        default=5, ge=1, description="Fewer new columns than this in one load are auto-added"
+    )
+    lock_timeout_seconds: float = Field(
+        default=600, ge=0, description="How long a load waits for another load of its source"
+    )
     home: Path = Field(
         default_factory=lambda: platformdirs.user_data_path("datawarp"),
         description="Folder for the embedded server's data and the download cache",

@@ -9,6 +9,7 @@ import psycopg
 from datawarp.config import Settings
 from datawarp.db.connect import DatabaseTarget, connect, resolve_target
 from datawarp.db.migrate import pending_migrations, upgrade
+from datawarp.events import reap_interrupted
 
 
 @dataclass
@@ -17,6 +18,7 @@ class Database:
 
     target: DatabaseTarget
     migrations_applied: list = field(default_factory=list)
+    interrupted_loads: list[int] = field(default_factory=list)
 
     @property
     def url(self) -> str:
@@ -27,12 +29,17 @@ class Database:
 
 
 def open_database(settings: Settings, *, auto_upgrade: bool = True) -> Database:
-    """Resolve the server and, on first use, apply pending catalog migrations."""
+    """Resolve the server; on first use apply pending migrations; mark interrupted loads.
+
+    Every command passes through here, which is what lets "the next DataWarp command" notice
+    a load whose process was killed (see datawarp.events).
+    """
     database = Database(resolve_target(settings))
     if auto_upgrade:
         with database.connect(autocommit=True) as conn:
             if pending_migrations(conn):
                 database.migrations_applied = upgrade(conn)
+            database.interrupted_loads = reap_interrupted(conn)
     return database
 
 

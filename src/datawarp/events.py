@@ -1,0 +1,157 @@
+"""Load events and metrics, written on their own autocommit connection.
+
+The data transaction may roll back; the record of what was attempted must not. So an event
+is inserted ``in_progress`` and committed before any data moves, and finished afterwards.
+
+Liveness: while a load runs, its recorder connection holds a *shared* advisory lock on the
+source ("a loader of X is alive"). When a process dies, PostgreSQL ends its sessions and the
+lock goes with them; ``reap_interrupted`` then finds ``in_progress`` events nobody holds a lock
+for and marks them ``failed`` (interrupted). A shared lock lets the next loader of the source
+take it while the previous one is still finishing its event.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import psycopg
+from psycopg import sql
+
+LIVENESS_LOCK = "hashtextextended('datawarp.loading:' || %s, 0)"
+SERIALISE_LOCK = "hashtextextended('datawarp.load:' || %s, 0)"
+FINAL_STATUSES = ("completed", "failed", "rolled_back")
+
+
+@dataclass(frozen=True)
+class EventStart:
+    source_code: str
+    target_schema: str
+    target_table: str
+    source_file: str
+    period: str | None
+    period_kind: str | None
+    sheet: str | None
+    load_mode: str
+    file_sha256: str | None = None
+    file_bytes: int | None = None
+
+
+class LoadRecorder:
+    """Owns the short autocommit connection that records one batch's events."""
+
+    def __init__(self, conn: psycopg.Connection):
+        if not conn.autocommit:
+            raise ValueError("the recorder needs an autocommit connection")
+        self.conn = conn
+
+    def start(self, event: EventStart) -> int:
+        self.conn.execute(f"SELECT pg_advisory_lock_shared({LIVENESS_LOCK})", (event.source_code,))
+        row = self.conn.execute(
+            "INSERT INTO datawarp.tbl_load_events (source_code, target_schema, target_table,"
+            " source_file, period, period_kind, sheet, load_mode, file_sha256, file_bytes)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING load_id",
+            (
+                event.source_code, event.target_schema, event.target_table, event.source_file,
+                event.period, event.period_kind, event.sheet, event.load_mode,
+                event.file_sha256, event.file_bytes,
+            ),
+        ).fetchone()  # fmt: skip
+        return row[0]
+
+    def finish(self, load_id: int, source_code: str, status: str, **fields) -> None:
+        """Finish an event on the recorder connection (failures, after the rollback)."""
+        finish_event(self.conn, load_id, status, **fields)
+        self.release(source_code)
+
+    def release(self, source_code: str) -> None:
+        self.conn.execute(f"SELECT pg_advisory_unlock_shared({LIVENESS_LOCK})", (source_code,))
+
+
+def finish_event(
+    conn: psycopg.Connection,
+    load_id: int,
+    status: str,
+    *,
+    rows_loaded: int = 0,
+    columns_added: int = 0,
+    error_message: str | None = None,
+    sheet: str | None = None,
+) -> None:
+    """Move an event from in_progress to its final status (the database allows this once).
+
+    A completed load finishes its event inside the data transaction, so the rows and the
+    'completed' record commit together: no window where one exists without the other.
+    """
+    if status not in FINAL_STATUSES:
+        raise ValueError(f"not a final status: {status}")
+    conn.execute(
+        "UPDATE datawarp.tbl_load_events SET load_status = %s, rows_loaded = %s,"
+        " columns_added = %s, error_message = %s, completed_at = clock_timestamp(),"
+        " duration_seconds = extract(epoch FROM clock_timestamp() - started_at),"
+        " sheet = coalesce(%s, sheet) WHERE load_id = %s",
+        (status, rows_loaded, columns_added, error_message, sheet, load_id),
+    )
+
+
+def add_metrics(
+    conn: psycopg.Connection, load_id: int, source_code: str, schema: str, table: str
+) -> None:
+    """One row per completed load: table rows, data columns, size and how long the load took."""
+    conn.execute(
+        sql.SQL(
+            "INSERT INTO datawarp.tbl_source_metrics (source_code, load_id, row_count,"
+            " column_count, table_size_bytes, load_duration_seconds)"
+            " SELECT %s, %s, (SELECT count(*) FROM {table}),"
+            " (SELECT count(*) FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0"
+            "  AND NOT attisdropped AND left(attname, 1) <> '_'),"
+            " pg_total_relation_size(%s::regclass), e.duration_seconds"
+            " FROM datawarp.tbl_load_events e WHERE e.load_id = %s"
+        ).format(table=sql.Identifier(schema, table)),
+        (source_code, load_id, _regclass(schema, table), _regclass(schema, table), load_id),
+    )
+
+
+def _regclass(schema: str, table: str) -> str:
+    return sql.Identifier(schema, table).as_string(None)
+
+
+def reap_interrupted(conn: psycopg.Connection) -> list[int]:
+    """Mark ``in_progress`` events whose loader is gone as failed (interrupted).
+
+    For each candidate, taking the liveness lock exclusively succeeds only when no live session
+    holds it shared; the lock and the update share one transaction.
+    """
+    reaped = []
+    rows = conn.execute(
+        "SELECT load_id, source_code FROM datawarp.tbl_load_events"
+        " WHERE load_status = 'in_progress' ORDER BY load_id"
+    ).fetchall()
+    for load_id, source_code in rows:
+        with conn.transaction():
+            free = conn.execute(
+                f"SELECT pg_try_advisory_xact_lock({LIVENESS_LOCK})", (source_code,)
+            ).fetchone()[0]
+            if free:
+                conn.execute(
+                    "UPDATE datawarp.tbl_load_events SET load_status = 'failed',"
+                    " interrupted = true, completed_at = clock_timestamp(),"
+                    " error_message = 'interrupted: the loading process ended before the load"
+                    " finished; its transaction was rolled back'"
+                    " WHERE load_id = %s AND load_status = 'in_progress'",
+                    (load_id,),
+                )
+                reaped.append(load_id)
+    return reaped
+
+
+def already_loaded(
+    conn: psycopg.Connection, source_code: str, target_schema: str, period: str | None, sha256: str
+) -> int | None:
+    """The load_id of a completed load of these exact bytes for this source and period."""
+    row = conn.execute(
+        "SELECT load_id FROM datawarp.tbl_load_events WHERE source_code = %s"
+        " AND target_schema = %s AND period IS NOT DISTINCT FROM %s AND file_sha256 = %s"
+        " AND load_status = 'completed' ORDER BY load_id DESC LIMIT 1",
+        (source_code, target_schema, period, sha256),
+    ).fetchone()
+    return row[0] if row else None
