@@ -16,8 +16,8 @@ class CliResult:
     stderr: str
 
 
-def run_cli(*args: str, database_url: str | None = None) -> CliResult:
+def run_cli(*args: str, database_url: str | None = None, env: dict | None = None) -> CliResult:
     runner = CliRunner()
     argv = (["--database-url", database_url] if database_url else []) + list(args)
-    result = runner.invoke(app, argv, catch_exceptions=False, env={"COLUMNS": "200"})
+    result = runner.invoke(app, argv, catch_exceptions=False, env={"COLUMNS": "200", **(env or {})})
     return CliResult(result.exit_code, result.stdout, result.stderr)

@@ -14,6 +14,7 @@ import platformdirs
 from pydantic import BaseModel, ConfigDict, Field
 
 from datawarp.errors import BadInputError
+from datawarp.validate.settings import ValidationSettings
 
 CONFIG_FILE_NAME = "datawarp.toml"
 ENV_PREFIX = "DATAWARP_"
@@ -36,6 +37,7 @@ class Settings(BaseModel):
     lock_timeout_seconds: float = Field(
         default=600, ge=0, description="How long a load waits for another load of its source"
     )
+    validation: ValidationSettings = Field(default_factory=ValidationSettings)
     home: Path = Field(
         default_factory=lambda: platformdirs.user_data_path("datawarp"),
         description="Folder for the embedded server's data and the download cache",

@@ -1,60 +1,84 @@
-"""The demo: what `datawarp demo` sets up on a fresh (usually embedded) database.
+"""The demo: what `datawarp demo` does on a fresh (usually embedded) database.
 
-It registers a few NHS-shaped sources; the loader's issue extends it to generate sample files
-and load them. Re-running is safe: sources already registered are left as they are.
+It registers NHS-shaped demo sources, generates their publication files locally with the
+project's own generator (no network: two months of an A&E workbook whose layout drifts, the
+same month as a Windows-1252 CSV, an RTT ZIP), loads them through a manifest exactly as a user
+would, and reports what landed. Re-running is safe: registered sources are left as they are
+and files already loaded are skipped.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-import psycopg
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from datawarp import registry
+from datawarp.batch import BatchOptions, BatchReport, run_batch
+from datawarp.config import Settings
+from datawarp.db import Database
 from datawarp.errors import ConflictError
-
-DEMO_OWNER = "datawarp.demo@nhs.net"
-
-DEMO_SOURCES = (
-    dict(
-        source_code="ae_attendances",
-        publication="A&E Attendances and Emergency Admissions",
-        domain="Urgent and Emergency Care",
-        purpose="Monthly A&E attendances and 4-hour performance by provider",
-        load_mode="REPLACE",
-    ),
-    dict(
-        source_code="rtt_waiting_times",
-        publication="Consultant-led Referral to Treatment Waiting Times",
-        domain="Elective Care",
-        purpose="Incomplete RTT pathways by provider and treatment function",
-        load_mode="REPLACE",
-    ),
-    dict(
-        source_code="adhd_mi",
-        publication="ADHD Management Information",
-        domain="Clinical - Mental Health",
-        purpose="Track ADHD referral waiting times",
-        load_mode="APPEND",
-    ),
-)
+from datawarp.manifest import load_manifest
+from datawarp.notify import LogNotifier
+from datawarp.samplegen import DEMO_SOURCES, write_demo_publication
 
 
-@dataclass(frozen=True)
+@dataclass
+class LoadedTable:
+    source_code: str
+    table: str
+    rows: int
+    periods: list[str]
+    columns: int
+
+
+@dataclass
 class DemoResult:
-    registered: list[str]
-    already_registered: list[str]
-    sources: list[registry.SourceRecord]
+    manifest: Path
+    registered: list[str] = field(default_factory=list)
+    already_registered: list[str] = field(default_factory=list)
+    report: BatchReport | None = None
+    tables: list[LoadedTable] = field(default_factory=list)
 
 
-def run_demo(conn: psycopg.Connection) -> DemoResult:
-    registered, existing = [], []
-    for spec in DEMO_SOURCES:
-        try:
-            registry.register_source(conn, owner=DEMO_OWNER, **spec)
-            registered.append(spec["source_code"])
-        except ConflictError:
-            existing.append(spec["source_code"])
-    codes = {spec["source_code"] for spec in DEMO_SOURCES}
-    sources = [s for s in registry.list_sources(conn) if s.source_code in codes]
-    return DemoResult(registered, existing, sources)
+def run_demo(database: Database, settings: Settings, *, hooks=None) -> DemoResult:
+    folder = settings.home / "demo"
+    manifest_path = folder / "manifest.yaml"
+    if not manifest_path.is_file():  # generated once: a re-run finds the same bytes and skips
+        manifest_path = write_demo_publication(folder)
+    result = DemoResult(manifest_path)
+    with database.connect() as conn:
+        for spec in DEMO_SOURCES:
+            try:
+                registry.register_source(conn, **spec)
+                result.registered.append(spec["source_code"])
+            except ConflictError:
+                result.already_registered.append(spec["source_code"])
+    result.report = run_batch(
+        database,
+        settings,
+        load_manifest(manifest_path),
+        BatchOptions(),
+        notifier=LogNotifier(),
+        hooks=hooks,
+    )
+    with database.connect() as conn:
+        result.tables = [_describe_table(conn, spec["source_code"]) for spec in DEMO_SOURCES]
+    return result
+
+
+def _describe_table(conn, source_code: str) -> LoadedTable:
+    table = f"staging.tbl_{source_code}"
+    if conn.execute("SELECT to_regclass(%s)", (table,)).fetchone()[0] is None:
+        return LoadedTable(source_code, table, 0, [], 0)
+    from psycopg import sql
+
+    identifier = sql.Identifier("staging", f"tbl_{source_code}")
+    rows, periods = conn.execute(
+        sql.SQL("SELECT count(*), array_agg(DISTINCT _period) FROM {}").format(identifier)
+    ).fetchone()
+    columns = conn.execute(
+        "SELECT count(*) FROM information_schema.columns WHERE table_schema = 'staging'"
+        " AND table_name = %s AND left(column_name, 1) <> '_'",
+        (f"tbl_{source_code}",),
+    ).fetchone()[0]
+    return LoadedTable(source_code, table, rows, sorted(p for p in periods or [] if p), columns)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import psycopg
 from psycopg import sql
+from psycopg.types.json import Jsonb
 
 LIVENESS_LOCK = "hashtextextended('datawarp.loading:' || %s, 0)"
 SERIALISE_LOCK = "hashtextextended('datawarp.load:' || %s, 0)"
@@ -76,6 +77,7 @@ def finish_event(
     columns_added: int = 0,
     error_message: str | None = None,
     sheet: str | None = None,
+    column_stats: dict | None = None,
 ) -> None:
     """Move an event from in_progress to its final status (the database allows this once).
 
@@ -88,8 +90,16 @@ def finish_event(
         "UPDATE datawarp.tbl_load_events SET load_status = %s, rows_loaded = %s,"
         " columns_added = %s, error_message = %s, completed_at = clock_timestamp(),"
         " duration_seconds = extract(epoch FROM clock_timestamp() - started_at),"
-        " sheet = coalesce(%s, sheet) WHERE load_id = %s",
-        (status, rows_loaded, columns_added, error_message, sheet, load_id),
+        " sheet = coalesce(%s, sheet), column_stats = %s WHERE load_id = %s",
+        (
+            status,
+            rows_loaded,
+            columns_added,
+            error_message,
+            sheet,
+            None if column_stats is None else Jsonb(column_stats),
+            load_id,
+        ),
     )
 
 

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from datawarp.errors import BadInputError
 from datawarp.periods import parse_period
 from datawarp.registry import check_source_code
+from datawarp.validate.settings import GateSettings
 
 
 class ManifestError(BadInputError):
@@ -64,6 +65,7 @@ class SourceEntry(BaseModel):
     primary_key: list[str] = Field(default_factory=list)
     columns: dict[str, ColumnMeta] = Field(default_factory=dict)
     files: list[FileEntry] = Field(default_factory=list)
+    validation: dict[str, Any] = Field(default_factory=dict)  # gate settings for this source
     # single-file shorthand
     url: str | None = None
     path: str | None = None
@@ -81,6 +83,12 @@ class SourceEntry(BaseModel):
     @classmethod
     def _period(cls, value: Any) -> str | None:
         return None if value is None else _normalised_period(value)
+
+    @field_validator("validation")
+    @classmethod
+    def _gate_settings(cls, value: dict[str, Any]) -> dict[str, Any]:
+        GateSettings(**value)  # raises with the key at fault
+        return value
 
     @field_validator("primary_key", mode="before")
     @classmethod

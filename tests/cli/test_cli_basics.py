@@ -116,10 +116,30 @@ def test_register_with_no_database_configured_uses_the_embedded_server(fresh_hom
     assert [s["source_code"] for s in again] == ["adhd_mi"]
 
 
-def test_demo_is_rerunnable(db_url):
-    first = run_cli("demo", "--json", database_url=db_url)
+def test_demo_registers_generates_loads_and_is_rerunnable(db_url, tmp_path):
+    env = {"DATAWARP_HOME": str(tmp_path / "home")}
+    first = run_cli("demo", "--json", database_url=db_url, env=env)
     assert first.exit_code == 0, first.stderr
     result = json.loads(first.stdout)["result"]
-    assert sorted(result["registered"]) == ["adhd_mi", "ae_attendances", "rtt_waiting_times"]
-    second = json.loads(run_cli("demo", "--json", database_url=db_url).stdout)["result"]
-    assert second["registered"] == [] and len(second["already_registered"]) == 3
+    assert sorted(result["registered"]) == [
+        "ae_attendances",
+        "ae_attendances_csv",
+        "rtt_waiting_times",
+    ]
+    outcomes = result["report"]["outcomes"]
+    assert [o["status"] for o in outcomes] == ["completed"] * 4
+    tables = {t["source_code"]: t for t in result["tables"]}
+    assert tables["ae_attendances"]["periods"] == ["2025-08", "2025-09"]
+    assert tables["ae_attendances"]["rows"] == 2 * outcomes[0]["rows_loaded"] > 0
+    assert tables["rtt_waiting_times"]["rows"] == outcomes[3]["rows_loaded"] > 0
+    listed = json.loads(run_cli("sources", "list", "--json", database_url=db_url).stdout)
+    assert {s["source_code"]: s["status"] for s in listed} == {
+        "ae_attendances": "active", "ae_attendances_csv": "active", "rtt_waiting_times": "active",
+    }  # fmt: skip
+
+    second = run_cli("demo", "--json", database_url=db_url, env=env)
+    assert second.exit_code == 0
+    again = json.loads(second.stdout)["result"]
+    assert again["registered"] == [] and len(again["already_registered"]) == 3
+    assert [o["status"] for o in again["report"]["outcomes"]] == ["skipped"] * 4
+    assert json.loads(json.dumps(again["tables"])) == result["tables"]

@@ -118,10 +118,11 @@ def test_verify_passes_on_an_untouched_chain(conn):
     assert result.head_hash == head
 
 
-def _tamper(raw_conn, statement: str) -> None:
+def _tamper(raw_conn, statement: str, audit_id: int) -> None:
     """What a superuser could do: switch the guard off, edit, switch it back on."""
     raw_conn.execute("ALTER TABLE datawarp.tbl_audit_log DISABLE TRIGGER USER")
-    raw_conn.execute(statement)
+    for part in statement.split(";"):
+        raw_conn.execute(part, {"id": audit_id})
     raw_conn.execute("ALTER TABLE datawarp.tbl_audit_log ENABLE TRIGGER USER")
 
 
@@ -136,7 +137,8 @@ def test_verify_finds_an_altered_row(conn, raw_conn):
     _tamper(
         raw_conn,
         "UPDATE datawarp.tbl_audit_log SET new_values = jsonb_set(new_values, '{owner}',"
-        f" '\"evil@nhs.net\"') WHERE audit_id = {target}",
+        " '\"evil@nhs.net\"') WHERE audit_id = %(id)s",
+        target,
     )
     result = audit.verify_chain(conn)
     assert not result.ok
@@ -147,7 +149,7 @@ def test_verify_finds_an_altered_row(conn, raw_conn):
 def test_verify_finds_a_deleted_row(conn, raw_conn):
     _make_history(conn)
     ids = _ids(raw_conn)
-    _tamper(raw_conn, f"DELETE FROM datawarp.tbl_audit_log WHERE audit_id = {ids[1]}")
+    _tamper(raw_conn, "DELETE FROM datawarp.tbl_audit_log WHERE audit_id = %(id)s", ids[1])
     result = audit.verify_chain(conn)
     assert result.first_broken_id == ids[2]
     assert "does not link" in result.problem
@@ -160,10 +162,11 @@ def test_verify_finds_a_rehashed_row_by_its_broken_link(conn, raw_conn):
     _tamper(
         raw_conn,
         "UPDATE datawarp.tbl_audit_log SET changed_by_db_user = 'nobody' WHERE audit_id ="
-        f" {ids[1]}; UPDATE datawarp.tbl_audit_log SET row_hash = datawarp.audit_row_hash("
+        " %(id)s; UPDATE datawarp.tbl_audit_log SET row_hash = datawarp.audit_row_hash("
         " prev_hash, audit_id, table_name, record_key, action, changed_by_db_user,"
         " changed_by_os_user, client_application, client_addr, transaction_id, changed_at,"
-        f" old_values, new_values) WHERE audit_id = {ids[1]}",
+        " old_values, new_values) WHERE audit_id = %(id)s",
+        ids[1],
     )
     result = audit.verify_chain(conn)
     assert result.first_broken_id == ids[2]
@@ -181,7 +184,8 @@ def test_cli_audit_log_and_verify(db_url, conn, raw_conn):
     target = _ids(raw_conn)[0]
     _tamper(
         raw_conn,
-        f"UPDATE datawarp.tbl_audit_log SET record_key = 'x' WHERE audit_id = {target}",
+        "UPDATE datawarp.tbl_audit_log SET record_key = 'x' WHERE audit_id = %(id)s",
+        target,
     )
     broken = run_cli("audit", "verify", "--json", database_url=db_url)
     assert broken.exit_code == 1

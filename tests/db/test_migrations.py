@@ -48,10 +48,7 @@ def test_upgrade_from_empty_creates_the_catalog_and_data_schemas(empty_db_url):
         assert [m.version for m in applied] == [m.version for m in migrate.available_migrations()]
         for table, expected in SEED_COLUMNS.items():
             assert expected <= _columns(conn, table), table
-        schemas = {
-            name
-            for (name,) in conn.execute("SELECT nspname FROM pg_namespace").fetchall()
-        }
+        schemas = {name for (name,) in conn.execute("SELECT nspname FROM pg_namespace").fetchall()}
         assert {"datawarp", "staging", "staging_test", "archive"} <= schemas
         default = conn.execute(
             "SELECT column_default FROM information_schema.columns WHERE table_schema ="
@@ -63,9 +60,13 @@ def test_upgrade_from_empty_creates_the_catalog_and_data_schemas(empty_db_url):
 def test_rerunning_upgrade_is_a_no_op(empty_db_url):
     with connect(empty_db_url, autocommit=True) as conn:
         migrate.upgrade(conn)
-        before = conn.execute("SELECT version, applied_at FROM datawarp.schema_migrations").fetchall()
+        before = conn.execute(
+            "SELECT version, applied_at FROM datawarp.schema_migrations"
+        ).fetchall()
         assert migrate.upgrade(conn) == []
-        after = conn.execute("SELECT version, applied_at FROM datawarp.schema_migrations").fetchall()
+        after = conn.execute(
+            "SELECT version, applied_at FROM datawarp.schema_migrations"
+        ).fetchall()
         assert before == after
         assert all(state.status == "applied" for state in migrate.migration_status(conn))
 

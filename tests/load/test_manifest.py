@@ -126,7 +126,9 @@ def test_every_problem_is_reported_at_once():
 def test_missing_sources_and_empty_manifest():
     assert _problems("publication: x\n") == ["m.yaml:1: sources: required key missing"]
     assert _problems("") == ["m.yaml: the manifest is empty"]
-    assert _problems("- a\n- b\n") == ["m.yaml:1: the manifest must be a mapping with a sources: list"]
+    assert _problems("- a\n- b\n") == [
+        "m.yaml:1: the manifest must be a mapping with a sources: list"
+    ]
 
 
 def test_missing_manifest_file(tmp_path):

@@ -17,25 +17,39 @@ def demo(
     ctx: typer.Context,
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
-    """Register the demo sources and show them (safe to re-run)."""
+    """Register demo sources, generate NHS-style files, load them and show what landed.
+
+    Safe to re-run: existing sources are kept and files already loaded are skipped.
+    """
     app_state = state(ctx)
     database = app_state.database()
-    with database.connect() as conn:
-        result = run_demo(conn)
+    result = run_demo(database, app_state.settings())
     details = server_info(database)
     if json_output:
         print_json({"database": details, "result": result})
-        return
+        raise typer.Exit(result.report.exit_code)
     where = "embedded" if details.embedded else "external"
     console.print(f"DataWarp demo on {where} PostgreSQL {details.server_version} ({details.url})")
-    table = Table(title="Demo sources")
-    for column in ("source", "status", "publication", "mode", "this run"):
-        table.add_column(column)
-    for s in result.sources:
-        fresh = "new" if s.source_code in result.registered else "existing"
-        table.add_row(s.source_code, s.status, s.publication, s.load_mode, fresh)
-    console.print(table)
-    console.print("Next: datawarp sources show adhd_mi   ·   datawarp audit log")
+    console.print(f"Generated files and manifest: {result.manifest}")
+    loads = Table(title="Loads")
+    for column in ("source", "period", "status", "rows", "detail"):
+        loads.add_column(column)
+    for o in result.report.outcomes:
+        done = f"load {o.load_id} → {o.target}" if o.status == "completed" else ""
+        detail = o.error or "; ".join(filter(None, [done, *o.warnings]))
+        loads.add_row(o.source_code, o.period or "", o.status, f"{o.rows_loaded:,}", detail)
+    console.print(loads)
+    tables = Table(title="What is in the warehouse")
+    for column in ("table", "rows", "data columns", "periods"):
+        tables.add_column(column)
+    for t in result.tables:
+        tables.add_row(t.table, f"{t.rows:,}", str(t.columns), ", ".join(t.periods))
+    console.print(tables)
+    console.print(
+        "Next: datawarp sources list · datawarp schema-changes list · datawarp audit log\n"
+        f"      datawarp inspect {result.manifest.parent / 'Monthly-AE-September-2025.xlsx'}"
+    )
+    raise typer.Exit(result.report.exit_code)
 
 
 def install(app: typer.Typer) -> None:

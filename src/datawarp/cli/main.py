@@ -14,7 +14,16 @@ import typer
 from typer.core import TyperGroup
 
 from datawarp import __version__
-from datawarp.cli import audit_cmd, db_cmd, demo_cmd, sources_cmd
+from datawarp.cli import (
+    audit_cmd,
+    db_cmd,
+    demo_cmd,
+    inspect_cmd,
+    load_cmd,
+    schema_cmd,
+    sources_cmd,
+    validate_cmd,
+)
 from datawarp.cli.state import AppState, state
 from datawarp.errors import DataWarpError
 
@@ -28,7 +37,8 @@ class DataWarpGroup(TyperGroup):
         except DataWarpError as exc:
             if isinstance(ctx.obj, AppState) and ctx.obj.verbose:
                 traceback.print_exc()
-            typer.echo(f"Error: {exc.message}", err=True)
+            for problem in getattr(exc, "problems", None) or [exc.message]:
+                typer.echo(f"Error: {problem}", err=True)
             raise typer.Exit(exc.exit_code) from None
 
 
@@ -84,6 +94,12 @@ sources_cmd.install(app)
 db_cmd.install(app)
 audit_cmd.install(app)
 demo_cmd.install(app)
+load_cmd.install(app)
+schema_cmd.install(app)
+validate_cmd.install(app)
+app.command("inspect", epilog="Example: datawarp inspect Monthly-AE-September-2023.csv --json")(
+    inspect_cmd.inspect
+)
 
 
 def run() -> None:

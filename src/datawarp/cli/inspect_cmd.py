@@ -1,0 +1,146 @@
+"""`datawarp inspect`: preview what DataWarp would load from a file, before writing a manifest."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from datawarp.cli.output import console, print_json
+from datawarp.cli.state import state
+from datawarp.extract import engine
+from datawarp.extract.engine import InspectReport
+
+LISTED_TOTAL_ROWS = 10
+HEADER_WIDTH = 48
+
+
+def inspect(
+    ctx: typer.Context,
+    file_or_url: Annotated[
+        str, typer.Argument(metavar="FILE_OR_URL", help="A path, file:// URL or http(s) URL.")
+    ],
+    sheet: Annotated[
+        str | None,
+        typer.Option("--sheet", help="Worksheet to read (default: the first data sheet)."),
+    ] = None,
+    member: Annotated[
+        str | None, typer.Option("--member", help="File inside a ZIP: exact name or glob.")
+    ] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+) -> None:
+    """Show what DataWarp would load from a spreadsheet, CSV or ZIP: sheets, header, columns.
+
+    Lists the sheets (hidden, cover and notes sheets marked), the table found (header rows, first and last data row), each column's clean name, original header and PostgreSQL type, suppressed and empty cells per column, totals rows, the title-block metadata and warnings.
+
+    Example: datawarp inspect Monthly-AE-September-2023.csv
+
+    Example: datawarp inspect Beds-Open-Overnight.xlsx --sheet 'NHS Trust by Sector' --json
+    """
+    cache_dir = state(ctx).settings().cache_dir
+    report = engine.inspect(file_or_url, sheet=sheet, member=member, cache_dir=cache_dir)
+    if json_output:
+        print_json(report.to_dict())
+    else:
+        render(report)
+
+
+def render(report: InspectReport) -> None:
+    console.print(_title(report))
+    if report.format != "csv":
+        console.print(_sheets_table(report))
+    if report.metadata:
+        console.print(_metadata_table(report))
+    console.print(_layout_lines(report))
+    console.print(_columns_table(report))
+    for warning in report.warnings:
+        console.print(f"[yellow]warning:[/] {escape(warning)}")
+
+
+def _title(report: InspectReport) -> str:
+    details = [report.format, f"{report.size:,} bytes", f"sha256 {report.sha256[:12]}"]
+    if report.member:
+        details.append(f"member {escape(report.member)}")
+    if report.encoding:
+        details.append(f"encoding {report.encoding}")
+    if report.delimiter:
+        details.append(f"delimiter {report.delimiter!r}")
+    return f"[bold]{escape(report.file)}[/] ({', '.join(details)})"
+
+
+def _sheets_table(report: InspectReport) -> Table:
+    table = Table(title="Sheets", title_justify="left")
+    for heading in ("", "sheet", "kind", "hidden", "table"):
+        table.add_column(heading)
+    for sheet in report.sheets:
+        table.add_row(
+            "→" if sheet.chosen else "",
+            escape(sheet.name),
+            sheet.kind,
+            "hidden" if sheet.hidden else "",
+            {True: "yes", False: "", None: "?"}[sheet.has_table],
+        )
+    return table
+
+
+def _metadata_table(report: InspectReport) -> Table:
+    table = Table(title="Title block", title_justify="left", show_header=False)
+    table.add_column("key", style="bold")
+    table.add_column("value", overflow="fold")
+    for key, value in report.metadata.items():
+        table.add_row(escape(key), escape(" ".join(value.split())) or "[dim](blank)[/]")
+    return table
+
+
+def _layout_lines(report: InspectReport) -> str:
+    layout = report.layout
+    where = "line" if report.format == "csv" else "row"
+    sheet = "" if report.format == "csv" else f"Sheet [bold]{escape(report.sheet)}[/]"
+    if report.sheet_ambiguous:
+        sheet += " [yellow](chosen from several: name one with --sheet)[/]"
+    lines = [sheet] if sheet else []
+    plural = "s" if len(layout.header_rows) > 1 else ""
+    lines.append(
+        f"Header {where}{plural} {', '.join(map(str, layout.header_rows))}; data {where}s "
+        f"{layout.first_data_row or '-'} to {layout.last_data_row or '-'}; "
+        f"[bold]{report.row_count:,}[/] rows"
+        + (f" from {layout.blocks} side-by-side blocks" if layout.blocks > 1 else "")
+    )
+    if layout.notes_row:
+        lines.append(f"Notes start at {where} {layout.notes_row}")
+    if report.total_row_count:
+        shown = ", ".join(map(str, report.total_rows[:LISTED_TOTAL_ROWS]))
+        more = report.total_row_count - min(report.total_row_count, LISTED_TOTAL_ROWS)
+        lines.append(
+            f"Totals rows (_is_total): {report.total_row_count:,} ({where} {shown}"
+            + (f" and {more:,} more" if more else "")
+            + ")"
+        )
+    else:
+        lines.append("Totals rows (_is_total): none")
+    return "\n".join(lines)
+
+
+def _columns_table(report: InspectReport) -> Table:
+    table = Table(title=f"Columns ({len(report.columns)})", title_justify="left")
+    table.add_column("#", justify="right")
+    table.add_column("name", style="bold")
+    table.add_column("original header", max_width=HEADER_WIDTH, overflow="fold")
+    table.add_column("type")
+    table.add_column("suppressed", justify="right")
+    table.add_column("nulls", justify="right")
+    table.add_column("from", justify="right")
+    for number, column in enumerate(report.columns, start=1):
+        pg_type = column.pg_type + (" (all suppressed)" if column.is_fully_suppressed else "")
+        table.add_row(
+            str(number),
+            column.name,
+            escape(" ".join(column.original_header.split())),
+            pg_type,
+            f"{column.suppressed_count:,}" if column.suppressed_count else "",
+            f"{column.null_count:,}" if column.null_count else "",
+            column.source_column or "",
+        )
+    return table

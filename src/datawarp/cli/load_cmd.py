@@ -1,0 +1,158 @@
+"""`datawarp load-batch MANIFEST`: governed loading, one transaction per file."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from datawarp.batch import BatchOptions, BatchReport, FileOutcome, Hooks, run_batch
+from datawarp.cli.output import console, print_json
+from datawarp.cli.state import state
+from datawarp.manifest import load_manifest
+from datawarp.notify import LogNotifier
+from datawarp.validate.report import plain_report, rich_report
+
+EXAMPLE = "Example: datawarp load-batch manifest.yaml --validate   (see docs/manifest.md)"
+STATUS_MARK = {
+    "completed": "[green]✓[/]",
+    "skipped": "[yellow]↷[/]",
+    "planned": "[cyan]…[/]",
+    "failed": "[red]✗[/]",
+    "rolled_back": "[red]↺[/]",
+}
+
+
+def load_batch(
+    ctx: typer.Context,
+    manifest_path: Annotated[Path, typer.Argument(metavar="MANIFEST", help="The manifest YAML.")],
+    validate: Annotated[
+        bool, typer.Option("--validate", help="Run the validation gates on every source.")
+    ] = False,
+    test: Annotated[
+        bool,
+        typer.Option("--test", help="Load into staging_test; unregistered sources allowed."),
+    ] = False,
+    source: Annotated[
+        str | None, typer.Option("--source", help="Only this source of the manifest.")
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Reload files already loaded (same SHA-256, period).")
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Check and extract, load nothing.")
+    ] = False,
+    lock_timeout: Annotated[
+        float | None,
+        typer.Option(help="Seconds to wait for another load of the same source (0: don't)."),
+    ] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print a JSON summary.")] = False,
+) -> None:
+    """Load every file of a manifest into its registered source's staging table.
+
+    Pre-load checks run first and report every problem at once; then each file loads in one
+    transaction (table changes, COPY, validation) and is recorded as a load event. A failed
+    file is rolled back, its owner notified, and the batch goes on; the exit code is 1 if any
+    file failed.
+    """
+    app_state = state(ctx)
+    manifest = load_manifest(manifest_path)
+    settings = app_state.settings()
+    if lock_timeout is not None:
+        settings = settings.model_copy(update={"lock_timeout_seconds": lock_timeout})
+    options = BatchOptions(
+        test=test, force=force, dry_run=dry_run, validate=validate, only_source=source
+    )
+    database = app_state.database()
+    for load_id in database.interrupted_loads:
+        typer.echo(f"Note: load {load_id} was interrupted; marked failed.", err=True)
+    notifier = LogNotifier()
+    show_progress = sys.stdout.isatty() and not json_output
+    if show_progress:
+        report = _run_with_progress(database, settings, manifest, options, notifier)
+    else:
+        hooks = Hooks(on_file_done=None if json_output else _plain_line)
+        report = run_batch(database, settings, manifest, options, notifier=notifier, hooks=hooks)
+    if json_output:
+        print_json(
+            {
+                "outcomes": report.outcomes,
+                "warnings": report.warnings,
+                "notifications": notifier.sent,
+            }
+        )
+    else:
+        _summary(report, rich_lines=show_progress)
+    raise typer.Exit(report.exit_code)
+
+
+def _describe(outcome: FileOutcome) -> str:
+    where = f" → {outcome.target}" if outcome.target else ""
+    period = f" [{outcome.period}]" if outcome.period else ""
+    detail = {
+        "completed": f"{outcome.rows_loaded:,} rows, {outcome.columns_added} new columns",
+        "planned": f"would load {outcome.rows_loaded:,} rows",
+        "skipped": "skipped",
+    }.get(outcome.status, outcome.error or outcome.status)
+    load = f" (load {outcome.load_id})" if outcome.load_id else ""
+    return f"{outcome.source_code}{period}: {outcome.location}{where}{load}: {detail}"
+
+
+def _plain_line(outcome: FileOutcome) -> None:
+    typer.echo(f"{outcome.status.upper():<9} {_describe(outcome)}")
+    for warning in outcome.warnings:
+        typer.echo(f"  warning: {warning}")
+    for line in plain_report(outcome.validation).splitlines():
+        typer.echo(f"  {line}")
+
+
+def _run_with_progress(database, settings, manifest, options, notifier) -> BatchReport:
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console, transient=False) as progress:
+        current: dict[str, int] = {}
+
+        def start(task, total: int) -> None:
+            label = f"{task.source.source_code} {task.entry.period or ''}".strip()
+            current["id"] = progress.add_task(label, total=total)
+
+        def rows(count: int) -> None:
+            progress.advance(current["id"], count)
+
+        def done(outcome: FileOutcome) -> None:
+            mark = STATUS_MARK.get(outcome.status, "?")
+            progress.console.print(f"{mark} {escape(_describe(outcome))}")
+            for warning in outcome.warnings:
+                progress.console.print(f"  [yellow]warning:[/] {escape(warning)}")
+            for line in rich_report(outcome.validation).splitlines():
+                progress.console.print(f"  {line}")
+
+        hooks = Hooks(on_file_start=start, on_rows=rows, on_file_done=done)
+        return run_batch(database, settings, manifest, options, notifier=notifier, hooks=hooks)
+
+
+def _summary(report: BatchReport, *, rich_lines: bool) -> None:
+    for warning in report.warnings:
+        typer.echo(f"warning: {warning}", err=True)
+    counts: dict[str, int] = {}
+    for outcome in report.outcomes:
+        counts[outcome.status] = counts.get(outcome.status, 0) + 1
+    rows = sum(o.rows_loaded for o in report.outcomes if o.status == "completed")
+    parts = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+    line = f"{len(report.outcomes)} file(s): {parts}; {rows:,} rows loaded"
+    if rich_lines:
+        console.print(line)
+    else:
+        typer.echo(line)
+
+
+def install(app: typer.Typer) -> None:
+    app.command("load-batch", epilog=EXAMPLE)(load_batch)

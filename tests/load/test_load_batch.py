@@ -1,0 +1,276 @@
+"""Governed loading end to end: one transaction per file, events, modes, provenance, idempotency."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pytest
+
+from datawarp import registry
+from datawarp.plan import PlanError
+from tests.cli_helpers import run_cli
+from tests.load.helpers import (
+    HEADER,
+    events,
+    provider_rows,
+    register,
+    run,
+    table_exists,
+    table_rows,
+    write_csv,
+    write_manifest,
+)  # fmt: skip
+
+
+@pytest.fixture
+def home(tmp_path):
+    return tmp_path / "home"
+
+
+def test_first_load_creates_table_with_provenance_and_records_everything(
+    conn, db_url, tmp_path, home
+):
+    register(conn, "ae_provider")
+    data = write_csv(tmp_path / "ae-2025-09.csv", HEADER, provider_rows("2025-09"))
+    manifest = write_manifest(
+        tmp_path, [{"source_code": "ae_provider", "path": data.name}], period="2025-09"
+    )
+
+    report, _ = run(db_url, home, manifest)
+    (outcome,) = report.outcomes
+    assert outcome.status == "completed" and outcome.rows_loaded == 13
+    assert report.exit_code == 0
+
+    rows = table_rows(
+        conn, "staging.tbl_ae_provider",
+        "org_code, attendances, _period, _source_file, _sheet, _row_number, _is_total, _load_id",
+    )  # fmt: skip
+    assert rows[0] == ("R01", 100, "2025-09", str(data), "ae-2025-09", 2, False, outcome.load_id)
+    assert rows[-1][:2] == ("-", sum(100 * i for i in range(1, 13)))
+    assert rows[-1][6] is True  # the England row is kept and marked
+    (event,) = events(conn, "ae_provider")
+    assert event["load_status"] == "completed" and event["rows_loaded"] == 13
+    assert event["columns_added"] == len(HEADER)
+    assert event["file_sha256"] == hashlib.sha256(data.read_bytes()).hexdigest()
+    assert event["file_bytes"] == data.stat().st_size
+    assert (event["period"], event["period_kind"]) == ("2025-09", "month")
+    metrics = conn.execute(
+        "SELECT row_count, column_count, table_size_bytes > 0, load_duration_seconds >= 0"
+        " FROM datawarp.tbl_source_metrics WHERE load_id = %s",
+        (outcome.load_id,),
+    ).fetchone()
+    assert metrics == (13, len(HEADER), True, True)
+    assert registry.get_source(conn, "ae_provider").status == "active"
+
+
+def test_unregistered_source_is_refused_with_the_seed_message(conn, db_url, tmp_path, home):
+    data = write_csv(tmp_path / "a.csv", HEADER, provider_rows("2025-09"))
+    manifest = write_manifest(tmp_path, [{"source_code": "nobody", "path": data.name}])
+    with pytest.raises(PlanError) as excinfo:
+        run(db_url, home, manifest)
+    assert excinfo.value.problems == [
+        "Source nobody not registered. Use --test flag for experiments."
+    ]
+    assert events(conn, "nobody") == []
+    assert not table_exists(conn, "staging.tbl_nobody")
+
+    result = run_cli("load-batch", str(manifest), database_url=db_url)
+    assert result.exit_code == 2
+    assert (
+        result.stderr == "Error: Source nobody not registered. Use --test flag for experiments.\n"
+    )
+
+
+def test_test_mode_loads_unregistered_source_into_staging_test_only(conn, db_url, tmp_path, home):
+    data = write_csv(tmp_path / "a.csv", HEADER, provider_rows("2025-09"))
+    manifest = write_manifest(tmp_path, [{"source_code": "trial", "path": data.name}])
+    report, _ = run(db_url, home, manifest, test=True)
+    assert report.outcomes[0].status == "completed"
+    assert len(table_rows(conn, "staging_test.tbl_trial")) == 13
+    assert not table_exists(conn, "staging.tbl_trial")
+    assert events(conn, "trial")[0]["target_schema"] == "staging_test"
+
+
+def test_test_mode_never_touches_staging_of_a_registered_source(conn, db_url, tmp_path, home):
+    register(conn, "ae_provider")
+    data = write_csv(tmp_path / "a.csv", HEADER, provider_rows("2025-09"))
+    manifest = write_manifest(tmp_path, [{"source_code": "ae_provider", "path": data.name}])
+    run(db_url, home, manifest, test=True)
+    assert not table_exists(conn, "staging.tbl_ae_provider")
+    assert registry.get_source(conn, "ae_provider").status == "registered"
+
+
+def _two_periods(tmp_path):
+    first = write_csv(tmp_path / "sep.csv", HEADER, provider_rows("2025-09"))
+    second = write_csv(tmp_path / "oct.csv", HEADER, provider_rows("2025-10", 5))
+    return [
+        {"path": first.name, "period": "2025-09"},
+        {"path": second.name, "period": "2025-10"},
+    ]
+
+
+def test_replace_swaps_only_the_same_period(conn, db_url, tmp_path, home):
+    register(conn, "ae_provider", load_mode="REPLACE")
+    files = _two_periods(tmp_path)
+    manifest = write_manifest(tmp_path, [{"source_code": "ae_provider", "files": files}])
+    run(db_url, home, manifest)
+    # September is republished with different figures
+    write_csv(tmp_path / "sep.csv", HEADER, provider_rows("2025-09", scale=2))
+    report, _ = run(db_url, home, manifest)
+    assert [o.status for o in report.outcomes] == ["completed", "skipped"]
+    counts = dict(
+        conn.execute("SELECT _period, count(*) FROM staging.tbl_ae_provider GROUP BY 1").fetchall()
+    )
+    assert counts == {"2025-09": 13, "2025-10": 6}
+    doubled = conn.execute(
+        "SELECT attendances FROM staging.tbl_ae_provider WHERE org_code = 'R01'"
+        " AND _period = '2025-09'"
+    ).fetchall()
+    assert doubled == [(200,)]
+
+
+def test_append_adds_rows(conn, db_url, tmp_path, home):
+    register(conn, "ae_provider", load_mode="APPEND")
+    data = write_csv(tmp_path / "a.csv", HEADER, provider_rows("2025-09"))
+    manifest = write_manifest(
+        tmp_path, [{"source_code": "ae_provider", "path": data.name}], period="2025-09"
+    )
+    run(db_url, home, manifest)
+    report, _ = run(db_url, home, manifest, force=True)
+    assert report.outcomes[0].status == "completed"
+    assert len(table_rows(conn, "staging.tbl_ae_provider")) == 26
+
+
+def test_same_file_same_period_is_skipped_unless_forced(conn, db_url, tmp_path, home):
+    register(conn, "ae_provider", load_mode="REPLACE")
+    data = write_csv(tmp_path / "a.csv", HEADER, provider_rows("2025-09"))
+    manifest = write_manifest(
+        tmp_path, [{"source_code": "ae_provider", "path": data.name}], period="2025-09"
+    )
+    first, _ = run(db_url, home, manifest)
+    again, _ = run(db_url, home, manifest)
+    assert again.outcomes[0].status == "skipped"
+    assert f"already loaded as load {first.outcomes[0].load_id}" in again.outcomes[0].warnings[0]
+    assert len(events(conn, "ae_provider")) == 1
+    forced, _ = run(db_url, home, manifest, force=True)
+    assert forced.outcomes[0].status == "completed"
+    assert len(table_rows(conn, "staging.tbl_ae_provider")) == 13  # REPLACE: not doubled
+
+
+def test_archived_source_is_refused_and_deprecated_warns(conn, raw_conn, db_url, tmp_path, home):
+    for code in ("old_one", "fading"):
+        register(conn, code)
+    for status in ("active", "deprecated", "archived"):
+        registry.set_status(conn, "old_one", status, deprecation_reason="replaced")
+    for status in ("active", "deprecated"):
+        registry.set_status(conn, "fading", status, deprecation_reason="moving to v2")
+    data = write_csv(tmp_path / "a.csv", HEADER, provider_rows("2025-09"))
+    manifest = write_manifest(tmp_path, [{"source_code": "old_one", "path": data.name}])
+    with pytest.raises(PlanError, match="old_one is archived"):
+        run(db_url, home, manifest)
+    manifest = write_manifest(tmp_path, [{"source_code": "fading", "path": data.name}])
+    report, _ = run(db_url, home, manifest)
+    assert report.outcomes[0].status == "completed"
+    assert report.warnings == ["Source fading is deprecated (moving to v2); loading it anyway"]
+
+
+def test_all_preload_problems_are_reported_before_anything_loads(
+    conn, db_url, tmp_path, home, httpserver
+):
+    register(conn, "good")
+    register(conn, "gone")
+    httpserver.expect_request("/missing.csv").respond_with_data("nope", status=404)
+    good = write_csv(tmp_path / "good.csv", HEADER, provider_rows("2025-09"))
+    sources = [
+        {"source_code": "good", "path": good.name},
+        {"source_code": "gone", "url": httpserver.url_for("/missing.csv")},
+        {"source_code": "good", "path": "no-such-file.csv"},
+        {"source_code": "stranger", "path": good.name},
+    ]
+    manifest = write_manifest(tmp_path, sources)
+    with pytest.raises(PlanError) as excinfo:
+        run(db_url, home, manifest)
+    problems = excinfo.value.problems
+    assert len(problems) == 3
+    assert problems[0].startswith("gone: ") and "404" in problems[0]
+    assert problems[1].startswith("good: ") and "no-such-file.csv" in problems[1]
+    assert problems[2] == "Source stranger not registered. Use --test flag for experiments."
+    assert not table_exists(conn, "staging.tbl_good")
+    assert events(conn, "good") == []
+
+
+def test_load_from_a_local_http_server(conn, db_url, tmp_path, home, httpserver):
+    register(conn, "ae_provider")
+    data = write_csv(tmp_path / "a.csv", HEADER, provider_rows("2025-09"))
+    httpserver.expect_request("/pub/Monthly-AE.csv").respond_with_data(
+        data.read_bytes(), content_type="text/csv"
+    )
+    url = httpserver.url_for("/pub/Monthly-AE.csv")
+    manifest = write_manifest(
+        tmp_path, [{"source_code": "ae_provider", "url": url}], period="2025-09"
+    )
+    report, _ = run(db_url, home, manifest)
+    assert report.outcomes[0].status == "completed"
+    (source_file,) = set(table_rows(conn, "staging.tbl_ae_provider", "_source_file", "1"))
+    assert source_file == (url,)  # the URL, never a temporary path
+
+
+def test_cli_load_batch_json_summary_and_exit_codes(conn, db_url, tmp_path):
+    register(conn, "ae_provider")
+    data = write_csv(tmp_path / "a.csv", HEADER, provider_rows("2025-09"))
+    manifest = write_manifest(
+        tmp_path, [{"source_code": "ae_provider", "path": data.name}], period="2025-09"
+    )
+    result = run_cli("load-batch", str(manifest), "--json", database_url=db_url)
+    assert result.exit_code == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["outcomes"][0]["status"] == "completed"
+    assert summary["outcomes"][0]["rows_loaded"] == 13
+    plain = run_cli("load-batch", str(manifest), database_url=db_url)
+    assert plain.exit_code == 0
+    assert "SKIPPED" in plain.stdout and "1 skipped" in plain.stdout
+
+
+def test_dry_run_writes_nothing(conn, db_url, tmp_path, home):
+    register(conn, "ae_provider")
+    data = write_csv(tmp_path / "a.csv", HEADER, provider_rows("2025-09"))
+    manifest = write_manifest(tmp_path, [{"source_code": "ae_provider", "path": data.name}])
+    report, _ = run(db_url, home, manifest, dry_run=True)
+    assert report.outcomes[0].status == "planned" and report.outcomes[0].rows_loaded == 13
+    assert events(conn, "ae_provider") == []
+    assert not table_exists(conn, "staging.tbl_ae_provider")
+
+
+def test_source_filter(conn, db_url, tmp_path, home):
+    register(conn, "one")
+    register(conn, "two")
+    data = write_csv(tmp_path / "a.csv", HEADER, provider_rows("2025-09"))
+    manifest = write_manifest(
+        tmp_path,
+        [{"source_code": "one", "path": data.name}, {"source_code": "two", "path": data.name}],
+    )
+    report, _ = run(db_url, home, manifest, only_source="two")
+    assert [o.source_code for o in report.outcomes] == ["two"]
+    with pytest.raises(PlanError, match="--source three: not in the manifest"):
+        run(db_url, home, manifest, only_source="three")
+
+
+def test_column_descriptions_are_stored_and_commented(conn, db_url, tmp_path, home):
+    register(conn, "ae_provider")
+    data = write_csv(tmp_path / "a.csv", HEADER, provider_rows("2025-09"))
+    source = {
+        "source_code": "ae_provider",
+        "path": data.name,
+        "columns": {"org_code": {"description": "ODS code", "search_terms": ["trust"]}},
+    }
+    run(db_url, home, write_manifest(tmp_path, [source]))
+    stored = conn.execute(
+        "SELECT description, search_terms, original_header, data_type"
+        " FROM datawarp.tbl_column_metadata WHERE column_name = 'org_code'"
+    ).fetchone()
+    assert stored == ("ODS code", ["trust"], "Org Code", "text")
+    comment = conn.execute(
+        "SELECT col_description('staging.tbl_ae_provider'::regclass, 2)"
+    ).fetchone()[0]
+    assert comment == "ODS code"
