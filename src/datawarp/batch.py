@@ -17,7 +17,7 @@ from psycopg import sql
 from datawarp import registry, schema_review
 from datawarp.config import Settings
 from datawarp.db import Database
-from datawarp.errors import DataWarpError
+from datawarp.errors import BadInputError, DataWarpError
 from datawarp.events import (
     SERIALISE_LOCK,
     EventStart,
@@ -146,7 +146,10 @@ class _FileLoader:
         if self._skip_if_loaded(fetched):
             return self._done(started)
         if self.options.dry_run:
-            self._dry_run()
+            try:
+                self._dry_run()
+            except DataWarpError as exc:
+                self.outcome.status, self.outcome.error = "failed", exc.message
         else:
             self._load(fetched)
         return self._done(started)
@@ -180,6 +183,13 @@ class _FileLoader:
             member=self.task.member,
             cache_dir=self.settings.cache_dir,
         )
+        if table.sheet_ambiguous and self.task.sheet is None:
+            others = [s.name for s in table.sheets if s.kind == "data" and s.name != table.sheet]
+            names = ", ".join(f"'{name}'" for name in [table.sheet, *others])
+            raise BadInputError(
+                f"{table.source.name} has several sheets holding tables ({names});"
+                " name one with sheet: in the manifest"
+            )
         self.outcome.sheet = table.sheet
         self.outcome.warnings += table.warnings
         return table

@@ -6,12 +6,13 @@ table detection never needs to know which format it is looking at.
 
 from __future__ import annotations
 
+import fnmatch
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
 from types import TracebackType
 
-from datawarp.errors import NotFoundError
+from datawarp.errors import BadInputError, NotFoundError
 
 Row = tuple[int, list[object]]
 """A 1-based row number in the original sheet or file, and that row's raw cells."""
@@ -63,6 +64,16 @@ class Workbook(ABC):
         loose = [sheet for sheet in self.sheets if sheet.name.strip().casefold() == wanted]
         if len(loose) == 1:
             return loose[0]
+        if any(char in requested for char in "*?["):  # a glob, e.g. 'Provider*'
+            matches = [s for s in self.sheets if fnmatch.fnmatchcase(s.name.casefold(), wanted)]
+            if len(matches) == 1:
+                return matches[0]
+            if matches:
+                names = ", ".join(f"'{s.name}'" for s in matches)
+                raise BadInputError(
+                    f"Sheet pattern '{requested}' matches several sheets in {self.display_name}:"
+                    f" {names}; make it specific"
+                )
         available = ", ".join(f"'{name}'" for name in self.sheet_names) or "(none)"
         raise NotFoundError(
             f"Sheet '{requested}' not found in {self.display_name}; sheets: {available}"
