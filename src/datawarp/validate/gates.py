@@ -63,10 +63,13 @@ def _tripped(settings: GateSettings, check: str) -> str:
 
 
 def run_gates(conn: psycopg.Connection, ctx: GateContext) -> list[CheckResult]:
+    """All gates; the loaded rows are scanned once (plus a GROUP BY when a key is set)."""
+    columns = _loaded_columns(conn, ctx)
+    stats = _one_pass(conn, ctx, columns)
     return [
-        *row_count_checks(conn, ctx),
+        *row_count_checks(conn, ctx, stats["rows"]),
         *schema_checks(conn, ctx),
-        *quality_checks(conn, ctx),
+        *quality_checks(conn, ctx, columns, stats),
         *metadata_checks(conn, ctx),
     ]
 
@@ -92,12 +95,8 @@ def _row_check(check: str, status: str, rows: int, note: str, **details) -> Chec
     )
 
 
-def row_count_checks(conn, ctx: GateContext) -> list[CheckResult]:
+def row_count_checks(conn, ctx: GateContext, rows: int) -> list[CheckResult]:
     s = ctx.settings
-    rows = conn.execute(
-        sql.SQL("SELECT count(*) FROM {} WHERE _load_id = %s").format(ctx.identifier),
-        (ctx.load_id,),
-    ).fetchone()[0]
     if rows == 0:
         return [_row_check("zero_rows", _tripped(s, "zero_rows"), 0, "no rows loaded")]
     results = []
@@ -183,9 +182,9 @@ def _loaded_columns(conn, ctx: GateContext) -> list[ColumnStat]:
     return [c for c in ctx.columns if c.name in present]
 
 
-def quality_checks(conn, ctx: GateContext) -> list[CheckResult]:
-    columns = _loaded_columns(conn, ctx)
-    stats = _one_pass(conn, ctx, columns)
+def quality_checks(
+    conn, ctx: GateContext, columns: list[ColumnStat], stats: dict[str, Any]
+) -> list[CheckResult]:
     results = [_null_columns(ctx, columns, stats), _duplicates(conn, ctx)]
     dates = _date_range(ctx, columns, stats)
     if dates is not None:
