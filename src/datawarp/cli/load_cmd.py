@@ -50,6 +50,9 @@ def load_batch(
         float | None,
         typer.Option(help="Seconds to wait for another load of the same source (0: don't)."),
     ] = None,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Details per file; tracebacks on errors.")
+    ] = False,
     json_output: Annotated[bool, typer.Option("--json", help="Print a JSON summary.")] = False,
 ) -> None:
     """Load every file of a manifest into its registered source's staging table.
@@ -60,6 +63,7 @@ def load_batch(
     file failed.
     """
     app_state = state(ctx)
+    app_state.verbose = app_state.verbose or verbose
     manifest = load_manifest(manifest_path)
     settings = app_state.settings()
     if lock_timeout is not None:
@@ -78,14 +82,11 @@ def load_batch(
         hooks = Hooks(on_file_done=None if json_output else _plain_line)
         report = run_batch(database, settings, manifest, options, notifier=notifier, hooks=hooks)
     if json_output:
-        print_json(
-            {
-                "outcomes": report.outcomes,
-                "warnings": report.warnings,
-                "notifications": notifier.sent,
-            }
-        )
+        summary = {"outcomes": report.outcomes, "warnings": report.warnings}
+        print_json({**summary, "notifications": notifier.sent})
     else:
+        if app_state.verbose:
+            _details(report, notifier)
         _summary(report, rich_lines=show_progress)
     raise typer.Exit(report.exit_code)
 
@@ -137,6 +138,16 @@ def _run_with_progress(database, settings, manifest, options, notifier) -> Batch
 
         hooks = Hooks(on_file_start=start, on_rows=rows, on_file_done=done)
         return run_batch(database, settings, manifest, options, notifier=notifier, hooks=hooks)
+
+
+def _details(report: BatchReport, notifier: LogNotifier) -> None:
+    for o in report.outcomes:
+        typer.echo(
+            f"detail: {o.source_code} {o.period or '-'} sheet={o.sheet or '-'} target={o.target}"
+            f" load={o.load_id or '-'} status={o.status} seconds={o.seconds:.2f}"
+        )
+    for n in notifier.sent:
+        typer.echo(f"notified {n.recipient} [{n.kind}] {n.subject}: {n.body}")
 
 
 def _summary(report: BatchReport, *, rich_lines: bool) -> None:
