@@ -93,6 +93,7 @@ class LoadAborted(DataWarpError):
 class Hooks:
     """Callbacks the CLI uses for progress; tests leave them empty."""
 
+    on_download: Callable[[FileTask, int, int | None], None] | None = None
     on_file_start: Callable[[FileTask, int], None] | None = None
     on_rows: Callable[[int], None] | None = None
     on_file_done: Callable[[FileOutcome], None] | None = None
@@ -139,7 +140,9 @@ class _FileLoader:
     def run(self) -> FileOutcome:
         started = time.monotonic()
         try:
-            fetched = fetch(self.task.location, cache_dir=self.settings.cache_dir)
+            fetched = fetch(
+                self.task.location, cache_dir=self.settings.cache_dir, on_progress=self._downloaded
+            )
         except DataWarpError as exc:
             self._record_failure_without_load(exc.message)
             return self._done(started)
@@ -153,6 +156,10 @@ class _FileLoader:
         else:
             self._load(fetched)
         return self._done(started)
+
+    def _downloaded(self, done: int, total: int | None) -> None:
+        if self.hooks.on_download:
+            self.hooks.on_download(self.task, done, total)
 
     def _done(self, started: float) -> FileOutcome:
         self.outcome.seconds = time.monotonic() - started

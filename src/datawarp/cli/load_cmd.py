@@ -122,13 +122,21 @@ def _run_with_progress(database, settings, manifest, options, notifier) -> Batch
         current: dict[str, int] = {}
 
         def start(task, total: int) -> None:
+            current.pop("download", None)
             label = f"{task.source.source_code} {task.entry.period or ''}".strip()
             current["id"] = progress.add_task(label, total=total)
+
+        def download(task, done: int, total: int | None) -> None:
+            if "download" not in current:
+                name = task.location.rsplit("/", 1)[-1]
+                current["download"] = progress.add_task(f"fetch {name}", total=total)
+            progress.update(current["download"], completed=done, total=total)
 
         def rows(count: int) -> None:
             progress.advance(current["id"], count)
 
         def done(outcome: FileOutcome) -> None:
+            current.pop("download", None)
             mark = STATUS_MARK.get(outcome.status, "?")
             progress.console.print(f"{mark} {escape(_describe(outcome))}")
             for warning in outcome.warnings:
@@ -136,7 +144,7 @@ def _run_with_progress(database, settings, manifest, options, notifier) -> Batch
             for line in rich_report(outcome.validation).splitlines():
                 progress.console.print(f"  {line}")
 
-        hooks = Hooks(on_file_start=start, on_rows=rows, on_file_done=done)
+        hooks = Hooks(on_download=download, on_file_start=start, on_rows=rows, on_file_done=done)
         return run_batch(database, settings, manifest, options, notifier=notifier, hooks=hooks)
 
 

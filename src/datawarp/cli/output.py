@@ -12,7 +12,7 @@ from typing import Any
 
 from rich.console import Console
 
-console = Console()
+console = Console(highlight=False)  # our own colours only; no guessing at numbers
 
 
 def _json_default(value: Any) -> Any:
