@@ -34,3 +34,9 @@ def nhs_samples() -> Path:
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(message + " (required under CI=true)")
     pytest.skip(message + " (set DATAWARP_SAMPLES_DIR or clone ../shared beside the repo)")
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    """A DataWarp data folder (download cache, demo files) private to one test."""
+    return tmp_path / "home"

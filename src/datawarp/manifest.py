@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from datawarp.errors import BadInputError
 from datawarp.periods import parse_period
-from datawarp.registry import check_source_code
+from datawarp.registry import SourceCode
 from datawarp.validate.settings import GateSettings
 
 
@@ -59,7 +59,7 @@ class FileEntry(BaseModel):
 class SourceEntry(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    source_code: str
+    source_code: SourceCode
     sheet: str | None = None
     member: str | None = None
     primary_key: list[str] = Field(default_factory=list)
@@ -70,14 +70,6 @@ class SourceEntry(BaseModel):
     url: str | None = None
     path: str | None = None
     period: str | None = None
-
-    @field_validator("source_code")
-    @classmethod
-    def _code(cls, value: str) -> str:
-        try:
-            return check_source_code(value)
-        except BadInputError as exc:
-            raise ValueError(exc.message.split(": ", 1)[1]) from None
 
     @field_validator("period", mode="before")
     @classmethod

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import psycopg
 from email_validator import EmailNotValidError, validate_email
 from psycopg import sql
 from psycopg.rows import dict_row
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError, field_validator
 
 from datawarp.errors import BadInputError, ConflictError, NotFoundError
 
@@ -47,6 +47,17 @@ def check_source_code(code: str) -> str:
             " PostgreSQL's 63-byte names"
         )
     return code
+
+
+def _source_code_value(value: str) -> str:
+    """The pydantic face of check_source_code: the reason alone, pydantic adds the field."""
+    try:
+        return check_source_code(value)
+    except BadInputError as exc:
+        raise ValueError(exc.message.split(": ", 1)[1]) from None
+
+
+SourceCode = Annotated[str, AfterValidator(_source_code_value)]
 
 
 def parse_bool(value: str | bool, field: str) -> bool:
@@ -113,7 +124,7 @@ class SourceFields(BaseModel):
 class SourceSpec(SourceFields):
     """What `register` needs: the fields that have no default are required."""
 
-    source_code: str
+    source_code: SourceCode
     publication: str
     domain: str
     owner: str
@@ -121,14 +132,6 @@ class SourceSpec(SourceFields):
     retention_days: int = 365
     load_mode: Literal["APPEND", "REPLACE"] = "APPEND"
     validation_required: bool = True
-
-    @field_validator("source_code")
-    @classmethod
-    def _code(cls, value: str) -> str:
-        try:
-            return check_source_code(value)
-        except BadInputError as exc:
-            raise ValueError(exc.message.split(": ", 1)[1]) from None
 
 
 class SourceRecord(BaseModel):

@@ -23,11 +23,6 @@ from tests.load.helpers import (
 )  # fmt: skip
 
 
-@pytest.fixture
-def home(tmp_path):
-    return tmp_path / "home"
-
-
 def test_first_load_creates_table_with_provenance_and_records_everything(
     conn, db_url, tmp_path, home
 ):

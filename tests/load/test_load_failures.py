@@ -6,7 +6,6 @@ import io
 import zipfile
 
 import openpyxl
-import pytest
 
 from datawarp import registry
 from datawarp.events import SERIALISE_LOCK
@@ -22,11 +21,6 @@ from tests.load.helpers import (
     write_csv,
     write_manifest,
 )  # fmt: skip
-
-
-@pytest.fixture
-def home(tmp_path):
-    return tmp_path / "home"
 
 
 def _workbook(path, sheets=("Data",)):

@@ -20,11 +20,6 @@ from tests.load.helpers import (
 )
 
 
-@pytest.fixture
-def home(tmp_path):
-    return tmp_path / "home"
-
-
 def _load(conn, db_url, tmp_path, home, header, rows, period):
     path = write_csv(tmp_path / f"{period}.csv", header, rows)
     manifest = write_manifest(tmp_path, [{"source_code": "ae", "path": path.name}], period=period)

@@ -13,11 +13,6 @@ from tests.load.helpers import events, register, run, table_exists, write_csv, w
 BASE = ["Org Code", "Org Name", "Attendances"]
 
 
-@pytest.fixture
-def home(tmp_path):
-    return tmp_path / "home"
-
-
 def _rows(count: int, start: int = 1) -> list[list[object]]:
     return [[f"R{i:03d}", f"Trust {i}", 100 + i] for i in range(start, start + count)]
 
