@@ -3,7 +3,8 @@
     python bench/bench_load.py [--rows 1000000] [--pandas-rows 100000] [--database-url URL]
 
 Generates a 12-column CSV with the project's generator, then, against the same server:
-  1. DataWarp: `load-batch --test` of that file (extract, type, COPY, provenance, events);
+  1. DataWarp: `load-batch --test` of that file (extract, type, COPY, provenance, events), on
+     the pyarrow fast path for plain CSVs (``--python-path`` adds a run without it);
   2. psql `\\copy` of the same file into a pre-created table of the same types;
   3. pandas.read_csv + DataFrame.to_sql (method="multi") on the first --pandas-rows rows,
      if pandas and SQLAlchemy are installed (pip install '.[bench]').
@@ -36,6 +37,9 @@ def _child(argv: list[str]) -> None:
     """Run one measured step in this process and print JSON with time and peak memory."""
     kind, url, csv_path, rows = argv[0], argv[1], Path(argv[2]), int(argv[3])
     started = time.perf_counter()
+    if kind == "datawarp-python":
+        os.environ["DATAWARP_NO_ARROW"] = "1"  # the Python path, for comparison
+        kind = "datawarp"
     if kind == "datawarp":
         loaded = _datawarp(url, csv_path)
     elif kind == "pandas":
@@ -140,6 +144,9 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--pandas-rows", type=int, default=100_000)
     parser.add_argument("--database-url", default=os.environ.get("DATAWARP_BENCH_DATABASE_URL"))
+    parser.add_argument(
+        "--python-path", action="store_true", help="also load with DATAWARP_NO_ARROW=1 (slow)"
+    )
     args = parser.parse_args()
 
     from datawarp.samplegen import write_large_csv
@@ -155,6 +162,8 @@ def main() -> None:
 
     results = {"psql \\copy": _psql_copy(url, csv_path)}
     results["DataWarp load-batch"] = _measure("datawarp", url, csv_path, args.rows)
+    if args.python_path:
+        results["DataWarp (Python path)"] = _measure("datawarp-python", url, csv_path, args.rows)
     try:
         import pandas  # noqa: F401
         import sqlalchemy  # noqa: F401

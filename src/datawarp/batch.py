@@ -29,6 +29,7 @@ from datawarp.events import (
 from datawarp.extract.engine import ExtractedTable, open_table
 from datawarp.fetch import FetchedFile, fetch
 from datawarp.load import LoadTarget, Provenance, copy_rows, delete_for_replace, prepare_table
+from datawarp.load_arrow import copy_arrow
 from datawarp.manifest import Manifest
 from datawarp.metadata import record_column_metadata
 from datawarp.notify import DBA, LogNotifier, Notification, Notifier
@@ -301,11 +302,17 @@ class _FileLoader:
         if self.hooks.on_file_start:
             self.hooks.on_file_start(self.task, table.row_count)
         held = {cid: [c.name for c in cols] for cid, cols in prepared.plan.held_back.items()}
-        self.outcome.rows_loaded = copy_rows(
+        # Arrow fast path hook (load_arrow.py): typed record batches when the table has them.
+        copier, batches = (
+            (copy_arrow, table.iter_arrow_batches(self.options.batch_size))
+            if table.supports_arrow
+            else (copy_rows, table.iter_batches(self.options.batch_size))
+        )
+        self.outcome.rows_loaded = copier(
             conn,
             self.target,
             table.column_names,
-            table.iter_batches(self.options.batch_size),
+            batches,
             Provenance(
                 self.outcome.load_id, self.task.entry.period, self.task.location, table.sheet
             ),

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from datawarp.config import load_settings
 from datawarp.errors import BadInputError
+from datawarp.extract import arrow_csv
 from datawarp.extract.columns import ColumnConverter, ColumnStats
 from datawarp.extract.formats import open_workbook
 from datawarp.extract.header import column_letter
@@ -83,10 +84,27 @@ class ExtractedTable:
     delimiter: str | None = None
     _table_layout: TableLayout | None = field(default=None, repr=False)
     _marker_columns: tuple[int, ...] = field(default=(), repr=False)
+    _arrow: arrow_csv.ArrowProfile | None = field(default=None, repr=False)  # CSV fast path
 
     @property
     def column_names(self) -> list[str]:
         return [column.name for column in self.columns]
+
+    # -- Arrow fast path hook (extract/arrow_csv.py) --------------------------------------------
+
+    @property
+    def supports_arrow(self) -> bool:
+        """Whether ``iter_arrow_batches`` is available (a plain CSV profiled by pyarrow)."""
+        return self._arrow is not None
+
+    def iter_arrow_batches(self, batch_size: int = DEFAULT_BATCH_SIZE):
+        """Pass 2 as typed ``pyarrow.RecordBatch``es of at most ``batch_size`` rows: the columns
+        (int16/int32/int64, numeric as decimal text, date32, timestamp, bool, string), then
+        ``_row_number`` and ``_is_total``. None when the table took the Python path."""
+        if self._arrow is None:
+            return None
+        pg_types = [column.pg_type for column in self.columns]
+        return self._arrow.typed_batches(self.column_names, pg_types, batch_size, self.source.name)
 
     def iter_batches(self, batch_size: int = DEFAULT_BATCH_SIZE) -> Iterator[list[tuple]]:
         """Typed rows, ``batch_size`` at a time: the column values, then row_number, is_total.
@@ -217,6 +235,12 @@ def open_table(
         choice = choose_sheet(workbook, sheet)
         layout = choice.chosen.layout
         assert layout is not None and choice.chosen.rows is not None
+        fast = _arrow_profile(source, workbook, layout)  # Arrow fast path hook (arrow_csv.py)
+        if fast is not None:
+            choice.chosen.rows = None
+            table = _table(source, workbook, choice, layout, fast, fast.stats)  # type: ignore[arg-type]
+            table._arrow = fast
+            return table
         reader = TableReader(
             layout, display_name=workbook.display_name, is_csv=workbook.kind == "csv"
         )
@@ -226,6 +250,21 @@ def open_table(
             )
         choice.chosen.rows = None
         return _table(source, workbook, choice, layout, reader, profiles)
+
+
+def _arrow_profile(
+    source: FetchedFile, workbook: Workbook, layout: TableLayout
+) -> arrow_csv.ArrowProfile | None:
+    """Arrow fast path hook: pass 1 by pyarrow for a plain CSV table; None means the Python
+    path (not a CSV, DATAWARP_NO_ARROW set, or something the fast path cannot reproduce)."""
+    if workbook.kind != "csv" or not arrow_csv.arrow_enabled():
+        return None
+    if arrow_csv.plain_layout_problem(layout) is not None:
+        return None
+    try:
+        return arrow_csv.profile(arrow_csv.workbook_source(source.path, workbook, layout), layout)
+    except arrow_csv.ArrowFallback:
+        return None
 
 
 def _profile(
