@@ -25,10 +25,18 @@ from datawarp.events import (
     add_metrics,
     already_loaded,
     finish_event,
+    table_rows_after_load,
 )
 from datawarp.extract.engine import ExtractedTable, open_table
 from datawarp.fetch import FetchedFile, fetch
-from datawarp.load import LoadTarget, Provenance, copy_rows, delete_for_replace, prepare_table
+from datawarp.load import (
+    LoadTarget,
+    Provenance,
+    copy_rows,
+    create_indexes,
+    delete_for_replace,
+    prepare_table,
+)
 from datawarp.load_arrow import copy_arrow
 from datawarp.manifest import Manifest
 from datawarp.metadata import record_column_metadata
@@ -136,6 +144,7 @@ class _FileLoader:
         self.target = LoadTarget("staging_test" if options.test else "staging", f"tbl_{code}")
         self.outcome = FileOutcome(code, task.location, task.entry.period, "failed")
         self.column_stats: dict | None = None
+        self.created_table, self.rows_removed = False, 0
         self.outcome.target = f"{self.target.schema}.{self.target.table}"
 
     def run(self) -> FileOutcome:
@@ -233,9 +242,15 @@ class _FileLoader:
                         columns_added=self.outcome.columns_added, sheet=self.outcome.sheet,
                         column_stats=self.column_stats,
                     )  # fmt: skip
+                    rows = table_rows_after_load(
+                        conn, code, self.target.schema, self.target.table,
+                        loaded=self.outcome.rows_loaded, removed=self.rows_removed,
+                        created=self.created_table,
+                    )  # fmt: skip
                     add_metrics(
-                        conn, self.outcome.load_id, code, self.target.schema, self.target.table
-                    )
+                        conn, self.outcome.load_id, code, self.target.schema, self.target.table,
+                        rows,
+                    )  # fmt: skip
             except Exception as exc:  # noqa: BLE001 - every failure is recorded, then reported
                 self._fail(exc)
                 return
@@ -297,8 +312,9 @@ class _FileLoader:
         self.outcome.columns_added = prepared.columns_added
         self.outcome.warnings += prepared.warnings
         self.outcome.pending_change_ids = prepared.pending_change_ids
+        self.created_table = prepared.created_table
         if self.task.load_mode == "REPLACE":
-            delete_for_replace(conn, self.target, self.task.entry.period)
+            self.rows_removed = delete_for_replace(conn, self.target, self.task.entry.period)
         if self.hooks.on_file_start:
             self.hooks.on_file_start(self.task, table.row_count)
         held = {cid: [c.name for c in cols] for cid, cols in prepared.plan.held_back.items()}
@@ -319,6 +335,8 @@ class _FileLoader:
             held_back=held,
             on_rows=self.hooks.on_rows,
         )
+        if self.created_table:
+            create_indexes(conn, self.target)
         if not self.options.test:
             record_column_metadata(
                 conn, code, table, self.task.source.columns, self.outcome.load_id

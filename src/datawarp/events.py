@@ -104,21 +104,56 @@ def finish_event(
 
 
 def add_metrics(
-    conn: psycopg.Connection, load_id: int, source_code: str, schema: str, table: str
+    conn: psycopg.Connection,
+    load_id: int,
+    source_code: str,
+    schema: str,
+    table: str,
+    row_count: int,
 ) -> None:
     """One row per completed load: table rows, data columns, size and how long the load took."""
     conn.execute(
-        sql.SQL(
-            "INSERT INTO datawarp.tbl_source_metrics (source_code, load_id, row_count,"
-            " column_count, table_size_bytes, load_duration_seconds)"
-            " SELECT %s, %s, (SELECT count(*) FROM {table}),"
-            " (SELECT count(*) FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0"
-            "  AND NOT attisdropped AND left(attname, 1) <> '_'),"
-            " pg_total_relation_size(%s::regclass), e.duration_seconds"
-            " FROM datawarp.tbl_load_events e WHERE e.load_id = %s"
-        ).format(table=sql.Identifier(schema, table)),
-        (source_code, load_id, _regclass(schema, table), _regclass(schema, table), load_id),
-    )
+        "INSERT INTO datawarp.tbl_source_metrics (source_code, load_id, row_count,"
+        " column_count, table_size_bytes, load_duration_seconds)"
+        " SELECT %s, %s, %s,"
+        " (SELECT count(*) FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0"
+        "  AND NOT attisdropped AND left(attname, 1) <> '_'),"
+        " pg_total_relation_size(%s::regclass), e.duration_seconds"
+        " FROM datawarp.tbl_load_events e WHERE e.load_id = %s",
+        (source_code, load_id, row_count, _regclass(schema, table), _regclass(schema, table),
+         load_id),
+    )  # fmt: skip
+
+
+def table_rows_after_load(
+    conn: psycopg.Connection,
+    source_code: str,
+    schema: str,
+    table: str,
+    *,
+    loaded: int,
+    removed: int,
+    created: bool,
+) -> int:
+    """The table's row count after a load, without scanning the freshly loaded rows.
+
+    Counting a just-COPYed million rows costs a second (no hint bits yet). Loads of a source
+    are serialised, so the previous load's count plus this load's rows, minus those REPLACE
+    removed, is exact; with no previous figure the table is counted once.
+    """
+    if created:
+        return loaded
+    previous = conn.execute(
+        "SELECT m.row_count FROM datawarp.tbl_source_metrics m"
+        " JOIN datawarp.tbl_load_events e ON e.load_id = m.load_id"
+        " WHERE m.source_code = %s AND e.target_schema = %s ORDER BY m.metric_id DESC LIMIT 1",
+        (source_code, schema),
+    ).fetchone()
+    if previous is None:
+        return conn.execute(
+            sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(schema, table))
+        ).fetchone()[0]
+    return previous[0] + loaded - removed
 
 
 def _regclass(schema: str, table: str) -> str:

@@ -73,9 +73,14 @@ def create_table(conn: psycopg.Connection, target: LoadTarget, columns) -> None:
     conn.execute(
         sql.SQL("CREATE TABLE {} ({})").format(target.identifier, sql.SQL(", ").join(definitions))
     )
+
+
+def create_indexes(conn: psycopg.Connection, target: LoadTarget) -> None:
+    """Indexes for REPLACE (by period) and the gates (by load). A new table gets them after its
+    first COPY: building an index once is cheaper than maintaining it row by row."""
     for column in ("_load_id", "_period"):
         conn.execute(
-            sql.SQL("CREATE INDEX {} ON {} ({})").format(
+            sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} ({})").format(
                 sql.Identifier(f"{target.table[:50]}{column}_idx"),
                 target.identifier,
                 sql.Identifier(column),

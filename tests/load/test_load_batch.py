@@ -269,3 +269,37 @@ def test_column_descriptions_are_stored_and_commented(conn, db_url, tmp_path, ho
         "SELECT col_description('staging.tbl_ae_provider'::regclass, 2)"
     ).fetchone()[0]
     assert comment == "ODS code"
+
+
+def _last_metric_rows(conn) -> int:
+    return conn.execute(
+        "SELECT row_count FROM datawarp.tbl_source_metrics ORDER BY metric_id DESC LIMIT 1"
+    ).fetchone()[0]
+
+
+@pytest.mark.parametrize("mode", ["REPLACE", "APPEND"])
+def test_metrics_row_count_stays_exact_across_loads(conn, db_url, tmp_path, home, mode):
+    register(conn, "ae", load_mode=mode)
+    first = write_csv(tmp_path / "sep.csv", HEADER, provider_rows("2025-09"))
+    second = write_csv(tmp_path / "oct.csv", HEADER, provider_rows("2025-10", 5))
+    files = [{"path": first.name, "period": "2025-09"}, {"path": second.name, "period": "2025-10"}]
+    manifest = write_manifest(tmp_path, [{"source_code": "ae", "files": files}])
+    run(db_url, home, manifest)
+    run(db_url, home, manifest, force=True)
+    actual = conn.execute("SELECT count(*) FROM staging.tbl_ae").fetchone()[0]
+    assert actual == (19 if mode == "REPLACE" else 38)
+    assert _last_metric_rows(conn) == actual
+
+
+def test_new_table_gets_its_indexes(conn, db_url, tmp_path, home):
+    register(conn, "ae")
+    data = write_csv(tmp_path / "a.csv", HEADER, provider_rows("2025-09"))
+    run(db_url, home, write_manifest(tmp_path, [{"source_code": "ae", "path": data.name}]))
+    indexes = conn.execute(
+        "SELECT indexdef FROM pg_indexes WHERE schemaname = 'staging' AND tablename = 'tbl_ae'"
+        " ORDER BY indexname"
+    ).fetchall()
+    assert [i for (i,) in indexes] == [
+        "CREATE INDEX tbl_ae_load_id_idx ON staging.tbl_ae USING btree (_load_id)",
+        "CREATE INDEX tbl_ae_period_idx ON staging.tbl_ae USING btree (_period)",
+    ]
