@@ -46,7 +46,7 @@ from datawarp.extract.arrow_values import (
     total_mask,
 )
 from datawarp.extract.table import TableLayout
-from datawarp.extract.table_rows import is_note_line
+from datawarp.extract.table_rows import is_note_line, minority_marker_columns
 from datawarp.extract.values import (
     BOOL,
     DAY,
@@ -203,11 +203,7 @@ class ArrowProfile:
         return []
 
     def marker_columns(self) -> tuple[int, ...]:
-        return tuple(
-            position
-            for position, hits in self.total_label_hits.items()
-            if 2 * hits <= self.row_count
-        )
+        return minority_marker_columns(self.total_label_hits, self.row_count)
 
     def total_rows(self) -> list[int]:
         return self.total_row_numbers().to_pylist()

@@ -283,11 +283,7 @@ class TableReader:
 
     def marker_columns(self) -> tuple[int, ...]:
         """Label columns where totals words mark a minority of rows (after a full pass)."""
-        return tuple(
-            position
-            for position, hits in self.total_label_hits.items()
-            if 2 * hits <= self.row_count
-        )
+        return minority_marker_columns(self.total_label_hits, self.row_count)
 
     def total_rows(self) -> list[int]:
         """Row numbers of the totals rows (after a full pass)."""
@@ -303,3 +299,12 @@ class TableReader:
             f"{self.rows_after_end} row(s) below the notes under the table (from row "
             f"{self.first_row_after_end}) were not loaded; choose another sheet or tidy the file"
         ]
+
+
+def minority_marker_columns(label_hits: dict[int, int], row_count: int) -> tuple[int, ...]:
+    """The totals rule's columns: where a totals word is the value in at most half the rows.
+
+    A column where 'England' fills most rows (a Country column) says nothing about totals.
+    Shared by the Python path and the Arrow fast path so the two cannot drift apart.
+    """
+    return tuple(position for position, hits in label_hits.items() if 2 * hits <= row_count)
