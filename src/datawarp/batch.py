@@ -27,7 +27,7 @@ from datawarp.events import (
     finish_event,
     table_rows_after_load,
 )
-from datawarp.extract.engine import ExtractedTable, open_table
+from datawarp.extract.engine import ExtractedTable, open_fetched
 from datawarp.fetch import FetchedFile, fetch
 from datawarp.load import (
     LoadTarget,
@@ -160,7 +160,7 @@ class _FileLoader:
             return self._done(started)
         if self.options.dry_run:
             try:
-                self._dry_run()
+                self._dry_run(fetched)
             except DataWarpError as exc:
                 self.outcome.status, self.outcome.error = "failed", exc.message
         else:
@@ -193,13 +193,8 @@ class _FileLoader:
         )
         return True
 
-    def _extract(self) -> ExtractedTable:
-        table = open_table(
-            self.task.location,
-            sheet=self.task.sheet,
-            member=self.task.member,
-            cache_dir=self.settings.cache_dir,
-        )
+    def _extract(self, fetched: FetchedFile) -> ExtractedTable:
+        table = open_fetched(fetched, sheet=self.task.sheet, member=self.task.member)
         if table.sheet_ambiguous and self.task.sheet is None:
             others = [s.name for s in table.sheets if s.kind == "data" and s.name != table.sheet]
             names = ", ".join(f"'{name}'" for name in [table.sheet, *others])
@@ -211,8 +206,8 @@ class _FileLoader:
         self.outcome.warnings += table.warnings
         return table
 
-    def _dry_run(self) -> None:
-        table = self._extract()
+    def _dry_run(self, fetched: FetchedFile) -> None:
+        table = self._extract(fetched)
         with self.database.connect() as conn:
             existing = schema_review.existing_columns(conn, self.target.schema, self.target.table)
         incoming = _incoming(table)
@@ -235,7 +230,7 @@ class _FileLoader:
                     if self._skip_if_loaded(fetched):  # loaded while we waited for the lock
                         return
                     self.outcome.load_id = self.recorder.start(self._event(fetched))
-                    self._load_in_transaction(conn)
+                    self._load_in_transaction(conn, fetched)
                     finish_event(
                         conn, self.outcome.load_id, "completed",
                         rows_loaded=self.outcome.rows_loaded,
@@ -301,8 +296,8 @@ class _FileLoader:
             file_bytes=fetched.size if fetched else None,
         )
 
-    def _load_in_transaction(self, conn: psycopg.Connection) -> None:
-        table = self._extract()
+    def _load_in_transaction(self, conn: psycopg.Connection, fetched: FetchedFile) -> None:
+        table = self._extract(fetched)
         incoming = _incoming(table)
         code = self.task.source.source_code
         prepared = prepare_table(

@@ -198,7 +198,9 @@ def test_all_preload_problems_are_reported_before_anything_loads(
 def test_load_from_a_local_http_server(conn, db_url, tmp_path, home, httpserver):
     register(conn, "ae_provider")
     data = write_csv(tmp_path / "a.csv", HEADER, provider_rows("2025-09"))
-    httpserver.expect_request("/pub/Monthly-AE.csv").respond_with_data(
+    httpserver.expect_request("/pub/Monthly-AE.csv", method="HEAD").respond_with_data(b"")
+    # one GET only: the bytes fingerprinted for the event are the bytes extracted
+    httpserver.expect_oneshot_request("/pub/Monthly-AE.csv", method="GET").respond_with_data(
         data.read_bytes(), content_type="text/csv"
     )
     url = httpserver.url_for("/pub/Monthly-AE.csv")
@@ -209,6 +211,11 @@ def test_load_from_a_local_http_server(conn, db_url, tmp_path, home, httpserver)
     assert report.outcomes[0].status == "completed"
     (source_file,) = set(table_rows(conn, "staging.tbl_ae_provider", "_source_file", "1"))
     assert source_file == (url,)  # the URL, never a temporary path
+    assert (
+        events(conn, "ae_provider")[0]["file_sha256"]
+        == hashlib.sha256(data.read_bytes()).hexdigest()
+    )
+    httpserver.check_assertions()
 
 
 def test_cli_load_batch_json_summary_and_exit_codes(conn, db_url, tmp_path):

@@ -231,6 +231,14 @@ def open_table(
     """
     fetch_options = {} if max_bytes is None else {"max_bytes": max_bytes}
     source = fetch(location, cache_dir=cache_dir or load_settings().cache_dir, **fetch_options)
+    return open_fetched(source, sheet=sheet, member=member)
+
+
+def open_fetched(
+    source: FetchedFile, *, sheet: str | None = None, member: str | None = None
+) -> ExtractedTable:
+    """``open_table`` for a file already fetched: the loader fetches first (to fingerprint
+    it for idempotency), and must then read exactly those bytes, not fetch them again."""
     with open_workbook(source.path, display_name=source.name, member=member) as workbook:
         choice = choose_sheet(workbook, sheet)
         layout = choice.chosen.layout
