@@ -11,6 +11,7 @@ from datawarp.cli.output import console, print_json
 from datawarp.cli.state import state
 from datawarp.db.info import server_info
 from datawarp.demo import run_demo
+from datawarp.validate.report import MARKS
 
 
 def demo(
@@ -32,12 +33,17 @@ def demo(
     console.print(f"DataWarp demo on {where} PostgreSQL {details.server_version} ({details.url})")
     console.print(f"Generated files and manifest: {result.manifest}")
     loads = Table(title="Loads")
-    for column in ("source", "period", "status", "rows", "detail"):
+    for column in ("source", "period", "status", "rows", "validation", "detail"):
         loads.add_column(column)
     for o in result.report.outcomes:
+        checks = ", ".join(
+            f"{MARKS[status]} {count} {status}"
+            for status in ("fail", "warn", "pass")
+            if (count := sum(r.status == status for r in o.validation))
+        )
         done = f"load {o.load_id} → {o.target}" if o.status == "completed" else ""
         detail = o.error or "; ".join(filter(None, [done, *o.warnings]))
-        loads.add_row(o.source_code, o.period or "", o.status, f"{o.rows_loaded:,}", detail)
+        loads.add_row(o.source_code, o.period or "", o.status, f"{o.rows_loaded:,}", checks, detail)
     console.print(loads)
     tables = Table(title="What is in the warehouse")
     for column in ("table", "rows", "data columns", "periods"):
@@ -46,7 +52,7 @@ def demo(
         tables.add_row(t.table, f"{t.rows:,}", str(t.columns), ", ".join(t.periods))
     console.print(tables)
     console.print(
-        "Next: datawarp sources list · datawarp schema-changes list · datawarp audit log\n"
+        "Next: datawarp validation show 2 · datawarp sources list · datawarp audit log\n"
         f"      datawarp inspect {result.manifest.parent / 'Monthly-AE-September-2025.xlsx'}"
     )
     raise typer.Exit(result.report.exit_code)

