@@ -8,13 +8,12 @@ A failure of one file is recorded, notified and rolled back; the batch goes on.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import psycopg
 from psycopg import sql
 
 from datawarp import registry, schema_review
+from datawarp.batch_outcome import BatchOptions, BatchReport, FileOutcome, Hooks, LoadAborted
 from datawarp.config import Settings
 from datawarp.db import Database
 from datawarp.errors import BadInputError, DataWarpError
@@ -41,9 +40,8 @@ from datawarp.load_arrow import copy_arrow
 from datawarp.manifest import Manifest
 from datawarp.metadata import record_column_metadata
 from datawarp.notify import DBA, LogNotifier, Notification, Notifier
-from datawarp.plan import FileTask, build_plan
+from datawarp.plan import build_plan
 from datawarp.schema_review import IncomingColumn
-from datawarp.validate.gates import CheckResult
 from datawarp.validate.run import (
     ValidationFailed,
     column_stats,
@@ -51,61 +49,7 @@ from datawarp.validate.run import (
     validate_in_transaction,
 )
 
-
-@dataclass(frozen=True)
-class BatchOptions:
-    test: bool = False
-    force: bool = False
-    dry_run: bool = False
-    validate: bool = False
-    only_source: str | None = None
-    batch_size: int = 10_000
-
-
-@dataclass
-class FileOutcome:
-    source_code: str
-    location: str
-    period: str | None
-    status: str  # completed, failed, rolled_back, skipped, planned
-    load_id: int | None = None
-    rows_loaded: int = 0
-    columns_added: int = 0
-    target: str | None = None
-    sheet: str | None = None
-    error: str | None = None
-    warnings: list[str] = field(default_factory=list)
-    pending_change_ids: list[int] = field(default_factory=list)
-    validation: list[CheckResult] = field(default_factory=list)
-    seconds: float = 0.0
-
-    @property
-    def ok(self) -> bool:
-        return self.status in ("completed", "skipped", "planned")
-
-
-@dataclass
-class BatchReport:
-    outcomes: list[FileOutcome] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-
-    @property
-    def exit_code(self) -> int:
-        return 0 if all(o.ok for o in self.outcomes) else 1
-
-
-class LoadAborted(DataWarpError):
-    exit_code = 1
-
-
-@dataclass
-class Hooks:
-    """Callbacks the CLI uses for progress; tests leave them empty."""
-
-    on_download: Callable[[FileTask, int, int | None], None] | None = None
-    on_file_start: Callable[[FileTask, int], None] | None = None
-    on_rows: Callable[[int], None] | None = None
-    on_file_done: Callable[[FileOutcome], None] | None = None
+__all__ = ["BatchOptions", "BatchReport", "FileOutcome", "Hooks", "run_batch"]
 
 
 def run_batch(
