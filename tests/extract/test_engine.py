@@ -15,7 +15,8 @@ from typer.testing import CliRunner
 
 from datawarp.cli import inspect_cmd
 from datawarp.errors import BadInputError, NotFoundError
-from datawarp.extract.engine import inspect, open_table
+from datawarp.extract.engine import open_table
+from datawarp.extract.inspect_report import inspect
 from datawarp.extract.table import NoTableError
 
 PROVIDERS = [

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from datawarp.extract.engine import open_table, report_for
+from datawarp.extract.engine import open_table
+from datawarp.extract.inspect_report import report_for
 
 pytestmark = pytest.mark.samples
 

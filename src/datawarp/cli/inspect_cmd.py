@@ -10,10 +10,10 @@ from rich.table import Table
 
 from datawarp.cli.output import console, print_json
 from datawarp.cli.state import state
-from datawarp.extract import engine
-from datawarp.extract.engine import InspectReport
+from datawarp.extract import inspect_report
+from datawarp.extract.inspect_report import InspectReport
 
-LISTED_TOTAL_ROWS = 10
+SHOWN_TOTAL_ROWS = 10
 HEADER_WIDTH = 48
 
 
@@ -40,7 +40,7 @@ def inspect(
     Example: datawarp inspect Beds-Open-Overnight.xlsx --sheet 'NHS Trust by Sector' --json
     """
     cache_dir = state(ctx).settings().cache_dir
-    report = engine.inspect(file_or_url, sheet=sheet, member=member, cache_dir=cache_dir)
+    report = inspect_report.inspect(file_or_url, sheet=sheet, member=member, cache_dir=cache_dir)
     if json_output:
         print_json(report.to_dict())
     else:
@@ -111,8 +111,8 @@ def _layout_lines(report: InspectReport) -> str:
     if layout.notes_row:
         lines.append(f"Notes start at {where} {layout.notes_row}")
     if report.total_row_count:
-        shown = ", ".join(map(str, report.total_rows[:LISTED_TOTAL_ROWS]))
-        more = report.total_row_count - min(report.total_row_count, LISTED_TOTAL_ROWS)
+        shown = ", ".join(map(str, report.total_rows[:SHOWN_TOTAL_ROWS]))
+        more = report.total_row_count - min(report.total_row_count, SHOWN_TOTAL_ROWS)
         lines.append(
             f"Totals rows (_is_total): {report.total_row_count:,} ({where} {shown}"
             + (f" and {more:,} more" if more else "")

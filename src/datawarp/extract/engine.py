@@ -13,7 +13,6 @@ whatever the file's length; the price is reading the file twice.
 
 from __future__ import annotations
 
-import dataclasses
 import gc
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -26,7 +25,7 @@ from datawarp.extract import arrow_csv
 from datawarp.extract.columns import ColumnConverter, ColumnStats
 from datawarp.extract.formats import open_workbook
 from datawarp.extract.header import column_letter
-from datawarp.extract.sheets import UNREAD, SheetChoice, SheetSurvey, choose_sheet
+from datawarp.extract.sheets import SheetChoice, SheetSurvey, choose_sheet
 from datawarp.extract.table import TableLayout
 from datawarp.extract.table_rows import TableReader
 from datawarp.extract.values import ValueConversionError
@@ -37,7 +36,6 @@ DEFAULT_BATCH_SIZE = 10_000
 # Rows are read and worked on in small chunks: a chunk's cells then stay in the CPU caches,
 # which makes the column work 2-3 times faster than on 10,000-row chunks.
 READ_CHUNK = 512
-LISTED_TOTAL_ROWS = 100
 
 
 @dataclass(frozen=True)
@@ -338,88 +336,4 @@ def _table(
         delimiter=workbook.delimiter,
         _table_layout=layout,
         _marker_columns=reader.marker_columns(),
-    )
-
-
-# ---------------------------------------------------------------------------------------------
-# inspect
-
-
-@dataclass(frozen=True)
-class SheetReport:
-    name: str
-    hidden: bool
-    kind: str  # data, cover, contents, notes, chart, empty, or unread (another was named)
-    has_table: bool | None  # None: not read
-    chosen: bool
-
-
-@dataclass(frozen=True)
-class InspectReport:
-    """Everything ``datawarp inspect`` shows; ``to_dict`` is its JSON form."""
-
-    file: str
-    location: str
-    sha256: str
-    size: int
-    format: str
-    member: str | None
-    encoding: str | None
-    delimiter: str | None
-    sheets: list[SheetReport]
-    sheet: str
-    sheet_ambiguous: bool
-    layout: ExtractedLayout
-    columns: list[ExtractedColumn]
-    row_count: int
-    total_row_count: int
-    total_rows: list[int]  # the first LISTED_TOTAL_ROWS of them
-    metadata: dict[str, str]
-    warnings: list[str]
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-
-def inspect(
-    location: str,
-    *,
-    sheet: str | None = None,
-    member: str | None = None,
-    cache_dir: Path | None = None,
-) -> InspectReport:
-    """What DataWarp would load from ``location``: sheets, table, columns, totals, warnings."""
-    table = open_table(location, sheet=sheet, member=member, cache_dir=cache_dir)
-    return report_for(table)
-
-
-def report_for(table: ExtractedTable) -> InspectReport:
-    return InspectReport(
-        file=table.source.name,
-        location=table.source.location,
-        sha256=table.source.sha256,
-        size=table.source.size,
-        format=table.format,
-        member=table.member,
-        encoding=table.encoding,
-        delimiter=table.delimiter,
-        sheets=[
-            SheetReport(
-                s.name,
-                s.hidden,
-                s.kind,
-                None if s.kind == UNREAD else s.layout is not None,
-                s.name == table.sheet,
-            )
-            for s in table.sheets
-        ],
-        sheet=table.sheet,
-        sheet_ambiguous=table.sheet_ambiguous,
-        layout=table.layout,
-        columns=table.columns,
-        row_count=table.row_count,
-        total_row_count=len(table.total_rows),
-        total_rows=table.total_rows[:LISTED_TOTAL_ROWS],
-        metadata=table.metadata,
-        warnings=table.warnings,
     )
