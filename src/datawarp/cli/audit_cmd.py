@@ -6,10 +6,9 @@ import json
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from datawarp import audit
-from datawarp.cli.output import console, local_time, print_json
+from datawarp.cli.output import console, listing, local_time, print_json
 from datawarp.cli.state import state
 
 audit_app = typer.Typer(
@@ -32,9 +31,17 @@ def log_command(
     if json_output:
         print_json(entries)
         return
-    table = Table(title=f"Audit log ({len(entries)} entries)")
-    for column in ("id", "when", "table", "key", "action", "by", "client", "changes"):
-        table.add_column(column)
+    table = listing(
+        f"Audit log ({len(entries)} entries)",
+        "id",
+        "when",
+        "table",
+        "key",
+        "action",
+        "by",
+        "client",
+        "changes",
+    )
     for e in entries:
         changes = "; ".join(
             f"{field}: {json.dumps(old)} → {json.dumps(new)}"

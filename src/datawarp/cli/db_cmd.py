@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from datawarp.cli.output import console, local_time, print_json
+from datawarp.cli.output import console, field_table, listing, local_time, print_json
 from datawarp.cli.state import state
 from datawarp.db import migrate
 from datawarp.db.connect import stop_embedded
@@ -28,9 +27,7 @@ def info_command(ctx: typer.Context, json_output: JsonOption = False) -> None:
     if json_output:
         print_json(details)
         return
-    table = Table(show_header=False, title="DataWarp database")
-    table.add_column("field", style="bold")
-    table.add_column("value")
+    table = field_table("DataWarp database")
     table.add_row("server", "embedded PostgreSQL" if details.embedded else "external PostgreSQL")
     table.add_row("version", details.server_version)
     table.add_row("url", details.url)
@@ -53,9 +50,7 @@ def status_command(ctx: typer.Context, json_output: JsonOption = False) -> None:
     if json_output:
         print_json([{**s.__dict__, "status": s.status} for s in states])
         return
-    table = Table(title="Catalog migrations")
-    for column in ("version", "name", "status", "applied at"):
-        table.add_column(column)
+    table = listing("Catalog migrations", "version", "name", "status", "applied at")
     for s in states:
         table.add_row(f"{s.version:04d}", s.name, s.status, local_time(s.applied_at))
     console.print(table)

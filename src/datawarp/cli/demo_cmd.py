@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from datawarp.cli.output import console, print_json
+from datawarp.cli.output import console, listing, print_json
 from datawarp.cli.state import state
 from datawarp.db.info import server_info
 from datawarp.demo import run_demo
@@ -32,9 +31,7 @@ def demo(
     where = "embedded" if details.embedded else "external"
     console.print(f"DataWarp demo on {where} PostgreSQL {details.server_version} ({details.url})")
     console.print(f"Generated files and manifest: {result.manifest}")
-    loads = Table(title="Loads")
-    for column in ("source", "period", "status", "rows", "validation", "detail"):
-        loads.add_column(column)
+    loads = listing("Loads", "source", "period", "status", "rows", "validation", "detail")
     for o in result.report.outcomes:
         checks = ", ".join(
             f"{MARKS[status]} {count} {status}"
@@ -45,9 +42,7 @@ def demo(
         detail = o.error or "; ".join(filter(None, [done, *o.warnings]))
         loads.add_row(o.source_code, o.period or "", o.status, f"{o.rows_loaded:,}", checks, detail)
     console.print(loads)
-    tables = Table(title="What is in the warehouse")
-    for column in ("table", "rows", "data columns", "periods"):
-        tables.add_column(column)
+    tables = listing("What is in the warehouse", "table", "rows", "data columns", "periods")
     for t in result.tables:
         tables.add_row(t.table, f"{t.rows:,}", str(t.columns), ", ".join(t.periods))
     console.print(tables)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.table import Table
 
 console = Console(highlight=False)  # our own colours only; no guessing at numbers
 
@@ -41,3 +42,19 @@ def local_time(value: datetime | None) -> str:
     if value is None:
         return ""
     return value.astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
+
+
+def listing(title: str, *columns: str) -> Table:
+    """A table with one header per column, as every list command prints."""
+    table = Table(title=title)
+    for column in columns:
+        table.add_column(column)
+    return table
+
+
+def field_table(title: str) -> Table:
+    """A two-column field/value table, as every show command prints."""
+    table = Table(show_header=False, title=title)
+    table.add_column("field", style="bold")
+    table.add_column("value")
+    return table

@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from datawarp import schema_review
-from datawarp.cli.output import console, local_time, print_json
+from datawarp.cli.output import console, field_table, listing, local_time, print_json
 from datawarp.cli.state import state
 
 schema_app = typer.Typer(
@@ -42,9 +41,17 @@ def list_command(
     if json_output:
         print_json(changes)
         return
-    table = Table(title=f"{len(changes)} schema change(s)")
-    for column in ("id", "status", "kind", "table", "load", "columns", "held rows", "when"):
-        table.add_column(column)
+    table = listing(
+        f"{len(changes)} schema change(s)",
+        "id",
+        "status",
+        "kind",
+        "table",
+        "load",
+        "columns",
+        "held rows",
+        "when",
+    )
     for c in changes:
         table.add_row(
             str(c["change_id"]), c["status"], c["kind"],
@@ -62,9 +69,7 @@ def show_command(ctx: typer.Context, change_id: int, json_output: JsonOption = F
     if json_output:
         print_json(change)
         return
-    table = Table(show_header=False, title=f"Schema change {change_id}")
-    table.add_column("field", style="bold")
-    table.add_column("value")
+    table = field_table(f"Schema change {change_id}")
     for key, value in change.items():
         shown = local_time(value) if key.endswith("_at") else value
         if key == "columns":

@@ -6,10 +6,9 @@ from enum import StrEnum
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from datawarp import audit, registry
-from datawarp.cli.output import console, local_time, print_json
+from datawarp.cli.output import console, field_table, listing, local_time, print_json
 from datawarp.cli.state import state
 
 sources_app = typer.Typer(
@@ -133,9 +132,16 @@ def list_command(
     if json_output:
         print_json(records)
         return
-    table = Table(title=f"{len(records)} source(s)")
-    for column in ("source", "status", "publication", "domain", "owner", "mode", "retention"):
-        table.add_column(column)
+    table = listing(
+        f"{len(records)} source(s)",
+        "source",
+        "status",
+        "publication",
+        "domain",
+        "owner",
+        "mode",
+        "retention",
+    )
     for r in records:
         table.add_row(
             r.source_code,
@@ -162,16 +168,12 @@ def show_command(
     if json_output:
         print_json({**record.model_dump(mode="json"), "status_history": history})
         return
-    table = Table(show_header=False, title=f"Source {record.source_code}")
-    table.add_column("field", style="bold")
-    table.add_column("value")
+    table = field_table(f"Source {record.source_code}")
     for name, value in record.model_dump().items():
         shown = local_time(value) if name.endswith("_at") else value
         table.add_row(name, "" if shown is None else str(shown))
     console.print(table)
-    history_table = Table(title="Status history")
-    for column in ("when", "from", "to", "by"):
-        history_table.add_column(column)
+    history_table = listing("Status history", "when", "from", "to", "by")
     for change in history:
         history_table.add_row(
             local_time(change.changed_at),
