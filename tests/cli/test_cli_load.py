@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from tests.cli_helpers import run_cli
-from tests.load.helpers import HEADER, provider_rows, register, write_csv, write_manifest
+from tests.load.helpers import (
+    provider_manifest,
+    register,
+)
 
 
 def test_yaml_syntax_error_exits_2_naming_the_line(db_url, tmp_path):
@@ -26,10 +29,7 @@ def test_several_manifest_problems_one_line_each(db_url, tmp_path):
 
 def test_load_prints_the_validation_report_and_verbose_details(conn, db_url, tmp_path):
     register(conn, "ae")
-    data = write_csv(tmp_path / "a.csv", HEADER, provider_rows("2025-09"))
-    manifest = write_manifest(
-        tmp_path, [{"source_code": "ae", "path": data.name}], period="2025-09"
-    )
+    manifest = provider_manifest(tmp_path, "ae", period="2025-09")
     result = run_cli("load-batch", str(manifest), "--verbose", database_url=db_url)
     assert result.exit_code == 0, result.stderr
     lines = result.stdout.splitlines()

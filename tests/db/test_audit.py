@@ -9,18 +9,11 @@ import pytest
 
 from datawarp import audit, registry
 from tests.cli_helpers import run_cli
-
-SOURCE = dict(
-    source_code="adhd_mi",
-    publication="ADHD Management Information",
-    domain="Clinical - Mental Health",
-    owner="someone@nhs.net",
-    purpose="Track ADHD referral waiting times",
-)
+from tests.load.helpers import ADHD_MI
 
 
 def test_datawarp_changes_are_recorded_with_who_and_values(conn):
-    registry.register_source(conn, **SOURCE)
+    registry.register_source(conn, **ADHD_MI)
     registry.update_source(conn, "adhd_mi", owner="new@nhs.net")
     entries = audit.read_audit_log(conn, "adhd_mi")
     assert [e.action for e in entries] == ["INSERT", "UPDATE"]
@@ -32,7 +25,7 @@ def test_datawarp_changes_are_recorded_with_who_and_values(conn):
 
 
 def test_changes_made_outside_datawarp_are_recorded_too(conn, raw_conn):
-    registry.register_source(conn, **SOURCE)
+    registry.register_source(conn, **ADHD_MI)
     raw_conn.execute(
         "UPDATE datawarp.tbl_data_sources SET purpose = 'edited in psql'"
         " WHERE source_code = 'adhd_mi'"
@@ -40,11 +33,11 @@ def test_changes_made_outside_datawarp_are_recorded_too(conn, raw_conn):
     last = audit.read_audit_log(conn, "adhd_mi")[-1]
     assert last.client_application == "psql"
     assert last.changed_by_os_user is None
-    assert last.changed_fields()["purpose"] == (SOURCE["purpose"], "edited in psql")
+    assert last.changed_fields()["purpose"] == (ADHD_MI["purpose"], "edited in psql")
 
 
 def test_update_without_field_changes_is_still_logged(conn, raw_conn):
-    registry.register_source(conn, **SOURCE)
+    registry.register_source(conn, **ADHD_MI)
     raw_conn.execute("UPDATE datawarp.tbl_data_sources SET owner = owner")
     # updated_at changes on every UPDATE, so even a no-op is a real change of the row
     assert len(audit.read_audit_log(conn, "adhd_mi")) == 2
@@ -59,7 +52,7 @@ def test_update_without_field_changes_is_still_logged(conn, raw_conn):
     ],
 )
 def test_audit_log_is_append_only(conn, raw_conn, statement):
-    registry.register_source(conn, **SOURCE)
+    registry.register_source(conn, **ADHD_MI)
     with pytest.raises(psycopg.errors.InsufficientPrivilege, match="append-only"):
         raw_conn.execute(statement)
     assert len(audit.read_audit_log(conn)) == 1
@@ -103,7 +96,7 @@ def test_load_history_cannot_be_deleted_or_rewritten(raw_conn, statement):
 
 
 def _make_history(conn) -> None:
-    registry.register_source(conn, **SOURCE)
+    registry.register_source(conn, **ADHD_MI)
     for owner in ("a@nhs.net", "b@nhs.net", "c@nhs.net"):
         registry.update_source(conn, "adhd_mi", owner=owner)
 

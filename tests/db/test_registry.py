@@ -10,14 +10,7 @@ import pytest
 from datawarp import registry
 from datawarp.errors import BadInputError, ConflictError, NotFoundError
 from tests.cli_helpers import run_cli
-
-VALID = dict(
-    source_code="adhd_mi",
-    publication="ADHD Management Information",
-    domain="Clinical - Mental Health",
-    owner="someone@nhs.net",
-    purpose="Track ADHD referral waiting times",
-)
+from tests.load.helpers import ADHD_MI
 
 
 def _counts(conn) -> tuple[int, int]:
@@ -27,7 +20,7 @@ def _counts(conn) -> tuple[int, int]:
 
 
 def test_register_stores_every_field_with_defaults_and_who(conn):
-    record = registry.register_source(conn, **VALID)
+    record = registry.register_source(conn, **ADHD_MI)
     assert record.status == "registered"
     assert record.retention_days == 365
     assert record.load_mode == "APPEND"
@@ -41,7 +34,7 @@ def test_register_stores_every_field_with_defaults_and_who(conn):
 
 def test_register_accepts_options(conn):
     record = registry.register_source(
-        conn, **VALID, retention_days=730, load_mode="replace", validation_required=False
+        conn, **ADHD_MI, retention_days=730, load_mode="replace", validation_required=False
     )
     assert (record.retention_days, record.load_mode, record.validation_required) == (
         730,
@@ -73,14 +66,14 @@ BAD_REGISTRATIONS = [
 def test_bad_registration_is_refused_and_writes_nothing(conn, change, message):
     before = _counts(conn)
     with pytest.raises(BadInputError) as excinfo:
-        registry.register_source(conn, **{**VALID, **change})
+        registry.register_source(conn, **{**ADHD_MI, **change})
     assert message in excinfo.value.message
     assert "\n" not in excinfo.value.message
     assert _counts(conn) == before
 
 
 def test_missing_required_field_is_named(conn):
-    values = {k: v for k, v in VALID.items() if k != "domain"}
+    values = {k: v for k, v in ADHD_MI.items() if k != "domain"}
     with pytest.raises(BadInputError, match="Missing domain"):
         registry.register_source(conn, **values)
     assert _counts(conn) == (0, 0)
@@ -88,15 +81,15 @@ def test_missing_required_field_is_named(conn):
 
 def test_maximum_length_code_is_accepted(conn):
     code = "a" * registry.MAX_SOURCE_CODE_LENGTH
-    registry.register_source(conn, **{**VALID, "source_code": code})
+    registry.register_source(conn, **{**ADHD_MI, "source_code": code})
     assert len(f"tbl_{code}_archived_20261128".encode()) == 63
 
 
 def test_duplicate_code_is_refused(conn):
-    registry.register_source(conn, **VALID)
+    registry.register_source(conn, **ADHD_MI)
     before = _counts(conn)
     with pytest.raises(ConflictError, match="'adhd_mi' is already registered"):
-        registry.register_source(conn, **{**VALID, "owner": "other@nhs.net"})
+        registry.register_source(conn, **{**ADHD_MI, "owner": "other@nhs.net"})
     assert _counts(conn) == before
     assert registry.get_source(conn, "adhd_mi").owner == "someone@nhs.net"
 
@@ -122,7 +115,7 @@ def test_database_refuses_bad_rows_written_by_hand(raw_conn):
 
 
 def test_update_changes_editable_fields(conn):
-    registry.register_source(conn, **VALID)
+    registry.register_source(conn, **ADHD_MI)
     record = registry.update_source(
         conn, "adhd_mi", owner="new.owner@nhs.net", purpose="New purpose", retention_days=30
     )
@@ -144,7 +137,7 @@ def test_update_changes_editable_fields(conn):
     ],
 )
 def test_bad_update_is_refused_and_writes_nothing(conn, change, message):
-    registry.register_source(conn, **VALID)
+    registry.register_source(conn, **ADHD_MI)
     before = (_counts(conn), registry.get_source(conn, "adhd_mi"))
     with pytest.raises(BadInputError, match=message):
         registry.update_source(conn, "adhd_mi", **change)
@@ -157,9 +150,9 @@ def test_update_of_unknown_source_is_not_found(conn):
 
 
 def test_list_filters_by_status_and_domain(conn):
-    registry.register_source(conn, **VALID)
+    registry.register_source(conn, **ADHD_MI)
     registry.register_source(
-        conn, **{**VALID, "source_code": "ae_monthly", "domain": "Urgent and Emergency Care"}
+        conn, **{**ADHD_MI, "source_code": "ae_monthly", "domain": "Urgent and Emergency Care"}
     )
     registry.set_status(conn, "ae_monthly", "active")
     assert [s.source_code for s in registry.list_sources(conn)] == ["adhd_mi", "ae_monthly"]
@@ -175,8 +168,8 @@ def test_list_filters_by_status_and_domain(conn):
 def test_cli_register_list_show_update(db_url):
     result = run_cli(
         "register", "adhd_mi",
-        "--publication", VALID["publication"], "--domain", VALID["domain"],
-        "--owner", VALID["owner"], "--purpose", VALID["purpose"],
+        "--publication", ADHD_MI["publication"], "--domain", ADHD_MI["domain"],
+        "--owner", ADHD_MI["owner"], "--purpose", ADHD_MI["purpose"],
         "--retention-days", "400", "--load-mode", "REPLACE", "--validation-required", "false",
         database_url=db_url,
     )  # fmt: skip

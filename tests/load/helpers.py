@@ -41,6 +41,22 @@ def write_manifest(folder: Path, sources: list[dict], **top) -> Path:
     return path
 
 
+def provider_manifest(folder: Path, code: str, *, period: str | None = None) -> Path:
+    """One provider CSV (12 trusts and an England row) and a manifest loading it into ``code``."""
+    data = write_csv(folder / "a.csv", HEADER, provider_rows("2025-09"))
+    top = {"period": period} if period else {}
+    return write_manifest(folder, [{"source_code": code, "path": data.name}], **top)
+
+
+ADHD_MI = dict(
+    source_code="adhd_mi",
+    publication="ADHD Management Information",
+    domain="Clinical - Mental Health",
+    owner="someone@nhs.net",
+    purpose="Track ADHD referral waiting times",
+)
+
+
 def register(conn, code: str, **fields) -> registry.SourceRecord:
     values = dict(
         source_code=code,

@@ -14,12 +14,10 @@ from datawarp.db import database_for_url
 from datawarp.events import SERIALISE_LOCK
 from datawarp.samplegen import write_large_csv
 from tests.load.helpers import (
-    HEADER,
     events,
-    provider_rows,
+    provider_manifest,
     register,
     table_rows,
-    write_csv,
     write_manifest,
 )
 
@@ -50,10 +48,7 @@ def _count(conn, query: str, *params) -> int:
 def test_concurrent_loads_of_one_source_run_one_after_the_other(conn, db_url, tmp_path):
     register(conn, "ae", load_mode="REPLACE")
     conn.commit()
-    data = write_csv(tmp_path / "a.csv", HEADER, provider_rows("2025-09"))
-    manifest = write_manifest(
-        tmp_path, [{"source_code": "ae", "path": data.name}], period="2025-09"
-    )
+    manifest = provider_manifest(tmp_path, "ae", period="2025-09")
     with conn.transaction():
         conn.execute(f"SELECT pg_advisory_xact_lock({SERIALISE_LOCK})", ("ae",))
         loaders = [_loader(db_url, manifest) for _ in range(2)]

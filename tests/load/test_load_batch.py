@@ -13,6 +13,7 @@ from tests.cli_helpers import run_cli
 from tests.load.helpers import (
     HEADER,
     events,
+    provider_manifest,
     provider_rows,
     register,
     run,
@@ -60,8 +61,7 @@ def test_first_load_creates_table_with_provenance_and_records_everything(
 
 
 def test_unregistered_source_is_refused_with_the_seed_message(conn, db_url, tmp_path, home):
-    data = write_csv(tmp_path / "a.csv", HEADER, provider_rows("2025-09"))
-    manifest = write_manifest(tmp_path, [{"source_code": "nobody", "path": data.name}])
+    manifest = provider_manifest(tmp_path, "nobody")
     with pytest.raises(PlanError) as excinfo:
         run(db_url, home, manifest)
     assert excinfo.value.problems == [
@@ -78,8 +78,7 @@ def test_unregistered_source_is_refused_with_the_seed_message(conn, db_url, tmp_
 
 
 def test_test_mode_loads_unregistered_source_into_staging_test_only(conn, db_url, tmp_path, home):
-    data = write_csv(tmp_path / "a.csv", HEADER, provider_rows("2025-09"))
-    manifest = write_manifest(tmp_path, [{"source_code": "trial", "path": data.name}])
+    manifest = provider_manifest(tmp_path, "trial")
     report, _ = run(db_url, home, manifest, test=True)
     assert report.outcomes[0].status == "completed"
     assert len(table_rows(conn, "staging_test.tbl_trial")) == 13
@@ -89,8 +88,7 @@ def test_test_mode_loads_unregistered_source_into_staging_test_only(conn, db_url
 
 def test_test_mode_never_touches_staging_of_a_registered_source(conn, db_url, tmp_path, home):
     register(conn, "ae_provider")
-    data = write_csv(tmp_path / "a.csv", HEADER, provider_rows("2025-09"))
-    manifest = write_manifest(tmp_path, [{"source_code": "ae_provider", "path": data.name}])
+    manifest = provider_manifest(tmp_path, "ae_provider")
     run(db_url, home, manifest, test=True)
     assert not table_exists(conn, "staging.tbl_ae_provider")
     assert registry.get_source(conn, "ae_provider").status == "registered"
@@ -127,10 +125,7 @@ def test_replace_swaps_only_the_same_period(conn, db_url, tmp_path, home):
 
 def test_append_adds_rows(conn, db_url, tmp_path, home):
     register(conn, "ae_provider", load_mode="APPEND")
-    data = write_csv(tmp_path / "a.csv", HEADER, provider_rows("2025-09"))
-    manifest = write_manifest(
-        tmp_path, [{"source_code": "ae_provider", "path": data.name}], period="2025-09"
-    )
+    manifest = provider_manifest(tmp_path, "ae_provider", period="2025-09")
     run(db_url, home, manifest)
     report, _ = run(db_url, home, manifest, force=True)
     assert report.outcomes[0].status == "completed"
@@ -139,10 +134,7 @@ def test_append_adds_rows(conn, db_url, tmp_path, home):
 
 def test_same_file_same_period_is_skipped_unless_forced(conn, db_url, tmp_path, home):
     register(conn, "ae_provider", load_mode="REPLACE")
-    data = write_csv(tmp_path / "a.csv", HEADER, provider_rows("2025-09"))
-    manifest = write_manifest(
-        tmp_path, [{"source_code": "ae_provider", "path": data.name}], period="2025-09"
-    )
+    manifest = provider_manifest(tmp_path, "ae_provider", period="2025-09")
     first, _ = run(db_url, home, manifest)
     again, _ = run(db_url, home, manifest)
     assert again.outcomes[0].status == "skipped"
@@ -160,11 +152,10 @@ def test_archived_source_is_refused_and_deprecated_warns(conn, raw_conn, db_url,
         registry.set_status(conn, "old_one", status, deprecation_reason="replaced")
     for status in ("active", "deprecated"):
         registry.set_status(conn, "fading", status, deprecation_reason="moving to v2")
-    data = write_csv(tmp_path / "a.csv", HEADER, provider_rows("2025-09"))
-    manifest = write_manifest(tmp_path, [{"source_code": "old_one", "path": data.name}])
+    manifest = provider_manifest(tmp_path, "old_one")
     with pytest.raises(PlanError, match="old_one is archived"):
         run(db_url, home, manifest)
-    manifest = write_manifest(tmp_path, [{"source_code": "fading", "path": data.name}])
+    manifest = provider_manifest(tmp_path, "fading")
     report, _ = run(db_url, home, manifest)
     assert report.outcomes[0].status == "completed"
     assert report.warnings == ["Source fading is deprecated (moving to v2); loading it anyway"]
@@ -220,10 +211,7 @@ def test_load_from_a_local_http_server(conn, db_url, tmp_path, home, httpserver)
 
 def test_cli_load_batch_json_summary_and_exit_codes(conn, db_url, tmp_path):
     register(conn, "ae_provider")
-    data = write_csv(tmp_path / "a.csv", HEADER, provider_rows("2025-09"))
-    manifest = write_manifest(
-        tmp_path, [{"source_code": "ae_provider", "path": data.name}], period="2025-09"
-    )
+    manifest = provider_manifest(tmp_path, "ae_provider", period="2025-09")
     result = run_cli("load-batch", str(manifest), "--json", database_url=db_url)
     assert result.exit_code == 0, result.stderr
     summary = json.loads(result.stdout)
@@ -236,8 +224,7 @@ def test_cli_load_batch_json_summary_and_exit_codes(conn, db_url, tmp_path):
 
 def test_dry_run_writes_nothing(conn, db_url, tmp_path, home):
     register(conn, "ae_provider")
-    data = write_csv(tmp_path / "a.csv", HEADER, provider_rows("2025-09"))
-    manifest = write_manifest(tmp_path, [{"source_code": "ae_provider", "path": data.name}])
+    manifest = provider_manifest(tmp_path, "ae_provider")
     report, _ = run(db_url, home, manifest, dry_run=True)
     assert report.outcomes[0].status == "planned" and report.outcomes[0].rows_loaded == 13
     assert events(conn, "ae_provider") == []

@@ -13,6 +13,7 @@ from tests.cli_helpers import run_cli
 from tests.load.helpers import (
     HEADER,
     events,
+    provider_manifest,
     provider_rows,
     register,
     run,
@@ -124,10 +125,7 @@ def test_failure_of_one_file_does_not_stop_the_batch(conn, db_url, tmp_path, hom
 def test_failed_reload_keeps_the_previous_data(conn, db_url, tmp_path, home):
     """REPLACE deletes the period's rows in the same transaction, so a failure restores them."""
     register(conn, "src", load_mode="REPLACE")
-    data = write_csv(tmp_path / "a.csv", HEADER, provider_rows("2025-09"))
-    manifest = write_manifest(
-        tmp_path, [{"source_code": "src", "path": data.name}], period="2025-09"
-    )
+    manifest = provider_manifest(tmp_path, "src", period="2025-09")
     run(db_url, home, manifest)
     rows = provider_rows("2025-09", scale=3)
     rows[2] = [*rows[2], "x", "y"]
@@ -141,8 +139,7 @@ def test_failed_reload_keeps_the_previous_data(conn, db_url, tmp_path, home):
 def test_second_manifest_loading_the_same_source_is_refused(conn, db_url, tmp_path, home):
     """Another process is mid-load (it holds the source's lock): this one says so and stops."""
     register(conn, "src")
-    data = write_csv(tmp_path / "a.csv", HEADER, provider_rows("2025-09"))
-    manifest = write_manifest(tmp_path, [{"source_code": "src", "path": data.name}])
+    manifest = provider_manifest(tmp_path, "src")
     with conn.transaction():
         conn.execute(f"SELECT pg_advisory_xact_lock({SERIALISE_LOCK})", ("src",))
         report, _ = run(db_url, home, manifest, settings={"lock_timeout_seconds": 0})
