@@ -7,7 +7,6 @@ from typing import Annotated
 
 import typer
 
-from datawarp import audit
 from datawarp.cli.output import console, listing, local_time, print_json
 from datawarp.cli.state import state
 
@@ -26,6 +25,8 @@ def log_command(
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
     """Show who changed what and when, including changes made outside DataWarp."""
+    from datawarp import audit
+
     with state(ctx).connection() as conn:
         entries = audit.read_audit_log(conn, source_code, limit=limit)
     if json_output:
@@ -69,6 +70,8 @@ def verify_command(
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
     """Recompute the hash chain; exit 1 and name the first broken entry if it was tampered with."""
+    from datawarp import audit
+
     with state(ctx).connection() as conn:
         result = audit.verify_chain(conn)
     if json_output:

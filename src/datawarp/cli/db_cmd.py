@@ -8,9 +8,6 @@ import typer
 
 from datawarp.cli.output import console, field_table, listing, local_time, print_json
 from datawarp.cli.state import state
-from datawarp.db import migrate
-from datawarp.db.connect import stop_embedded
-from datawarp.db.info import server_info
 
 db_app = typer.Typer(
     help="The PostgreSQL server DataWarp uses and its catalog migrations.",
@@ -23,6 +20,8 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts
 @db_app.command("info", epilog="Example: datawarp db info --json")
 def info_command(ctx: typer.Context, json_output: JsonOption = False) -> None:
     """Which server is used: version, where, embedded or not (passwords are masked)."""
+    from datawarp.db.info import server_info
+
     details = server_info(state(ctx).database(auto_upgrade=False))
     if json_output:
         print_json(details)
@@ -45,6 +44,8 @@ def info_command(ctx: typer.Context, json_output: JsonOption = False) -> None:
 @db_app.command("status", epilog="Example: datawarp db status")
 def status_command(ctx: typer.Context, json_output: JsonOption = False) -> None:
     """List catalog migrations, applied and pending."""
+    from datawarp.db import migrate
+
     with state(ctx).database(auto_upgrade=False).connect(autocommit=True) as conn:
         states = migrate.migration_status(conn)
     if json_output:
@@ -59,6 +60,8 @@ def status_command(ctx: typer.Context, json_output: JsonOption = False) -> None:
 @db_app.command("upgrade", epilog="Example: datawarp db upgrade")
 def upgrade_command(ctx: typer.Context, json_output: JsonOption = False) -> None:
     """Apply pending catalog migrations (also done automatically on first use)."""
+    from datawarp.db import migrate
+
     with state(ctx).database(auto_upgrade=False).connect(autocommit=True) as conn:
         applied = migrate.upgrade(conn)
     if json_output:
@@ -73,6 +76,8 @@ def upgrade_command(ctx: typer.Context, json_output: JsonOption = False) -> None
 @db_app.command("stop", epilog="Example: datawarp db stop")
 def stop_command(ctx: typer.Context) -> None:
     """Stop the embedded PostgreSQL server (it restarts on the next command)."""
+    from datawarp.db.connect import stop_embedded
+
     settings = state(ctx).settings()
     if settings.database_url:
         console.print("An external server is configured; DataWarp does not stop it.")

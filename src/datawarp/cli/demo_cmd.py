@@ -8,9 +8,6 @@ import typer
 
 from datawarp.cli.output import console, listing, print_json
 from datawarp.cli.state import state
-from datawarp.db.info import server_info
-from datawarp.demo import run_demo
-from datawarp.validate.report import MARKS
 
 
 def demo(
@@ -21,6 +18,10 @@ def demo(
 
     Safe to re-run: existing sources are kept and files already loaded are skipped.
     """
+    from datawarp.db.info import server_info
+    from datawarp.demo import run_demo
+    from datawarp.validate.report import MARKS
+
     app_state = state(ctx)
     database = app_state.database()
     result = run_demo(database, app_state.settings())

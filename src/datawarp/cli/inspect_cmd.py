@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -10,8 +10,9 @@ from rich.table import Table
 
 from datawarp.cli.output import console, print_json
 from datawarp.cli.state import state
-from datawarp.extract import inspect_report
-from datawarp.extract.inspect_report import InspectReport
+
+if TYPE_CHECKING:
+    from datawarp.extract.inspect_report import InspectReport
 
 SHOWN_TOTAL_ROWS = 10
 HEADER_WIDTH = 48
@@ -39,6 +40,8 @@ def inspect(
 
     Example: datawarp inspect Beds-Open-Overnight.xlsx --sheet 'NHS Trust by Sector' --json
     """
+    from datawarp.extract import inspect_report
+
     cache_dir = state(ctx).settings().cache_dir
     report = inspect_report.inspect(file_or_url, sheet=sheet, member=member, cache_dir=cache_dir)
     if json_output:

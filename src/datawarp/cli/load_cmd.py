@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from datawarp.batch import BatchOptions, BatchReport, FileOutcome, Hooks, run_batch
 from datawarp.cli.output import console, print_json
 from datawarp.cli.state import state
-from datawarp.manifest import load_manifest
-from datawarp.notify import LogNotifier
-from datawarp.validate.report import plain_report, rich_report
+
+if TYPE_CHECKING:
+    from datawarp.batch import BatchReport, FileOutcome
+    from datawarp.notify import LogNotifier
 
 EXAMPLE = "Example: datawarp load-batch manifest.yaml --validate   (see docs/manifest.md)"
 STATUS_MARK = {
@@ -62,6 +61,10 @@ def load_batch(
     file is rolled back, its owner notified, and the batch goes on; the exit code is 1 if any
     file failed.
     """
+    from datawarp.batch import BatchOptions, Hooks, run_batch
+    from datawarp.manifest import load_manifest
+    from datawarp.notify import LogNotifier
+
     app_state = state(ctx)
     app_state.verbose = app_state.verbose or verbose
     manifest = load_manifest(manifest_path)
@@ -104,6 +107,8 @@ def _describe(outcome: FileOutcome) -> str:
 
 
 def _plain_line(outcome: FileOutcome) -> None:
+    from datawarp.validate.report import plain_report
+
     typer.echo(f"{outcome.status.upper():<9} {_describe(outcome)}")
     for warning in outcome.warnings:
         typer.echo(f"  warning: {warning}")
@@ -112,6 +117,11 @@ def _plain_line(outcome: FileOutcome) -> None:
 
 
 def _run_with_progress(database, settings, manifest, options, notifier) -> BatchReport:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from datawarp.batch import Hooks, run_batch
+    from datawarp.validate.report import rich_report
+
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),

@@ -7,7 +7,6 @@ from typing import Annotated
 
 import typer
 
-from datawarp import audit, registry
 from datawarp.cli.output import console, field_table, listing, local_time, print_json
 from datawarp.cli.state import state
 
@@ -57,6 +56,8 @@ def register(
     json_output: JsonOption = False,
 ) -> None:
     """Register a source before any of its data may land."""
+    from datawarp import registry
+
     with state(ctx).connection() as conn:
         record = registry.register_source(
             conn,
@@ -91,6 +92,8 @@ def update(
     json_output: JsonOption = False,
 ) -> None:
     """Change the editable fields of a registered source (every change is audited)."""
+    from datawarp import registry
+
     with state(ctx).connection() as conn:
         record = registry.update_source(
             conn,
@@ -125,6 +128,8 @@ def list_command(
     json_output: JsonOption = False,
 ) -> None:
     """List registered sources."""
+    from datawarp import registry
+
     with state(ctx).connection() as conn:
         records = registry.list_sources(
             conn, status=status.value if status else None, domain=domain
@@ -162,6 +167,8 @@ def show_command(
     json_output: JsonOption = False,
 ) -> None:
     """Show every field of a source and its status history."""
+    from datawarp import audit, registry
+
     with state(ctx).connection() as conn:
         record = registry.get_source(conn, source_code)
         history = audit.status_history(conn, source_code)

@@ -1,4 +1,8 @@
-"""The state shared by every command of one invocation: settings and a lazily opened database."""
+"""The state shared by every command of one invocation: settings and a lazily opened database.
+
+Settings and the database modules are imported on first use, not at start-up, so that
+``datawarp --help`` and ``--version`` stay fast and need nothing but typer.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +10,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import psycopg
 import typer
 
-from datawarp.config import Settings, load_settings
-from datawarp.db import Database, open_database
+if TYPE_CHECKING:
+    import psycopg
+
+    from datawarp.config import Settings
+    from datawarp.db import Database
 
 
 @dataclass
@@ -22,10 +29,14 @@ class AppState:
     _database: Database | None = field(default=None, repr=False)
 
     def settings(self) -> Settings:
+        from datawarp.config import load_settings
+
         return load_settings(self.config_file, database_url=self.database_url)
 
     def database(self, *, auto_upgrade: bool = True) -> Database:
         if self._database is None:
+            from datawarp.db import open_database
+
             self._database = open_database(self.settings(), auto_upgrade=auto_upgrade)
         return self._database
 
