@@ -146,7 +146,9 @@ def main(argv: list[str]) -> int:
     try:
         if argv[:1] == ["--command"]:
             number = int(argv[1])
-            print(quick_start_commands((here / "README.md").read_text(encoding="utf-8"))[number - 1])
+            print(
+                quick_start_commands((here / "README.md").read_text(encoding="utf-8"))[number - 1]
+            )
             return 0
         tree = Path(argv[0]).resolve() if argv else here
         run_stage(tree)

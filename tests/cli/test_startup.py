@@ -40,7 +40,9 @@ def _command_paths(command, prefix=()) -> list[list[str]]:
 
 def test_importing_the_cli_loads_no_heavy_module():
     code = "import sys, json, datawarp.cli.main; print(json.dumps(sorted(sys.modules)))"
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
     loaded = set(json.loads(result.stdout))
 
     assert "datawarp.cli.main" in loaded
