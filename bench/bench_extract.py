@@ -130,7 +130,7 @@ def read_pyarrow(path: Path) -> int:
 def read_engine(path: Path) -> int:
     """Both passes, as load-batch runs them: typed Arrow batches for a plain CSV (the fast
     path), Python tuples for anything else."""
-    from datawarp.extract.engine import open_table
+    from datawarp.pipeline.extract.engine import open_table
 
     table = open_table(str(path))
     if table.supports_arrow:
@@ -159,8 +159,8 @@ IMPORTS = {  # what each reader imports, timed apart from the reading
     "fastexcel": ["fastexcel"],
     "csv module": [],
     "pyarrow.csv": ["pyarrow.csv"],
-    "engine": ["datawarp.extract.engine"],
-    "engine (py)": ["datawarp.extract.engine"],
+    "engine": ["datawarp.pipeline.extract.engine"],
+    "engine (py)": ["datawarp.pipeline.extract.engine"],
 }
 
 

@@ -6,7 +6,7 @@ Builds an NHS-shaped staging table (12 data columns: 4 text, 6 integer, 1 numeri
 with SQL generate_series, then times, best of --repeat runs each (warm cache):
   baseline  one `SELECT count(*)` plus one hand-written query with every column's
             count(col) and the date column's min/max/outlier counts;
-  gates     datawarp.validate.gates.run_gates on the same load (no primary key set);
+  gates     datawarp.pipeline.gates.run_gates on the same load (no primary key set);
   dup keys  the duplicate-key GROUP BY alone, for when a manifest sets primary_key.
 Goal from the issue: gates <= 1.2x baseline. Without --database-url a throw-away embedded
 PostgreSQL is started.
@@ -22,9 +22,9 @@ from pathlib import Path
 
 import psycopg
 
-from datawarp.db.connect import connect
-from datawarp.db.migrate import upgrade
-from datawarp.validate.gates import ColumnStat, GateContext, run_gates
+from datawarp.catalog.connect import connect
+from datawarp.catalog.migrate import upgrade
+from datawarp.pipeline.gates import ColumnStat, GateContext, run_gates
 
 TEXT = ["period", "org_code", "org_name", "region"]
 INTEGERS = ["attendances", "admissions", "breaches", "referrals", "waiting", "beds"]
@@ -98,7 +98,7 @@ def main() -> None:
         gates = _best(lambda: run_gates(conn, ctx), args.repeat)
         keyed = GateContext("bench_gates", "staging", "tbl_bench_gates", load_id, "2025-09",
                             "month", COLUMNS, primary_key=["org_code", "snapshot_date"])  # fmt: skip
-        from datawarp.validate.gates import _duplicates
+        from datawarp.pipeline.gates import _duplicates
 
         dups = _best(lambda: _duplicates(conn, keyed), 1)
         conn.execute("DROP TABLE staging.tbl_bench_gates")

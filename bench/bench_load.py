@@ -52,10 +52,10 @@ def _child(argv: list[str]) -> None:
 
 
 def _datawarp(url: str, csv_path: Path) -> int:
-    from datawarp.batch import BatchOptions, run_batch
-    from datawarp.config import Settings
-    from datawarp.db import database_for_url
-    from datawarp.manifest import parse_manifest
+    from datawarp.catalog.database import database_for_url
+    from datawarp.core.settings import Settings
+    from datawarp.pipeline.batch import BatchOptions, run_batch
+    from datawarp.pipeline.manifest import parse_manifest
 
     manifest = parse_manifest(
         f"sources:\n  - source_code: bench_load\n    path: {csv_path}\n    period: 2025-09\n"
@@ -149,7 +149,7 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    from datawarp.samplegen import write_large_csv
+    from datawarp.demo.samplegen import write_large_csv
 
     server = None
     url = args.database_url

@@ -13,7 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from datawarp.extract.formats import open_workbook
+from datawarp.pipeline.extract.formats import open_workbook
 
 COLUMNS = 12
 

@@ -20,8 +20,8 @@ import psycopg
 import pytest
 from psycopg import conninfo, sql
 
-from datawarp.db.connect import connect
-from datawarp.db.migrate import upgrade
+from datawarp.catalog.connect import connect
+from datawarp.catalog.migrate import upgrade
 
 TEST_URL_ENV = "DATAWARP_TEST_DATABASE_URL"
 

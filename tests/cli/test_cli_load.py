@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.cli_helpers import run_cli
-from tests.load.helpers import (
+from tests.pipeline.helpers import (
     provider_manifest,
     register,
 )

@@ -13,7 +13,13 @@ import typer
 from datawarp.cli.main import app
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-HEAVY_MODULES = ["pyarrow", "openpyxl", "psycopg", "datawarp.extract.engine", "datawarp.batch"]
+HEAVY_MODULES = [
+    "pyarrow",
+    "openpyxl",
+    "psycopg",
+    "datawarp.pipeline.extract.engine",
+    "datawarp.pipeline.batch",
+]
 
 
 def _requirement_name(requirement: str) -> str:

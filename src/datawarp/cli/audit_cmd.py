@@ -25,7 +25,7 @@ def log_command(
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
     """Show who changed what and when, including changes made outside DataWarp."""
-    from datawarp import audit
+    from datawarp.catalog import audit
 
     with state(ctx).connection() as conn:
         entries = audit.read_audit_log(conn, source_code, limit=limit)
@@ -70,7 +70,7 @@ def verify_command(
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
     """Recompute the hash chain; exit 1 and name the first broken entry if it was tampered with."""
-    from datawarp import audit
+    from datawarp.catalog import audit
 
     with state(ctx).connection() as conn:
         result = audit.verify_chain(conn)

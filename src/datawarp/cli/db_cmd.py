@@ -20,7 +20,7 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts
 @db_app.command("info", epilog="Example: datawarp db info --json")
 def info_command(ctx: typer.Context, json_output: JsonOption = False) -> None:
     """Which server is used: version, where, embedded or not (passwords are masked)."""
-    from datawarp.db.info import server_info
+    from datawarp.catalog.info import server_info
 
     details = server_info(state(ctx).database(auto_upgrade=False))
     if json_output:
@@ -44,7 +44,7 @@ def info_command(ctx: typer.Context, json_output: JsonOption = False) -> None:
 @db_app.command("status", epilog="Example: datawarp db status")
 def status_command(ctx: typer.Context, json_output: JsonOption = False) -> None:
     """List catalog migrations, applied and pending."""
-    from datawarp.db import migrate
+    from datawarp.catalog import migrate
 
     with state(ctx).database(auto_upgrade=False).connect(autocommit=True) as conn:
         states = migrate.migration_status(conn)
@@ -60,7 +60,7 @@ def status_command(ctx: typer.Context, json_output: JsonOption = False) -> None:
 @db_app.command("upgrade", epilog="Example: datawarp db upgrade")
 def upgrade_command(ctx: typer.Context, json_output: JsonOption = False) -> None:
     """Apply pending catalog migrations (also done automatically on first use)."""
-    from datawarp.db import migrate
+    from datawarp.catalog import migrate
 
     with state(ctx).database(auto_upgrade=False).connect(autocommit=True) as conn:
         applied = migrate.upgrade(conn)
@@ -76,7 +76,7 @@ def upgrade_command(ctx: typer.Context, json_output: JsonOption = False) -> None
 @db_app.command("stop", epilog="Example: datawarp db stop")
 def stop_command(ctx: typer.Context) -> None:
     """Stop the embedded PostgreSQL server (it restarts on the next command)."""
-    from datawarp.db.connect import stop_embedded
+    from datawarp.catalog.connect import stop_embedded
 
     settings = state(ctx).settings()
     if settings.database_url:

@@ -18,9 +18,9 @@ def demo(
 
     Safe to re-run: existing sources are kept and files already loaded are skipped.
     """
-    from datawarp.db.info import server_info
-    from datawarp.demo import run_demo
-    from datawarp.validate.report import MARKS
+    from datawarp.catalog.info import server_info
+    from datawarp.demo.run import run_demo
+    from datawarp.pipeline.validation_report import MARKS
 
     app_state = state(ctx)
     database = app_state.database()

@@ -13,8 +13,8 @@ from datawarp.cli.output import console, print_json
 from datawarp.cli.state import state
 
 if TYPE_CHECKING:
-    from datawarp.batch import BatchReport, FileOutcome
-    from datawarp.notify import LogNotifier
+    from datawarp.core.notifications import LogNotifier
+    from datawarp.pipeline.batch import BatchReport, FileOutcome
 
 EXAMPLE = "Example: datawarp load-batch manifest.yaml --validate   (see docs/manifest.md)"
 STATUS_MARK = {
@@ -61,9 +61,9 @@ def load_batch(
     file is rolled back, its owner notified, and the batch goes on; the exit code is 1 if any
     file failed.
     """
-    from datawarp.batch import BatchOptions, Hooks, run_batch
-    from datawarp.manifest import load_manifest
-    from datawarp.notify import LogNotifier
+    from datawarp.core.notifications import LogNotifier
+    from datawarp.pipeline.batch import BatchOptions, Hooks, run_batch
+    from datawarp.pipeline.manifest import load_manifest
 
     app_state = state(ctx)
     app_state.verbose = app_state.verbose or verbose
@@ -107,7 +107,7 @@ def _describe(outcome: FileOutcome) -> str:
 
 
 def _plain_line(outcome: FileOutcome) -> None:
-    from datawarp.validate.report import plain_report
+    from datawarp.pipeline.validation_report import plain_report
 
     typer.echo(f"{outcome.status.upper():<9} {_describe(outcome)}")
     for warning in outcome.warnings:
@@ -119,8 +119,8 @@ def _plain_line(outcome: FileOutcome) -> None:
 def _run_with_progress(database, settings, manifest, options, notifier) -> BatchReport:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from datawarp.batch import Hooks, run_batch
-    from datawarp.validate.report import rich_report
+    from datawarp.pipeline.batch import Hooks, run_batch
+    from datawarp.pipeline.validation_report import rich_report
 
     columns = (
         TextColumn("{task.description}"),

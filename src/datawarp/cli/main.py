@@ -25,7 +25,7 @@ from datawarp.cli import (
     validate_cmd,
 )
 from datawarp.cli.state import AppState, state
-from datawarp.errors import DataWarpError
+from datawarp.core.errors import DataWarpError
 
 
 class DataWarpGroup(TyperGroup):

@@ -35,7 +35,7 @@ def list_command(
     json_output: JsonOption = False,
 ) -> None:
     """List proposed and applied schema changes."""
-    from datawarp import schema_review
+    from datawarp.catalog import schema_changes as schema_review
 
     with state(ctx).connection() as conn:
         changes = schema_review.list_changes(conn, status)
@@ -65,7 +65,7 @@ def list_command(
 @schema_app.command("show", epilog="Example: datawarp schema-changes show 7")
 def show_command(ctx: typer.Context, change_id: int, json_output: JsonOption = False) -> None:
     """Show one schema change with its columns and decision."""
-    from datawarp import schema_review
+    from datawarp.catalog import schema_changes as schema_review
 
     with state(ctx).connection() as conn:
         change = schema_review.get_change(conn, change_id)
@@ -84,7 +84,7 @@ def show_command(ctx: typer.Context, change_id: int, json_output: JsonOption = F
 @schema_app.command("approve", epilog="Example: datawarp schema-changes approve 7 --note ok")
 def approve_command(ctx: typer.Context, change_id: int, note: NoteOption = None) -> None:
     """Add the held-back columns and backfill them from the values kept at load time."""
-    from datawarp import schema_review
+    from datawarp.catalog import schema_changes as schema_review
 
     with state(ctx).connection() as conn:
         rows = schema_review.approve(conn, change_id, note)
@@ -94,7 +94,7 @@ def approve_command(ctx: typer.Context, change_id: int, note: NoteOption = None)
 @schema_app.command("reject", epilog="Example: datawarp schema-changes reject 7 --note 'typo'")
 def reject_command(ctx: typer.Context, change_id: int, note: NoteOption = None) -> None:
     """Refuse the change; the held-back values are discarded."""
-    from datawarp import schema_review
+    from datawarp.catalog import schema_changes as schema_review
 
     with state(ctx).connection() as conn:
         schema_review.reject(conn, change_id, note)

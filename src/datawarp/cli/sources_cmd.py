@@ -56,7 +56,7 @@ def register(
     json_output: JsonOption = False,
 ) -> None:
     """Register a source before any of its data may land."""
-    from datawarp import registry
+    from datawarp.catalog import registry
 
     with state(ctx).connection() as conn:
         record = registry.register_source(
@@ -92,7 +92,7 @@ def update(
     json_output: JsonOption = False,
 ) -> None:
     """Change the editable fields of a registered source (every change is audited)."""
-    from datawarp import registry
+    from datawarp.catalog import registry
 
     with state(ctx).connection() as conn:
         record = registry.update_source(
@@ -128,7 +128,7 @@ def list_command(
     json_output: JsonOption = False,
 ) -> None:
     """List registered sources."""
-    from datawarp import registry
+    from datawarp.catalog import registry
 
     with state(ctx).connection() as conn:
         records = registry.list_sources(
@@ -167,7 +167,7 @@ def show_command(
     json_output: JsonOption = False,
 ) -> None:
     """Show every field of a source and its status history."""
-    from datawarp import audit, registry
+    from datawarp.catalog import audit, registry
 
     with state(ctx).connection() as conn:
         record = registry.get_source(conn, source_code)

@@ -17,8 +17,8 @@ import typer
 if TYPE_CHECKING:
     import psycopg
 
-    from datawarp.config import Settings
-    from datawarp.db import Database
+    from datawarp.catalog.database import Database
+    from datawarp.core.settings import Settings
 
 
 @dataclass
@@ -29,13 +29,13 @@ class AppState:
     _database: Database | None = field(default=None, repr=False)
 
     def settings(self) -> Settings:
-        from datawarp.config import load_settings
+        from datawarp.core.settings import load_settings
 
         return load_settings(self.config_file, database_url=self.database_url)
 
     def database(self, *, auto_upgrade: bool = True) -> Database:
         if self._database is None:
-            from datawarp.db import open_database
+            from datawarp.catalog.database import open_database
 
             self._database = open_database(self.settings(), auto_upgrade=auto_upgrade)
         return self._database

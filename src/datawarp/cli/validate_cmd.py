@@ -8,7 +8,7 @@ import typer
 
 from datawarp.cli.output import console, print_json
 from datawarp.cli.state import state
-from datawarp.errors import NotFoundError
+from datawarp.core.errors import NotFoundError
 
 validation_app = typer.Typer(
     help="Past validation reports.", no_args_is_help=True, rich_markup_mode="rich"
@@ -17,7 +17,7 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts
 
 
 def _print(load_id: int, results, json_output: bool, heading: str) -> None:
-    from datawarp.validate.report import rich_report, worst
+    from datawarp.pipeline.validation_report import rich_report, worst
 
     if json_output:
         print_json({"load_id": load_id, "status": worst(results), "results": results})
@@ -35,8 +35,8 @@ def validate(
     json_output: JsonOption = False,
 ) -> None:
     """Run the validation gates again on loaded data; exit 1 when a gate fails."""
-    from datawarp.validate.report import worst
-    from datawarp.validate.run import revalidate
+    from datawarp.pipeline.validation import revalidate
+    from datawarp.pipeline.validation_report import worst
 
     app_state = state(ctx)
     settings = app_state.settings().validation.for_source(source_code)
@@ -50,7 +50,7 @@ def validate(
 @validation_app.command("show", epilog="Example: datawarp validation show 42 --json")
 def show(ctx: typer.Context, load_id: int, json_output: JsonOption = False) -> None:
     """Print the latest validation report recorded for a load."""
-    from datawarp.validate.record import read_results
+    from datawarp.catalog.validation_results import read_results
 
     with state(ctx).connection() as conn:
         run_id, results = read_results(conn, load_id)
@@ -69,7 +69,7 @@ def describe(
     ] = None,
 ) -> None:
     """Describe a column: stored in the catalog and as a PostgreSQL column comment."""
-    from datawarp.describe import describe_column
+    from datawarp.catalog.describe import describe_column
 
     terms = [t.strip() for t in search_terms.split(",") if t.strip()] if search_terms else None
     with state(ctx).connection() as conn:

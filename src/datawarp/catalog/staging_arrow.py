@@ -1,0 +1,148 @@
+"""COPY of typed Arrow record batches: ``load.copy_rows`` for the CSV fast path.
+
+The batches come from ``ExtractedTable.iter_arrow_batches`` (data columns, then
+``_row_number`` and ``_is_total``). Each is given the provenance constants, written as CSV by
+``pyarrow.csv.write_csv`` (no header) and streamed to ``COPY ... FROM STDIN (FORMAT csv)``: no
+Python object per cell. In that CSV a NULL is an empty unquoted field and every string is
+quoted, so an empty string could never be mistaken for NULL, and commas, quotes and line
+breaks inside text survive. A worker thread feeds the connection while the next batch is
+converted, through a short queue so memory stays bounded.
+
+Columns held back for schema review go to ``datawarp.tbl_quarantine`` exactly as
+``load._quarantine`` writes them (one JSONB object per row of the non-NULL held values);
+that path is rare and builds its JSON in Python.
+"""
+
+from __future__ import annotations
+
+import queue
+from collections.abc import Callable, Iterable, Sequence
+from decimal import Decimal
+
+import psycopg
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+from psycopg import sql
+from psycopg.copy import QueuedLibpqWriter
+from psycopg.types.json import Jsonb
+
+from datawarp.catalog.staging import COPIED_PROVENANCE, LoadTarget, Provenance, _quarantine_dumps
+from datawarp.pipeline.extract.arrow_csv import PG_TYPE_KEY
+
+COPY_QUEUE_BUFFERS = 64  # 128 KiB pieces waiting for the server: at most 8 MiB
+_WRITE_OPTIONS = pa_csv.WriteOptions(include_header=False, batch_size=4096)
+
+
+class _ShortQueueWriter(QueuedLibpqWriter):
+    """psycopg's threaded COPY writer with a short queue (its own holds 1024 pieces)."""
+
+    def __init__(self, cursor: psycopg.Cursor):
+        super().__init__(cursor)
+        self._queue = queue.Queue(maxsize=COPY_QUEUE_BUFFERS)
+
+
+def copy_arrow(
+    conn: psycopg.Connection,
+    target: LoadTarget,
+    column_names: Sequence[str],
+    batches: Iterable[pa.RecordBatch],
+    provenance: Provenance,
+    *,
+    held_back: dict[int, list[str]] | None = None,
+    on_rows: Callable[[int], None] | None = None,
+) -> int:
+    """COPY every row of ``batches``; returns the number of rows. Same contract as
+    ``load.copy_rows``, with Arrow batches (data columns, ``_row_number``, ``_is_total``)."""
+    held_back = held_back or {}
+    held_names = {name for names in held_back.values() for name in names}
+    kept = [name for name in column_names if name not in held_names]
+    copy_main = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(
+        target.identifier,
+        sql.SQL(", ").join(map(sql.Identifier, kept + list(COPIED_PROVENANCE))),
+    )
+    total = 0
+    with conn.cursor() as cur:
+        if not held_back:  # the usual load: one COPY for the whole file
+            with cur.copy(copy_main, writer=_ShortQueueWriter(cur)) as copy:
+                for batch in batches:
+                    copy.write(_csv_bytes(batch, column_names, kept, provenance))
+                    total += batch.num_rows
+                    if on_rows:
+                        on_rows(batch.num_rows)
+            return total
+        for batch in batches:  # quarantine rows go between two COPYs of the main table
+            with cur.copy(copy_main) as copy:
+                copy.write(_csv_bytes(batch, column_names, kept, provenance))
+            _quarantine(cur, batch, column_names, held_back, provenance.load_id)
+            total += batch.num_rows
+            if on_rows:
+                on_rows(batch.num_rows)
+    return total
+
+
+def _csv_bytes(
+    batch: pa.RecordBatch,
+    column_names: Sequence[str],
+    kept: list[str],
+    provenance: Provenance,
+) -> memoryview:
+    """The kept columns, the provenance constants, row number and totals flag, as CSV."""
+    width = len(column_names)
+    if batch.num_columns != width + 2:
+        raise ValueError(f"expected {width} data columns plus _row_number and _is_total")
+    rows = batch.num_rows
+    data = (
+        batch.columns[:width]
+        if len(kept) == width
+        else [batch.column(column_names.index(name)) for name in kept]
+    )
+    constants = [
+        _constant(provenance.load_id, pa.int64(), rows),
+        _constant(provenance.period, pa.string(), rows),
+        _constant(provenance.source_file, pa.string(), rows),
+        _constant(provenance.sheet, pa.string(), rows),
+    ]
+    arrays = [*data, *constants, batch.column(width), batch.column(width + 1)]
+    table = pa.RecordBatch.from_arrays(arrays, names=[f"c{i}" for i in range(len(arrays))])
+    sink = pa.BufferOutputStream()
+    pa_csv.write_csv(table, sink, _WRITE_OPTIONS)
+    return memoryview(sink.getvalue())
+
+
+def _constant(value: object, arrow_type: pa.DataType, rows: int) -> pa.Array:
+    return pa.repeat(pa.scalar(value, arrow_type), rows)
+
+
+def _quarantine(
+    cur: psycopg.Cursor,
+    batch: pa.RecordBatch,
+    column_names: Sequence[str],
+    held_back: dict[int, list[str]],
+    load_id: int,
+) -> None:
+    """Held-back values per row, as ``load._quarantine`` stores them (rare: Python is fine)."""
+    numbers = batch.column(len(column_names)).to_pylist()
+    with cur.copy(
+        "COPY datawarp.tbl_quarantine (change_id, load_id, row_number, values) FROM STDIN"
+    ) as copy:
+        for change_id, names in held_back.items():
+            columns = {name: _python_values(batch, column_names.index(name)) for name in names}
+            for index, row_number in enumerate(numbers):
+                values = {
+                    name: column[index]
+                    for name, column in columns.items()
+                    if column[index] is not None
+                }
+                if values:
+                    copy.write_row(
+                        (change_id, load_id, row_number, Jsonb(values, _quarantine_dumps))
+                    )
+
+
+def _python_values(batch: pa.RecordBatch, index: int) -> list:
+    """The values ``iter_batches`` would give: numeric text becomes its Decimal."""
+    values = batch.column(index).to_pylist()
+    metadata = batch.schema.field(index).metadata or {}
+    if metadata.get(PG_TYPE_KEY) == b"numeric":
+        return [None if value is None else Decimal(value) for value in values]
+    return values

@@ -1,0 +1,1 @@
+"""The demo and its NHS-style file generators; only the CLI (and tests, bench) import it."""

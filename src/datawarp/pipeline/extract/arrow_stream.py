@@ -1,0 +1,253 @@
+"""Streaming a CSV for the fast path: pyarrow record batches of strings, in bounded memory.
+
+``ArrowSource.batches`` reads the file (or ZIP member) with ``pyarrow.csv.open_csv``, every
+field as a string, ``BLOCK_BYTES`` at a time, decoding it as ``csv_reader`` decided (UTF-8
+natively; Windows-1252 and UTF-16 through Python's codecs with the same fallback for
+undefined bytes). A thread parses the next batch while the caller works on the current one,
+and the stream pyarrow reads from is throttled, so only a few blocks are ever in memory.
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import io
+import queue
+import threading
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+
+from datawarp.pipeline.extract.csv_reader import CP1252_FALLBACK
+
+BLOCK_BYTES = 4 << 20  # bytes of CSV per record batch
+READ_AHEAD = 2  # batches parsed ahead of the one being worked on
+READ_WINDOW = 3  # blocks of file pyarrow may read ahead of the batches taken from it
+THROTTLE_WAIT = 10.0  # seconds a read waits for room, at most (a safety net, never needed)
+_NATIVE_ENCODINGS = ("utf-8", "utf-8-sig")  # pyarrow decodes these itself (and skips a BOM)
+_TRANSCODE_CHUNK = 1 << 20
+
+
+class ArrowFallback(Exception):
+    """The fast path cannot reproduce the Python path on this file; the message says why."""
+
+
+@dataclass(frozen=True)
+class ArrowSource:
+    """How to stream the CSV again: the file (or ZIP member), encoding, delimiter, width."""
+
+    path: Path
+    member: str | None
+    encoding: str
+    delimiter: str
+    width: int
+
+    def batches(self) -> Iterator[pa.RecordBatch]:
+        """Every data record as strings, ``BLOCK_BYTES`` of file at a time."""
+        names = [f"f{index}" for index in range(self.width)]
+        options = dict(
+            read_options=pa_csv.ReadOptions(
+                block_size=BLOCK_BYTES, skip_rows=1, column_names=names, use_threads=False
+            ),
+            parse_options=pa_csv.ParseOptions(
+                delimiter=self.delimiter,
+                quote_char='"',
+                double_quote=True,
+                escape_char=False,
+                newlines_in_values=True,
+                ignore_empty_lines=False,
+            ),
+            convert_options=pa_csv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.string()),
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+                check_utf8=True,
+            ),
+        )
+        with self._open() as raw:
+            stream = _Throttled(raw, READ_WINDOW)
+            try:
+                yield from _read_ahead(pa_csv.open_csv(stream, **options), stream)
+            except (pa.ArrowInvalid, UnicodeError) as exc:
+                raise ArrowFallback(
+                    f"pyarrow cannot read it as the Python path does: {exc}"
+                ) from exc
+
+    def _open(self) -> BinaryIO:
+        if self.member is None:
+            raw: BinaryIO = open(self.path, "rb")  # noqa: SIM115 - closed by the caller
+        else:
+            archive = zipfile.ZipFile(self.path)
+            raw = _Closing(archive.open(self.member), archive.close)
+        if self.encoding in _NATIVE_ENCODINGS:
+            return raw
+        return _Utf8Stream(raw, self.encoding)
+
+
+def _read_ahead(reader: pa.RecordBatchReader, stream: _Throttled) -> Iterator[pa.RecordBatch]:
+    """The reader's batches, the next one parsed in a thread while the caller works on this
+    one (pyarrow releases the GIL while parsing). At most ``READ_AHEAD`` batches wait."""
+    batches: queue.Queue = queue.Queue(maxsize=READ_AHEAD)
+    stop = threading.Event()
+
+    def offer(item: tuple) -> bool:
+        while not stop.is_set():
+            try:
+                batches.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            iterator = iter(reader)
+            while True:
+                with stream.hungry():
+                    batch = next(iterator, None)
+                if batch is None:
+                    break
+                stream.release()
+                if not offer((batch, None)):
+                    return
+            offer((None, None))
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer
+            offer((None, exc))
+
+    worker = threading.Thread(target=produce, name="datawarp-csv-read", daemon=True)
+    worker.start()
+    try:
+        while True:
+            batch, error = batches.get()
+            if error is not None:
+                raise error
+            if batch is None:
+                return
+            yield batch
+    finally:
+        stop.set()
+        stream.finish()  # pyarrow's own reading thread sees the end of the file
+        worker.join()
+
+
+class _Throttled(io.RawIOBase):
+    """A stream pyarrow may read only a few blocks ahead of the batches taken from it.
+
+    pyarrow's streaming reader reads up to 32 blocks ahead in the background (nearly all of a
+    100 MB file), and keeps going while a slow consumer (COPY) waits. Here a read waits while
+    ``window`` blocks are read but not yet taken as batches (one batch per block), or two more
+    while a batch is awaited (``hungry``): a record never spans more than two blocks, so the
+    reader cannot stall. A long timeout is the safety net.
+    """
+
+    def __init__(self, raw: BinaryIO, window: int):
+        self._raw, self._window = raw, window
+        self._ahead = 0  # blocks read and not yet taken as batches
+        self._hungry = False
+        self._finished = False
+        self._room = threading.Condition()
+
+    def readable(self) -> bool:
+        return True
+
+    def _has_room(self) -> bool:
+        return self._finished or self._ahead < self._window + (2 if self._hungry else 0)
+
+    def read(self, size: int = -1) -> bytes:
+        with self._room:
+            self._room.wait_for(self._has_room, timeout=THROTTLE_WAIT)
+            if self._finished:
+                return b""
+            self._ahead += 1
+        return self._raw.read(size)
+
+    def finish(self) -> None:
+        """No more reading: the batches are no longer wanted."""
+        with self._room:
+            self._finished = True
+            self._room.notify_all()
+
+    def readinto(self, buffer) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def release(self) -> None:
+        """A batch was taken: another block may be read."""
+        with self._room:
+            self._ahead = max(0, self._ahead - 1)
+            self._room.notify_all()
+
+    @contextlib.contextmanager
+    def hungry(self) -> Iterator[None]:
+        """While the next batch is awaited, two more blocks may be read."""
+        with self._room:
+            self._hungry = True
+            self._room.notify_all()
+        try:
+            yield
+        finally:
+            with self._room:
+                self._hungry = False
+
+
+class _Closing(io.RawIOBase):
+    """A ZIP member stream that also closes its archive."""
+
+    def __init__(self, stream: BinaryIO, on_close: Callable[[], None]):
+        self._stream, self._on_close = stream, on_close
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        return self._stream.read(size)
+
+    def readinto(self, buffer) -> int:
+        data = self._stream.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        if not self.closed:
+            self._stream.close()
+            self._on_close()
+        super().close()
+
+
+class _Utf8Stream(io.RawIOBase):
+    """Bytes of another encoding as UTF-8, decoded as csv_reader does (cp1252 fallback)."""
+
+    def __init__(self, raw: BinaryIO, encoding: str):
+        self._raw = raw
+        self._decoder = codecs.getincrementaldecoder(encoding)(CP1252_FALLBACK)
+        self._pending = b""
+        self._done = False
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        while not self._done and (size < 0 or len(self._pending) < size):
+            chunk = self._raw.read(_TRANSCODE_CHUNK)
+            self._done = not chunk
+            self._pending += self._decoder.decode(chunk, final=self._done).encode("utf-8")
+        if size < 0:
+            size = len(self._pending)
+        data, self._pending = self._pending[:size], self._pending[size:]
+        return data
+
+    def readinto(self, buffer) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        if not self.closed:
+            self._raw.close()
+        super().close()

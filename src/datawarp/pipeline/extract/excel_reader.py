@@ -1,0 +1,132 @@
+"""Excel (.xlsx/.xlsm/.xlsb/.xls) and OpenDocument (.ods) workbooks, read with python-calamine.
+
+Cells come back as calamine gives them (str, float, int, bool, date, datetime, time,
+timedelta) except that blanks become None. Row lists keep their column positions: cell ``i``
+is column ``i`` (A = 0) of the sheet, even when the used range starts further right.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TypeVar
+
+import python_calamine
+
+from datawarp.core.errors import BadInputError
+from datawarp.pipeline.extract.workbook import Row, SheetInfo, Workbook
+
+# calamine picks its parser from the file extension, and cached downloads have none (or the
+# publisher's wrong one), so the file is presented to it under the extension its content needs.
+_SUFFIXES_FOR_KIND = {
+    "xlsx": (".xlsx", ".xlsm"),
+    "xlsb": (".xlsb",),
+    "xls": (".xls",),
+    "ods": (".ods",),
+}
+_INTERRUPTS = (KeyboardInterrupt, SystemExit, GeneratorExit)
+T = TypeVar("T")
+
+
+def _corrupt(display_name: str, exc: BaseException) -> BadInputError:
+    detail = " ".join(str(exc).split()) or type(exc).__name__
+    if isinstance(exc, python_calamine.PasswordError):
+        return BadInputError(f"{display_name} is password-protected ({detail})")
+    return BadInputError(f"{display_name} is truncated or corrupt ({detail})")
+
+
+def _guarded(display_name: str, action: Callable[[], T]) -> T:
+    """Run a calamine call, turning any failure (Rust panics included) into a one-line error."""
+    try:
+        return action()
+    except _INTERRUPTS:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - pyo3 panics derive from BaseException
+        raise _corrupt(display_name, exc) from exc
+
+
+class ExcelWorkbook(Workbook):
+    """A workbook python-calamine can read; ``kind`` is xlsx, xlsb, xls or ods."""
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        kind: str,
+        display_name: str,
+        member: str | None = None,
+        on_close: Callable[[], None] | None = None,
+    ):
+        self.kind = kind
+        self.display_name = display_name
+        self.member = member
+        self._on_close = on_close
+        self._scratch_dir: str | None = None
+        self._book: python_calamine.CalamineWorkbook | None = None
+        try:
+            readable = self._path_calamine_understands(path, kind)
+            self._book = _guarded(
+                display_name, lambda: python_calamine.CalamineWorkbook.from_path(str(readable))
+            )
+            self.sheets = [
+                SheetInfo(
+                    meta.name, index, meta.visible != python_calamine.SheetVisibleEnum.Visible
+                )
+                for index, meta in enumerate(self._book.sheets_metadata)
+            ]
+        except BaseException:
+            self.close()
+            raise
+
+    def _path_calamine_understands(self, path: Path, kind: str) -> Path:
+        suffixes = _SUFFIXES_FOR_KIND[kind]
+        if path.suffix.lower() in suffixes:
+            return path
+        self._scratch_dir = tempfile.mkdtemp(prefix="datawarp-book-")
+        alias = Path(self._scratch_dir) / f"workbook{suffixes[0]}"
+        try:
+            os.symlink(path.resolve(), alias)
+        except OSError:  # no symlinks here (some Windows setups): a copy works everywhere
+            shutil.copyfile(path, alias)
+        return alias
+
+    def iter_rows(self, sheet: str) -> Iterator[Row]:
+        name = self.resolve_sheet(sheet).name
+        if self._book is None:
+            raise BadInputError(f"{self.display_name} is closed")
+        book = self._book
+        calamine_sheet = _guarded(self.display_name, lambda: book.get_sheet_by_name(name))
+        return self._rows_of(calamine_sheet)
+
+    def _rows_of(self, calamine_sheet: python_calamine.CalamineSheet) -> Iterator[Row]:
+        start = calamine_sheet.start
+        if start is None:  # an empty sheet
+            return
+        # calamine's iter_rows emits blank rows above the used range but starts each row at
+        # the range's first column; padding restores true column positions.
+        left_padding: list[object] = [None] * start[1]
+        rows = _guarded(self.display_name, calamine_sheet.iter_rows)
+        for row_number, row in enumerate(rows, start=1):
+            cells: list[object] = [None if cell == "" else cell for cell in row]
+            while cells and cells[-1] is None:
+                cells.pop()
+            if cells and left_padding:
+                cells = left_padding + cells
+            yield row_number, cells
+
+    def close(self) -> None:
+        if self._book is not None:
+            book, self._book = self._book, None
+            try:
+                book.close()
+            except python_calamine.CalamineError:  # already closed
+                pass
+        if self._scratch_dir is not None:
+            shutil.rmtree(self._scratch_dir, ignore_errors=True)
+            self._scratch_dir = None
+        if self._on_close is not None:
+            on_close, self._on_close = self._on_close, None
+            on_close()

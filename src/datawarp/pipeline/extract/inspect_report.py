@@ -1,0 +1,97 @@
+"""What ``datawarp inspect`` reports about a file: built from an ``ExtractedTable``."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+
+from datawarp.pipeline.extract.engine import (
+    ExtractedColumn,
+    ExtractedLayout,
+    ExtractedTable,
+    open_table,
+)
+from datawarp.pipeline.extract.sheets import UNREAD
+
+LISTED_TOTAL_ROWS = 100  # inspect lists the first rows marked as totals, then counts the rest
+
+
+@dataclass(frozen=True)
+class SheetReport:
+    name: str
+    hidden: bool
+    kind: str  # data, cover, contents, notes, chart, empty, or unread (another was named)
+    has_table: bool | None  # None: not read
+    chosen: bool
+
+
+@dataclass(frozen=True)
+class InspectReport:
+    """Everything ``datawarp inspect`` shows; ``to_dict`` is its JSON form."""
+
+    file: str
+    location: str
+    sha256: str
+    size: int
+    format: str
+    member: str | None
+    encoding: str | None
+    delimiter: str | None
+    sheets: list[SheetReport]
+    sheet: str
+    sheet_ambiguous: bool
+    layout: ExtractedLayout
+    columns: list[ExtractedColumn]
+    row_count: int
+    total_row_count: int
+    total_rows: list[int]  # the first LISTED_TOTAL_ROWS of them
+    metadata: dict[str, str]
+    warnings: list[str]
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def inspect(
+    location: str,
+    *,
+    sheet: str | None = None,
+    member: str | None = None,
+    cache_dir: Path | None = None,
+) -> InspectReport:
+    """What DataWarp would load from ``location``: sheets, table, columns, totals, warnings."""
+    table = open_table(location, sheet=sheet, member=member, cache_dir=cache_dir)
+    return report_for(table)
+
+
+def report_for(table: ExtractedTable) -> InspectReport:
+    return InspectReport(
+        file=table.source.name,
+        location=table.source.location,
+        sha256=table.source.sha256,
+        size=table.source.size,
+        format=table.format,
+        member=table.member,
+        encoding=table.encoding,
+        delimiter=table.delimiter,
+        sheets=[
+            SheetReport(
+                s.name,
+                s.hidden,
+                s.kind,
+                None if s.kind == UNREAD else s.layout is not None,
+                s.name == table.sheet,
+            )
+            for s in table.sheets
+        ],
+        sheet=table.sheet,
+        sheet_ambiguous=table.sheet_ambiguous,
+        layout=table.layout,
+        columns=table.columns,
+        row_count=table.row_count,
+        total_row_count=len(table.total_rows),
+        total_rows=table.total_rows[:LISTED_TOTAL_ROWS],
+        metadata=table.metadata,
+        warnings=table.warnings,
+    )

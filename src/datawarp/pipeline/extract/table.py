@@ -1,0 +1,286 @@
+"""Find the table in a sheet: title block, banner, header rows, columns and side-by-side blocks.
+
+Detection looks only at a bounded window of leading rows (``WINDOW_ROWS``); the rows after it
+are streamed by ``table_rows.TableReader``. The decisions, in the order they are made:
+
+* **Header row.** The first row (outside a ``Title:``-style key-value block) with at least
+  two labels, at least half as wide as the widest row of the window, without wide gaps, and
+  with no more than a stray number: title lines and banners are narrow, data rows hold
+  numbers. (A one-column CSV needs one label; a one-column sheet is notes, not a table.)
+* **Band rows** above it (at most two) join the header when they are labels only. A banner
+  ('Provider Level Data'), a sentence at the table's left edge, or a row with a stray count
+  (the '227' beside a banner) is never part of the header, so it never reaches a column name.
+* **Names.** A band is carried right over the columns below it (Excel merges leave only the
+  first cell filled) until the next band or a spacer column: ``band_sub``. A band already
+  spelled out in the sub-header is not repeated.
+* **Columns.** A column without any header text is a spacer and is dropped unless the data
+  holds labels there or fills most of it (then it loads as ``column_<letter>``, with a warning).
+* **Side-by-side blocks.** When spacer columns split the header into groups that each start
+  with the same label ('Monthly', 'Period'), the groups are blocks of one shape; they are
+  stacked into one long table, with the blocks' titles in leading ``block_title`` columns.
+* **Metadata.** ``Key: value`` lines above the header are kept (Title, Period, Source…), and
+  so are untitled lines (first as ``Title``) and banners (``Banner``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from datawarp.core.errors import BadInputError
+from datawarp.pipeline.extract.header import (
+    MAX_BAND_ROWS,
+    Window,
+    cell_at,
+    cell_text,
+    column_letter,
+    column_range,
+    column_text,
+    data_sample,
+    filled,
+    header_parts,
+    header_position,
+    is_band_row,
+    is_heading,
+    is_label,
+    kept_columns,
+    key_value,
+    side_by_side,
+    spacers,
+    titles_per_block,
+)
+from datawarp.pipeline.extract.names import clean_name, clean_names
+from datawarp.pipeline.extract.values import TEXT, ColumnProfile
+
+__all__ = ["WINDOW_ROWS", "Block", "NoTableError", "TableColumn", "TableLayout", "detect_layout"]
+
+WINDOW_ROWS = 100
+_NAVIGATION = re.compile(r"(?i)(return|back|go)\s+to\s+.*|contents|index|back to top")
+_COPYRIGHT = re.compile(r"(?i)\s*(copyright\b|\u00a9)")
+
+
+@dataclass(frozen=True)
+class TableColumn:
+    """One output column: where it comes from and what it is called."""
+
+    name: str
+    original_header: str
+    sheet_column: int | None  # 0-based column of the first block; None for a block title
+
+
+@dataclass(frozen=True)
+class Block:
+    """One side-by-side block: its sheet columns and the title cells above it."""
+
+    sheet_columns: tuple[int, ...]
+    titles: tuple[str | None, ...]
+
+
+@dataclass
+class TableLayout:
+    """Where the table is and how to read it; rows after ``first_data_row`` are streamed."""
+
+    header_rows: list[int]
+    first_data_row: int | None
+    columns: list[TableColumn]
+    blocks: list[Block]
+    label_columns: tuple[int, ...] = ()  # positions in ``columns`` the totals rule reads
+    metadata: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    header_width: int = 0  # fields in the header record (the ragged-CSV check uses it)
+    block_title_count: int = 0  # leading title columns of a stacked table
+
+    @property
+    def column_names(self) -> list[str]:
+        return [column.name for column in self.columns]
+
+
+class NoTableError(BadInputError):
+    """A sheet holds no recognisable table (a cover, notes or an empty sheet)."""
+
+
+# ---------------------------------------------------------------------------------------------
+# The layout
+
+
+def detect_layout(
+    rows: Sequence[tuple[int, list[object]]], *, sheet_label: str, is_csv: bool = False
+) -> TableLayout:
+    """Find the table in the leading rows of a sheet (``rows`` is the look-ahead window).
+
+    In a CSV the header record fixes the width: fields beyond it are ragged, not a column.
+    """
+    window = Window([(number, list(cells)) for number, cells in rows])
+    header = header_position(window, is_csv=is_csv)
+    if header is None:
+        raise NoTableError(f"{sheet_label}: no table found (no row of column headers)")
+    header_cells = window.cells(header)
+    sample = data_sample(window, header)
+    columns = column_range(header_cells, sample)
+    if is_csv:
+        columns = range(columns.start, min(columns.stop, len(header_cells)))
+    first_label = min(index for index in filled(header_cells) if is_heading(header_cells[index]))
+    band_positions = _band_positions(window, header, first_label)
+    band_rows = [window.cells(position) for position in band_positions]
+    layout = TableLayout(
+        header_rows=[window.number(position) for position in [*band_positions, header]],
+        first_data_row=_first_data_row(window, header),
+        columns=[],
+        blocks=[],
+        header_width=len(header_cells),
+    )
+    _read_title_block(window, band_positions[0] if band_positions else header, layout)
+    kept = kept_columns(columns, spacers(band_rows, header_cells, columns), sample, layout.warnings)
+    if not kept:
+        raise NoTableError(f"{sheet_label}: no table found (the header row names no columns)")
+    blocks = side_by_side(kept, header_cells)
+    if blocks:
+        _stack_blocks(window, band_positions, header_cells, blocks, layout)
+    else:
+        parts = header_parts(band_rows, header_cells, kept)
+        texts = [column_text(parts[index], index) for index in kept]
+        names = clean_names([text for text, _ in texts])
+        layout.columns = [
+            TableColumn(name, original, index)
+            for name, (_, original), index in zip(names, texts, kept, strict=True)
+        ]
+        layout.blocks = [Block(tuple(kept), ())]
+    layout.label_columns = _label_columns(layout, sample)
+    if layout.first_data_row is None:
+        layout.warnings.append(f"{sheet_label}: the table has a header but no data rows")
+    return layout
+
+
+def _band_positions(window: Window, header: int, first_column: int) -> list[int]:
+    header_cells = window.cells(header)
+    positions: list[int] = []
+    position = header - 1
+    while position >= 0 and len(positions) < MAX_BAND_ROWS:
+        cells = window.cells(position)
+        if not filled(cells):
+            above = window.cells(position - 1) if position > 0 else []
+            if positions or not _is_block_title_row(above, header_cells):
+                break
+            position -= 1  # a blank line between block titles and the header (CWT referrals)
+            continue
+        if not is_band_row(cells, header_cells, first_column):
+            break
+        positions.insert(0, position)
+        position -= 1
+    return positions
+
+
+def _is_block_title_row(cells: list[object], header_cells: list[object]) -> bool:
+    """Titles over side-by-side blocks: labels only above columns that repeat the first label."""
+    positions = filled(cells)
+    first = next((cell_text(cell) for cell in header_cells if is_label(cell)), None)
+    if len(positions) < 2 or first is None:
+        return False
+    starts = {
+        index
+        for index, cell in enumerate(header_cells)
+        if (cell_text(cell) or "").casefold() == first.casefold()
+    }
+    return len(starts) >= 2 and all(
+        index in starts and is_label(cells[index]) for index in positions
+    )
+
+
+def _first_data_row(window: Window, header: int) -> int | None:
+    for position in range(header + 1, len(window.rows)):
+        if filled(window.cells(position)):
+            return window.number(position)
+    return None
+
+
+def _read_title_block(window: Window, top: int, layout: TableLayout) -> None:
+    for position in range(top):
+        cells = window.cells(position)
+        pair = key_value(cells)
+        if pair is not None:
+            layout.metadata.setdefault(*pair)
+            continue
+        positions = filled(cells)
+        text = cell_text(cells[positions[0]]) if positions else None
+        if text is None or _NAVIGATION.fullmatch(text):
+            continue
+        if len(positions) == 1 or not is_label(cells[positions[-1]]):
+            if _COPYRIGHT.match(text):
+                key = "Copyright"
+            else:
+                key = "Title" if "Title" not in layout.metadata else "Banner"
+            layout.metadata.setdefault(key, text)
+
+
+def _stack_blocks(
+    window: Window,
+    band_positions: list[int],
+    header_cells: list[object],
+    blocks: list[list[int]],
+    layout: TableLayout,
+) -> None:
+    """Side-by-side blocks of one shape become one long table with block title columns."""
+    starts = ", ".join(column_letter(block[0]) for block in blocks)
+    title_positions = [
+        position
+        for position in band_positions
+        if titles_per_block(window.cells(position), blocks) is not None
+    ]
+    band_rows = [window.cells(p) for p in band_positions if p not in title_positions]
+    shapes = set()
+    block_texts = []
+    for block in blocks:
+        parts = header_parts(band_rows, header_cells, block)
+        texts = [column_text(parts[index], index) for index in block]
+        shapes.add(tuple(clean_name(text) for text, _ in texts))
+        block_texts.append(texts)
+    if len(shapes) > 1:
+        raise BadInputError(
+            f"side-by-side blocks of different shapes (starting at columns {starts}); "
+            "DataWarp can only stack blocks with the same columns"
+        )
+    if title_positions:
+        title_names = ["block_title"] + [
+            f"block_subtitle_{n}" if n > 1 else "block_subtitle"
+            for n in range(1, len(title_positions))
+        ]
+        title_originals = [
+            f"(title above each block, row {window.number(p)})" for p in title_positions
+        ]
+        titles_by_row = [titles_per_block(window.cells(p), blocks) or [] for p in title_positions]
+        block_titles = [
+            tuple(row[number] for row in titles_by_row) for number in range(len(blocks))
+        ]
+    else:
+        title_names, title_originals = ["block"], ["(block number, left to right)"]
+        block_titles = [(str(number),) for number in range(1, len(blocks) + 1)]
+    texts = block_texts[0]
+    names = clean_names(title_names + [text for text, _ in texts])
+    originals = title_originals + [original for _, original in texts]
+    sheet_columns = [None] * len(title_names) + list(blocks[0])
+    layout.columns = [
+        TableColumn(name, original, sheet_column)
+        for name, original, sheet_column in zip(names, originals, sheet_columns, strict=True)
+    ]
+    layout.blocks = [
+        Block(tuple(block), titles) for block, titles in zip(blocks, block_titles, strict=True)
+    ]
+    layout.block_title_count = len(title_names)
+    layout.warnings.append(
+        f"{len(blocks)} side-by-side blocks (starting at columns {starts}) stacked into one "
+        f"table; column '{names[0]}' says which block each row came from"
+    )
+
+
+def _label_columns(layout: TableLayout, sample: list[list[object]]) -> tuple[int, ...]:
+    """Text columns (in the sampled rows): where 'England' or 'Total' can mark a totals row."""
+    labels = []
+    offset = layout.block_title_count
+    for position, sheet_column in enumerate(layout.blocks[0].sheet_columns):
+        profile = ColumnProfile()
+        for cells in sample:
+            profile.observe(cell_at(cells, sheet_column))
+        if profile.pg_type == TEXT and not profile.is_fully_suppressed:
+            labels.append(offset + position)
+    return tuple(labels)

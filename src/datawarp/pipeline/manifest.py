@@ -1,0 +1,235 @@
+"""The load manifest: which files to load into which registered sources.
+
+Parsed with PyYAML's node API so that every problem can be reported with the line it is on,
+then validated with pydantic. All problems are reported at once, one line each.
+See docs/manifest.md for the format.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from datawarp.catalog.registry import SourceCode
+from datawarp.core.errors import BadInputError
+from datawarp.core.gate_settings import GateSettings
+from datawarp.core.periods import parse_period
+
+
+class ManifestError(BadInputError):
+    """One or more problems in a manifest; ``problems`` holds one line per problem."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+class ColumnMeta(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    description: str | None = None
+    search_terms: list[str] = Field(default_factory=list)
+
+
+class FileEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    url: str | None = None
+    path: str | None = None
+    period: str | None = None
+    member: str | None = None
+    sheet: str | None = None
+    period_kind: str | None = Field(default=None, exclude=True)
+
+    @model_validator(mode="after")
+    def _one_location(self) -> FileEntry:
+        if (self.url is None) == (self.path is None):
+            raise ValueError("give exactly one of url or path")
+        return self
+
+    @field_validator("period", mode="before")
+    @classmethod
+    def _period(cls, value: Any) -> str | None:
+        return None if value is None else _normalised_period(value)
+
+
+class SourceEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    source_code: SourceCode
+    sheet: str | None = None
+    member: str | None = None
+    primary_key: list[str] = Field(default_factory=list)
+    columns: dict[str, ColumnMeta] = Field(default_factory=dict)
+    files: list[FileEntry] = Field(default_factory=list)
+    validation: dict[str, Any] = Field(default_factory=dict)  # gate settings for this source
+    # single-file shorthand
+    url: str | None = None
+    path: str | None = None
+    period: str | None = None
+
+    @field_validator("period", mode="before")
+    @classmethod
+    def _period(cls, value: Any) -> str | None:
+        return None if value is None else _normalised_period(value)
+
+    @field_validator("validation")
+    @classmethod
+    def _gate_settings(cls, value: dict[str, Any]) -> dict[str, Any]:
+        GateSettings(**value)  # raises with the key at fault
+        return value
+
+    @field_validator("primary_key", mode="before")
+    @classmethod
+    def _key_list(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _files_or_shorthand(self) -> SourceEntry:
+        shorthand = self.url is not None or self.path is not None
+        if shorthand and self.files:
+            raise ValueError("use either files: or url/path on the source, not both")
+        if shorthand:
+            self.files = [FileEntry(url=self.url, path=self.path, period=self.period)]
+        if not self.files:
+            raise ValueError("no files: give files: or url/path")
+        return self
+
+
+class Manifest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    publication: str | None = None
+    period: str | None = None
+    sources: list[SourceEntry]
+    path: Path | None = Field(default=None, exclude=True)
+
+    @field_validator("period", mode="before")
+    @classmethod
+    def _period(cls, value: Any) -> str | None:
+        return None if value is None else _normalised_period(value)
+
+    @field_validator("sources")
+    @classmethod
+    def _unique_pairs(cls, sources: list[SourceEntry]) -> list[SourceEntry]:
+        if not sources:
+            raise ValueError("must list at least one source")
+        return sources
+
+
+def _normalised_period(value: Any) -> str:
+    """Check the period where it is written (for the line number); keep the text as written.
+
+    Normalising happens in ``_resolve_paths``, which also records the kind of period, since
+    the canonical text alone can be ambiguous (see datawarp.core.periods).
+    """
+    try:
+        parse_period(value)
+    except BadInputError as exc:
+        raise ValueError(exc.message) from None
+    return str(value)
+
+
+class _LineIndex:
+    """Maps a path of keys/indexes in the document to the line (1-based) it starts on."""
+
+    def __init__(self) -> None:
+        self.lines: dict[tuple, int] = {}
+
+    def build(self, node: yaml.Node, path: tuple = ()) -> Any:
+        self.lines[path] = node.start_mark.line + 1
+        if isinstance(node, yaml.MappingNode):
+            result = {}
+            for key_node, value_node in node.value:
+                key = key_node.value
+                self.lines[(*path, key)] = key_node.start_mark.line + 1
+                result[key] = self.build(value_node, (*path, key))
+                self.lines[(*path, key)] = key_node.start_mark.line + 1
+            return result
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
+        return _scalar(node)
+
+    def line_for(self, loc: tuple) -> int:
+        for end in range(len(loc), -1, -1):
+            if loc[:end] in self.lines:
+                return self.lines[loc[:end]]
+        return 1
+
+
+def _scalar(node: yaml.ScalarNode) -> Any:
+    """Resolve a scalar with the safe loader's rules (so 2025 is an int, 'x' a str)."""
+    loader = yaml.SafeLoader("")
+    try:
+        return loader.construct_object(node, deep=True)
+    finally:
+        loader.dispose()
+
+
+def _format_loc(loc: tuple) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def parse_manifest(
+    text: str, *, name: str = "manifest.yaml", base_dir: Path | None = None
+) -> Manifest:
+    """Parse and validate manifest text; raises ManifestError listing every problem by line."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"{name}:{mark.line + 1}:{mark.column + 1}" if mark else name
+        raise ManifestError([f"{where}: YAML syntax error: {exc.problem or exc}"]) from None
+    if root is None:
+        raise ManifestError([f"{name}: the manifest is empty"])
+    index = _LineIndex()
+    data = index.build(root)
+    if not isinstance(data, dict):
+        raise ManifestError([f"{name}:1: the manifest must be a mapping with a sources: list"])
+    try:
+        manifest = Manifest(**data)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            loc = tuple(part for part in error["loc"] if not str(part).startswith("function-"))
+            message = error["msg"].removeprefix("Value error, ")
+            if error["type"] == "extra_forbidden":
+                message = f"unknown key {loc[-1]!r}"
+            elif error["type"] == "missing":
+                message = "required key missing"
+            problems.append(f"{name}:{index.line_for(loc)}: {_format_loc(loc)}: {message}")
+        raise ManifestError(problems) from None
+    _resolve_paths(manifest, base_dir)
+    return manifest
+
+
+def _resolve_paths(manifest: Manifest, base_dir: Path | None) -> None:
+    """Relative paths are relative to the manifest's folder, not to the current directory."""
+    for source in manifest.sources:
+        for entry in source.files:
+            if entry.path is not None and base_dir is not None:
+                candidate = Path(entry.path).expanduser()
+                entry.path = str(candidate if candidate.is_absolute() else base_dir / candidate)
+            written = entry.period or source.period or manifest.period
+            if written is not None:
+                period = parse_period(written)
+                entry.period, entry.period_kind = period.text, period.kind
+
+
+def load_manifest(path: Path) -> Manifest:
+    path = Path(path)
+    if not path.is_file():
+        raise BadInputError(f"Manifest {path} not found")
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise BadInputError(f"Manifest {path} is not UTF-8 text ({exc.reason})") from None
+    manifest = parse_manifest(text, name=str(path), base_dir=path.resolve().parent)
+    manifest.path = path
+    return manifest

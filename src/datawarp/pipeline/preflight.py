@@ -1,0 +1,116 @@
+"""Pre-load checks: everything that can be known wrong before any data moves, reported at once.
+
+Checks: the source filter names a manifest source; every source is registered (unless
+``--test``) and not archived; every path exists and every URL answers. Deprecated sources load
+with a warning.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import psycopg
+
+from datawarp.catalog import registry
+from datawarp.core.errors import BadInputError, DataWarpError
+from datawarp.pipeline.fetch import check_reachable
+from datawarp.pipeline.manifest import FileEntry, Manifest, SourceEntry
+
+
+class PlanError(BadInputError):
+    """Pre-load checks failed; ``problems`` holds one line per problem."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class FileTask:
+    source: SourceEntry
+    entry: FileEntry
+    registered: registry.SourceRecord | None
+
+    @property
+    def location(self) -> str:
+        return self.entry.url or self.entry.path or ""
+
+    @property
+    def sheet(self) -> str | None:
+        return self.entry.sheet or self.source.sheet
+
+    @property
+    def member(self) -> str | None:
+        return self.entry.member or self.source.member
+
+    @property
+    def load_mode(self) -> str:
+        return self.registered.load_mode if self.registered else "APPEND"
+
+
+@dataclass
+class LoadPlan:
+    tasks: list[FileTask] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def not_registered_message(source_code: str) -> str:
+    return f"Source {source_code} not registered. Use --test flag for experiments."
+
+
+def build_plan(
+    conn: psycopg.Connection,
+    manifest: Manifest,
+    *,
+    test: bool = False,
+    only_source: str | None = None,
+    check_urls: bool = True,
+) -> LoadPlan:
+    problems: list[str] = []
+    plan = LoadPlan()
+    sources = manifest.sources
+    if only_source is not None:
+        sources = [s for s in sources if s.source_code == only_source]
+        if not sources:
+            known = ", ".join(s.source_code for s in manifest.sources)
+            raise PlanError([f"--source {only_source}: not in the manifest (it has: {known})"])
+    for source in sources:
+        record = _registered(conn, source.source_code, test, problems, plan.warnings)
+        if record is False:
+            continue
+        for entry in source.files:
+            problem = _reachability_problem(entry, check_urls)
+            if problem:
+                problems.append(f"{source.source_code}: {problem}")
+            plan.tasks.append(FileTask(source, entry, record or None))
+    if problems:
+        raise PlanError(problems)
+    return plan
+
+
+def _registered(conn, source_code, test, problems, warnings):
+    """The registry row, None for an allowed unregistered test load, False when refused."""
+    try:
+        record = registry.get_source(conn, source_code)
+    except DataWarpError:
+        if test:
+            return None
+        problems.append(not_registered_message(source_code))
+        return False
+    if record.status == "archived" and not test:
+        problems.append(f"Source {source_code} is archived; archived sources cannot be loaded")
+        return False
+    if record.status == "deprecated":
+        reason = f" ({record.deprecation_reason})" if record.deprecation_reason else ""
+        warnings.append(f"Source {source_code} is deprecated{reason}; loading it anyway")
+    return record
+
+
+def _reachability_problem(entry: FileEntry, check_urls: bool) -> str | None:
+    if entry.url and not check_urls:
+        return None
+    try:
+        check_reachable(entry.url or entry.path or "")
+    except DataWarpError as exc:
+        return exc.message
+    return None

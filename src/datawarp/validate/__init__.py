@@ -1,1 +1,0 @@
-"""Validation gates (seed "Stage 3"): checks run on every load, inside its transaction."""

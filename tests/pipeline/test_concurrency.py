@@ -1,0 +1,108 @@
+"""Loads of one source are serialised; a killed loader leaves no rows and a failed event."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from datawarp.catalog.database import database_for_url
+from datawarp.catalog.loads import SERIALISE_LOCK
+from datawarp.demo.samplegen import write_large_csv
+from tests.pipeline.helpers import (
+    events,
+    provider_manifest,
+    register,
+    table_rows,
+    write_manifest,
+)
+
+DEADLINE_SECONDS = 120
+
+
+def _loader(db_url: str, manifest, *extra: str) -> subprocess.Popen:
+    env = {**os.environ, "DATAWARP_HOME": str(manifest.parent / "home"), "COLUMNS": "200"}
+    command = [sys.executable, "-m", "datawarp", "--database-url", db_url, "load-batch",
+               str(manifest), *extra]  # fmt: skip
+    return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def _wait_for(condition, what: str, processes=()) -> None:
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        for process in processes:
+            if process.poll() is not None:
+                out, err = process.communicate()
+                pytest.fail(f"loader exited early while waiting for {what}: {err.decode()}")
+
+
+def _count(conn, query: str, *params) -> int:
+    return conn.execute(query, params).fetchone()[0]
+
+
+def test_concurrent_loads_of_one_source_run_one_after_the_other(conn, db_url, tmp_path):
+    register(conn, "ae", load_mode="REPLACE")
+    conn.commit()
+    manifest = provider_manifest(tmp_path, "ae", period="2025-09")
+    with conn.transaction():
+        conn.execute(f"SELECT pg_advisory_xact_lock({SERIALISE_LOCK})", ("ae",))
+        loaders = [_loader(db_url, manifest) for _ in range(2)]
+        _wait_for(
+            lambda: _count(
+                conn, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+            ) == 2,
+            "both loaders to queue on the source lock",
+            loaders,
+        )  # fmt: skip
+    outputs = [loader.communicate(timeout=DEADLINE_SECONDS) for loader in loaders]
+    assert [loader.returncode for loader in loaders] == [0, 0], outputs
+    statuses = sorted(out.decode().split()[0] for out, _ in outputs)
+    assert statuses == ["COMPLETED", "SKIPPED"]  # the second saw the first's load after waiting
+    assert len(table_rows(conn, "staging.tbl_ae")) == 13
+    assert [e["load_status"] for e in events(conn, "ae")] == ["completed"]
+
+
+def test_killed_loader_leaves_no_rows_and_its_event_ends_failed(conn, raw_conn, db_url, tmp_path):
+    # statistics views are snapshotted per transaction: poll on an autocommit connection
+    register(conn, "big")
+    conn.commit()
+    data = write_large_csv(tmp_path / "big.csv", 400_000)
+    manifest = write_manifest(
+        tmp_path, [{"source_code": "big", "path": data.name}], period="2025-09"
+    )
+    loader = _loader(db_url, manifest)
+    dbname = conn.info.dbname
+    # pg_stat_activity keeps a session's last statement while it is idle in its transaction,
+    # so this sees the load from its first COPY batch until it commits.
+    _wait_for(
+        lambda: _count(
+            raw_conn, "SELECT count(*) FROM pg_stat_activity WHERE datname = %s"
+            " AND state IN ('active', 'idle in transaction')"
+            " AND query LIKE 'COPY \"staging\".\"tbl_big\"%%'", dbname,
+        ) > 0,
+        "the COPY to be under way",
+        [loader],
+    )  # fmt: skip
+    loader.send_signal(signal.SIGKILL)
+    loader.wait()
+    (event,) = events(raw_conn, "big")
+    assert event["load_status"] == "in_progress"
+    _wait_for(
+        lambda: _count(
+            raw_conn, "SELECT count(*) FROM pg_stat_activity WHERE datname = %s"
+            " AND application_name = 'datawarp' AND pid <> %s", dbname, conn.info.backend_pid,
+        ) == 0,
+        "the server to end the killed loader's sessions",
+    )  # fmt: skip
+    database = database_for_url(db_url)  # what every next command does first
+    assert database.interrupted_loads == [event["load_id"]]
+    (event,) = events(raw_conn, "big")
+    assert event["load_status"] == "failed" and event["interrupted"] is True
+    assert "interrupted" in event["error_message"]
+    # the CREATE TABLE was rolled back with the rows: nothing of the load remains
+    assert raw_conn.execute("SELECT to_regclass('staging.tbl_big')").fetchone()[0] is None

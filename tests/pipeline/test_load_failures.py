@@ -1,0 +1,151 @@
+"""Bad input during a load: a clear one-line error, a failed event, nothing half-written."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import openpyxl
+
+from datawarp.catalog import registry
+from datawarp.catalog.loads import SERIALISE_LOCK
+from tests.cli_helpers import run_cli
+from tests.pipeline.helpers import (
+    HEADER,
+    events,
+    provider_manifest,
+    provider_rows,
+    register,
+    run,
+    table_exists,
+    table_rows,
+    write_csv,
+    write_manifest,
+)  # fmt: skip
+
+
+def _workbook(path, sheets=("Data",)):
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    for name in sheets:
+        sheet = book.create_sheet(name)
+        sheet.append(HEADER)
+        for row in provider_rows("2025-09"):
+            sheet.append(row)
+    book.save(path)
+    return path
+
+
+def _assert_failed_cleanly(conn, code: str, report, *fragments: str) -> None:
+    (outcome,) = report.outcomes
+    assert outcome.status == "failed"
+    assert report.exit_code == 1
+    assert "\n" not in outcome.error
+    for fragment in fragments:
+        assert fragment in outcome.error
+    (event,) = events(conn, code)
+    assert event["load_status"] == "failed" and event["error_message"] == outcome.error
+    assert not table_exists(conn, f"staging.tbl_{code}")
+    assert registry.get_source(conn, code).status == "registered"
+
+
+def _load_one(conn, db_url, tmp_path, home, path, **source):
+    register(conn, "src")
+    manifest = write_manifest(tmp_path, [{"source_code": "src", "path": path.name, **source}])
+    return run(db_url, home, manifest)
+
+
+def test_html_page_saved_as_xlsx(conn, db_url, tmp_path, home):
+    page = tmp_path / "Monthly-AE.xlsx"
+    page.write_text("<!DOCTYPE html><html><body>Page moved</body></html>")
+    report, notifier = _load_one(conn, db_url, tmp_path, home, page)
+    _assert_failed_cleanly(conn, "src", report, "Monthly-AE.xlsx", "HTML page")
+    (notice,) = notifier.sent
+    assert notice.recipient == "owner@nhs.net" and notice.kind == "load_failed"
+
+
+def test_truncated_workbook(conn, db_url, tmp_path, home):
+    good = _workbook(tmp_path / "good.xlsx")
+    cut = tmp_path / "cut.xlsx"
+    cut.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    report, _ = _load_one(conn, db_url, tmp_path, home, cut)
+    _assert_failed_cleanly(conn, "src", report, "cut.xlsx", "truncated or corrupt")
+
+
+def test_empty_csv(conn, db_url, tmp_path, home):
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    report, _ = _load_one(conn, db_url, tmp_path, home, empty)
+    _assert_failed_cleanly(conn, "src", report, "empty.csv", "empty")
+
+
+def test_sheet_not_found_lists_the_sheets(conn, db_url, tmp_path, home):
+    book = _workbook(tmp_path / "book.xlsx", sheets=("Cover", "Data"))
+    report, _ = _load_one(conn, db_url, tmp_path, home, book, sheet="Provider Data")
+    _assert_failed_cleanly(conn, "src", report, "'Provider Data' not found", "'Cover'", "'Data'")
+
+
+def test_zip_member_not_found(conn, db_url, tmp_path, home):
+    archive = tmp_path / "pack.zip"
+    buffer = io.StringIO()
+    buffer.write(",".join(HEADER) + "\n1,2,3,4,5\n")
+    with zipfile.ZipFile(archive, "w") as bundle:
+        bundle.writestr("data/providers.csv", buffer.getvalue())
+    report, _ = _load_one(conn, db_url, tmp_path, home, archive, member="*commissioners*.csv")
+    _assert_failed_cleanly(conn, "src", report, "*commissioners*.csv", "providers.csv")
+
+
+def test_ragged_csv_row_names_the_line(conn, db_url, tmp_path, home):
+    rows = provider_rows("2025-09")
+    rows[4] = [*rows[4], "surplus", "cells"]
+    data = write_csv(tmp_path / "ragged.csv", HEADER, rows)
+    report, _ = _load_one(conn, db_url, tmp_path, home, data)
+    _assert_failed_cleanly(conn, "src", report, "ragged.csv", "line 6")
+
+
+def test_failure_of_one_file_does_not_stop_the_batch(conn, db_url, tmp_path, home):
+    register(conn, "bad")
+    register(conn, "fine")
+    broken = tmp_path / "broken.csv"
+    broken.write_bytes(b"")
+    good = write_csv(tmp_path / "good.csv", HEADER, provider_rows("2025-09"))
+    manifest = write_manifest(
+        tmp_path,
+        [{"source_code": "bad", "path": broken.name}, {"source_code": "fine", "path": good.name}],
+    )
+    report, _ = run(db_url, home, manifest)
+    assert [o.status for o in report.outcomes] == ["failed", "completed"]
+    assert report.exit_code == 1
+    assert len(table_rows(conn, "staging.tbl_fine")) == 13
+    result = run_cli("load-batch", str(manifest), "--force", database_url=db_url)
+    assert result.exit_code == 1
+    assert "FAILED" in result.stdout and "1 completed" in result.stdout
+
+
+def test_failed_reload_keeps_the_previous_data(conn, db_url, tmp_path, home):
+    """REPLACE deletes the period's rows in the same transaction, so a failure restores them."""
+    register(conn, "src", load_mode="REPLACE")
+    manifest = provider_manifest(tmp_path, "src", period="2025-09")
+    run(db_url, home, manifest)
+    rows = provider_rows("2025-09", scale=3)
+    rows[2] = [*rows[2], "x", "y"]
+    write_csv(tmp_path / "a.csv", HEADER, rows)
+    report, _ = run(db_url, home, manifest)
+    assert report.outcomes[0].status == "failed"
+    assert len(table_rows(conn, "staging.tbl_src")) == 13
+    assert table_rows(conn, "staging.tbl_src", "attendances")[0] == (100,)
+
+
+def test_second_manifest_loading_the_same_source_is_refused(conn, db_url, tmp_path, home):
+    """Another process is mid-load (it holds the source's lock): this one says so and stops."""
+    register(conn, "src")
+    manifest = provider_manifest(tmp_path, "src")
+    with conn.transaction():
+        conn.execute(f"SELECT pg_advisory_xact_lock({SERIALISE_LOCK})", ("src",))
+        report, _ = run(db_url, home, manifest, settings={"lock_timeout_seconds": 0})
+    (outcome,) = report.outcomes
+    assert outcome.status == "failed"
+    assert "Source src is being loaded by another DataWarp process" in outcome.error
+    assert not table_exists(conn, "staging.tbl_src")
+    again, _ = run(db_url, home, manifest)
+    assert again.outcomes[0].status == "completed"

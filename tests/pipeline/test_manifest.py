@@ -1,0 +1,136 @@
+"""Manifest parsing: the documented format, normalised periods, line-precise errors."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from datawarp.core.errors import BadInputError
+from datawarp.core.periods import parse_period
+from datawarp.pipeline.manifest import ManifestError, load_manifest, parse_manifest
+
+FULL = textwrap.dedent(
+    """\
+    publication: A&E Attendances and Emergency Admissions   # informational
+    period: 2025-09                                         # default for every file
+    sources:
+      - source_code: ae_by_provider
+        sheet: Provider Level Data
+        primary_key: [org_code]
+        columns:
+          org_code: {description: "ODS code of the provider", search_terms: [trust, provider]}
+        files:
+          - {url: https://www.england.nhs.uk/x/Monthly-AE-September-2025.xls, period: 2025-09}
+          - {path: ./local/Monthly-AE-October-2025.csv, period: 2025-10, member: "*.csv"}
+      - source_code: single_file
+        path: data/file.csv
+        period: 2025/26
+    """
+)
+
+
+def test_full_example_parses_with_defaults_and_resolved_paths(tmp_path):
+    manifest = parse_manifest(FULL, base_dir=tmp_path)
+    ae, single = manifest.sources
+    assert ae.primary_key == ["org_code"]
+    assert ae.columns["org_code"].search_terms == ["trust", "provider"]
+    assert [f.period for f in ae.files] == ["2025-09", "2025-10"]
+    assert ae.files[1].path == str(tmp_path / "local" / "Monthly-AE-October-2025.csv")
+    assert ae.files[1].member == "*.csv"
+    assert single.files[0].path == str(tmp_path / "data" / "file.csv")
+    assert (single.files[0].period, single.files[0].period_kind) == ("2025-26", "fiscal_year")
+
+
+def test_file_without_period_takes_the_manifest_default(tmp_path):
+    text = "period: Sep 2025\nsources:\n  - source_code: a\n    path: x.csv\n"
+    entry = parse_manifest(text, base_dir=tmp_path).sources[0].files[0]
+    assert (entry.period, entry.period_kind) == ("2025-09", "month")
+
+
+def test_manifest_file_paths_are_relative_to_the_manifest_folder(tmp_path, monkeypatch):
+    folder = tmp_path / "pub"
+    folder.mkdir()
+    (folder / "m.yaml").write_text("sources:\n  - source_code: a\n    path: x.csv\n")
+    monkeypatch.chdir(tmp_path)
+    manifest = load_manifest(Path("pub/m.yaml"))
+    assert manifest.sources[0].files[0].path == str(folder.resolve() / "x.csv")
+
+
+@pytest.mark.parametrize(
+    ("written", "canonical", "kind"),
+    [
+        ("2025-09", "2025-09", "month"),
+        ("September 2025", "2025-09", "month"),
+        ("Sep-25", "2025-09", "month"),
+        ("2025-09-01", "2025-09", "month"),
+        ("2025-Q2", "2025-Q2", "quarter"),
+        ("Q2 2025", "2025-Q2", "quarter"),
+        ("2025-26", "2025-26", "fiscal_year"),
+        ("2025/26", "2025-26", "fiscal_year"),
+        ("FY2011-12", "2011-12", "fiscal_year"),
+        ("2011-12", "2011-12", "month"),
+        ("2025", "2025", "year"),
+        ("2010-11-07", "2010-11-07", "day"),
+    ],
+)
+def test_periods_are_normalised(written, canonical, kind):
+    period = parse_period(written)
+    assert (period.text, period.kind) == (canonical, kind)
+
+
+@pytest.mark.parametrize("bad", ["2025-13x", "2025-27", "Smarch 2025", "", "Q5 2025"])
+def test_unparseable_period_is_an_error(bad):
+    with pytest.raises(BadInputError, match="Unparseable period"):
+        parse_period(bad)
+
+
+def _problems(text: str) -> list[str]:
+    with pytest.raises(ManifestError) as excinfo:
+        parse_manifest(text, name="m.yaml")
+    return excinfo.value.problems
+
+
+def test_yaml_syntax_error_names_the_line():
+    text = "sources:\n  - source_code: a\n    files: [ {path: x.csv\n"
+    (problem,) = _problems(text)
+    assert problem.startswith("m.yaml:4:") and "YAML syntax error" in problem
+
+
+def test_unknown_key_names_its_line():
+    text = "sources:\n  - source_code: a\n    path: x.csv\n    sheeet: Data\n"
+    assert _problems(text) == ["m.yaml:4: sources[0].sheeet: unknown key 'sheeet'"]
+
+
+def test_every_problem_is_reported_at_once():
+    text = textwrap.dedent(
+        """\
+        sources:
+          - source_code: Bad-Code
+            path: a.csv
+          - source_code: ok
+            files:
+              - {path: b.csv, url: https://x/b.csv}
+              - {path: c.csv, period: 2025-13x}
+          - source_code: empty
+        """
+    )
+    problems = _problems(text)
+    assert problems[0].startswith("m.yaml:2: sources[0].source_code: use lowercase letters")
+    assert "m.yaml:6: sources[1].files[0]: give exactly one of url or path" in problems
+    assert any(p.startswith("m.yaml:7: sources[1].files[1].period: Unparseable") for p in problems)
+    assert "m.yaml:8: sources[2]: no files: give files: or url/path" in problems
+
+
+def test_missing_sources_and_empty_manifest():
+    assert _problems("publication: x\n") == ["m.yaml:1: sources: required key missing"]
+    assert _problems("") == ["m.yaml: the manifest is empty"]
+    assert _problems("- a\n- b\n") == [
+        "m.yaml:1: the manifest must be a mapping with a sources: list"
+    ]
+
+
+def test_missing_manifest_file(tmp_path):
+    with pytest.raises(BadInputError, match=r"Manifest .*nope.yaml not found"):
+        load_manifest(tmp_path / "nope.yaml")
