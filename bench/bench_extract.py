@@ -130,7 +130,7 @@ def read_pyarrow(path: Path) -> int:
 def read_engine(path: Path) -> int:
     """Both passes, as load-batch runs them: typed Arrow batches for a plain CSV (the fast
     path), Python tuples for anything else."""
-    from datawarp.pipeline.extract.engine import open_table
+    from datawarp.pipeline.inspect import open_table
 
     table = open_table(str(path))
     if table.supports_arrow:

@@ -23,6 +23,7 @@ from pathlib import Path
 import psycopg
 
 from datawarp.catalog.connect import connect
+from datawarp.catalog.gate_queries import duplicate_keys
 from datawarp.catalog.migrate import upgrade
 from datawarp.pipeline.gates import ColumnStat, GateContext, run_gates
 
@@ -96,11 +97,8 @@ def main() -> None:
         ctx = GateContext("bench_gates", "staging", "tbl_bench_gates", load_id, "2025-09",
                           "month", COLUMNS)  # fmt: skip
         gates = _best(lambda: run_gates(conn, ctx), args.repeat)
-        keyed = GateContext("bench_gates", "staging", "tbl_bench_gates", load_id, "2025-09",
-                            "month", COLUMNS, primary_key=["org_code", "snapshot_date"])  # fmt: skip
-        from datawarp.pipeline.gates import _duplicates
-
-        dups = _best(lambda: _duplicates(conn, keyed), 1)
+        key = ["org_code", "snapshot_date"]
+        dups = _best(lambda: duplicate_keys(conn, "staging", "tbl_bench_gates", "2025-09", key), 1)
         conn.execute("DROP TABLE staging.tbl_bench_gates")
     baseline = count + hand
     print(f"SELECT count(*)              {count:8.2f} s")

@@ -52,7 +52,7 @@ def _child(argv: list[str]) -> None:
 
 
 def _datawarp(url: str, csv_path: Path) -> int:
-    from datawarp.catalog.database import database_for_url
+    from datawarp.catalog.database import database_for_url, make_ready
     from datawarp.core.settings import Settings
     from datawarp.pipeline.batch import BatchOptions, run_batch
     from datawarp.pipeline.manifest import parse_manifest
@@ -61,8 +61,10 @@ def _datawarp(url: str, csv_path: Path) -> int:
         f"sources:\n  - source_code: bench_load\n    path: {csv_path}\n    period: 2025-09\n"
     )
     home = Path(tempfile.mkdtemp(prefix="dw-bench-home-"))
+    database = database_for_url(url)
+    make_ready(database)
     report = run_batch(
-        database_for_url(url),
+        database,
         Settings(database_url=url, home=home),
         manifest,
         BatchOptions(test=True, force=True),

@@ -9,6 +9,7 @@ import pytest
 
 from datawarp.catalog import registry
 from datawarp.core.errors import BadInputError, ConflictError, NotFoundError
+from datawarp.core.naming import MAX_SOURCE_CODE_LENGTH
 from tests.cli_helpers import run_cli
 from tests.pipeline.helpers import ADHD_MI
 
@@ -80,7 +81,7 @@ def test_missing_required_field_is_named(conn):
 
 
 def test_maximum_length_code_is_accepted(conn):
-    code = "a" * registry.MAX_SOURCE_CODE_LENGTH
+    code = "a" * MAX_SOURCE_CODE_LENGTH
     registry.register_source(conn, **{**ADHD_MI, "source_code": code})
     assert len(f"tbl_{code}_archived_20261128".encode()) == 63
 

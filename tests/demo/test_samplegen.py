@@ -344,7 +344,7 @@ def test_demo_sources_registration_fields():
 
 
 def open_generated(path: Path, tmp_path: Path, **kwargs):
-    from datawarp.pipeline.extract.engine import open_table
+    from datawarp.pipeline.inspect import open_table
 
     return open_table(str(path), cache_dir=tmp_path / "cache", **kwargs)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import yaml
 
 from datawarp.catalog import registry
-from datawarp.catalog.database import database_for_url
+from datawarp.catalog.database import database_for_url, make_ready
 from datawarp.core.notifications import LogNotifier
 from datawarp.core.settings import Settings
 from datawarp.pipeline.batch import BatchOptions, BatchReport, run_batch
@@ -72,8 +72,10 @@ def register(conn, code: str, **fields) -> registry.SourceRecord:
 def run(db_url: str, home: Path, manifest: Path, **options) -> tuple[BatchReport, LogNotifier]:
     settings = Settings(database_url=db_url, home=home, **options.pop("settings", {}))
     notifier = LogNotifier()
+    database = database_for_url(db_url)
+    make_ready(database)  # as load-batch does before loading
     report = run_batch(
-        database_for_url(db_url),
+        database,
         settings,
         load_manifest(manifest),
         BatchOptions(**options),

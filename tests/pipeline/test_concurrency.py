@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from datawarp.catalog.database import database_for_url
+from datawarp.catalog.database import database_for_url, make_ready
 from datawarp.catalog.loads import SERIALISE_LOCK
 from datawarp.demo.samplegen import write_large_csv
 from tests.pipeline.helpers import (
@@ -99,8 +99,8 @@ def test_killed_loader_leaves_no_rows_and_its_event_ends_failed(conn, raw_conn, 
         ) == 0,
         "the server to end the killed loader's sessions",
     )  # fmt: skip
-    database = database_for_url(db_url)  # what every next command does first
-    assert database.interrupted_loads == [event["load_id"]]
+    readiness = make_ready(database_for_url(db_url))  # what every next writing command does
+    assert readiness.interrupted_loads == [event["load_id"]]
     (event,) = events(raw_conn, "big")
     assert event["load_status"] == "failed" and event["interrupted"] is True
     assert "interrupted" in event["error_message"]

@@ -12,12 +12,14 @@ import pyarrow as pa
 import pytest
 from psycopg import sql
 
+from datawarp.catalog.introspect import identifier
 from datawarp.catalog.schema_changes import IncomingColumn
-from datawarp.catalog.staging import LoadTarget, Provenance, copy_rows, create_table
+from datawarp.catalog.staging import Provenance, copy_rows, create_table
 from datawarp.catalog.staging_arrow import copy_arrow
+from datawarp.core.naming import TableRef
 from datawarp.demo.samplegen import write_large_csv
 from datawarp.pipeline.extract import arrow_csv
-from datawarp.pipeline.extract.engine import open_table
+from datawarp.pipeline.inspect import open_table
 from tests.pipeline.extract.test_arrow_csv import python_path
 from tests.pipeline.helpers import register, run, write_manifest
 
@@ -31,7 +33,7 @@ MIXED = (
 )
 
 
-def _table_text(conn, target: LoadTarget, exclude: tuple[str, ...] = ("_loaded_at",)) -> list:
+def _table_text(conn, target: TableRef, exclude: tuple[str, ...] = ("_loaded_at",)) -> list:
     names = [
         row[0]
         for row in conn.execute(
@@ -43,7 +45,7 @@ def _table_text(conn, target: LoadTarget, exclude: tuple[str, ...] = ("_loaded_a
     ]
     query = sql.SQL("SELECT {} FROM {} ORDER BY _row_number").format(
         sql.SQL(", ").join(sql.SQL("{}::text").format(sql.Identifier(n)) for n in names),
-        target.identifier,
+        identifier(target),
     )
     return [names, *conn.execute(query).fetchall()]
 
@@ -55,7 +57,7 @@ def _load_both(conn, path, tmp_path, **copy_options):
     assert fast.supports_arrow and not python.supports_arrow
     incoming = [IncomingColumn(c.name, c.pg_type, c.original_header) for c in fast.columns]
     provenance = Provenance(41, "2025-09", str(path), fast.sheet)
-    targets = LoadTarget("staging_test", "tbl_rows"), LoadTarget("staging_test", "tbl_arrow")
+    targets = TableRef("staging_test", "tbl_rows"), TableRef("staging_test", "tbl_arrow")
     for target in targets:
         create_table(conn, target, incoming)
     counted: list[int] = []
@@ -91,7 +93,7 @@ def test_copy_arrow_loads_what_copy_rows_loads(conn, tmp_path):
 
 
 def test_text_nulls_and_awkward_characters_round_trip(conn):
-    target = LoadTarget("staging_test", "tbl_awkward")
+    target = TableRef("staging_test", "tbl_awkward")
     create_table(conn, target, [IncomingColumn("words", "text"), IncomingColumn("n", "integer")])
     words = ["a,b", 'say "hi"', "line\nbreak", "", None, "\\N", "\\.", "tab\there", "é £ –", "\r\n"]
     schema = pa.schema([("words", pa.string()), ("n", pa.int32()),
@@ -165,7 +167,7 @@ def test_load_batch_fast_and_python_paths_fill_identical_tables(conn, db_url, tm
             report, _ = run(db_url, tmp_path / "home", manifest, test=True, batch_size=500)
         (outcome,) = report.outcomes
         assert outcome.status == "completed" and outcome.rows_loaded == 3000
-        targets.append(LoadTarget("staging_test", f"tbl_{code}"))
+        targets.append(TableRef("staging_test", f"tbl_{code}"))
     python, arrow = (_table_text(conn, t, ("_loaded_at", "_load_id")) for t in targets)
     assert arrow == python and len(arrow) == 3001
 

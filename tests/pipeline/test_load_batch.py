@@ -8,7 +8,7 @@ import json
 import pytest
 
 from datawarp.catalog import registry
-from datawarp.pipeline.preflight import PlanError
+from datawarp.core.errors import InputProblems
 from tests.cli_helpers import run_cli
 from tests.pipeline.helpers import (
     HEADER,
@@ -62,7 +62,7 @@ def test_first_load_creates_table_with_provenance_and_records_everything(
 
 def test_unregistered_source_is_refused_with_the_seed_message(conn, db_url, tmp_path, home):
     manifest = provider_manifest(tmp_path, "nobody")
-    with pytest.raises(PlanError) as excinfo:
+    with pytest.raises(InputProblems) as excinfo:
         run(db_url, home, manifest)
     assert excinfo.value.problems == [
         "Source nobody not registered. Use --test flag for experiments."
@@ -153,7 +153,7 @@ def test_archived_source_is_refused_and_deprecated_warns(conn, raw_conn, db_url,
     for status in ("active", "deprecated"):
         registry.set_status(conn, "fading", status, deprecation_reason="moving to v2")
     manifest = provider_manifest(tmp_path, "old_one")
-    with pytest.raises(PlanError, match="old_one is archived"):
+    with pytest.raises(InputProblems, match="old_one is archived"):
         run(db_url, home, manifest)
     manifest = provider_manifest(tmp_path, "fading")
     report, _ = run(db_url, home, manifest)
@@ -175,7 +175,7 @@ def test_all_preload_problems_are_reported_before_anything_loads(
         {"source_code": "stranger", "path": good.name},
     ]
     manifest = write_manifest(tmp_path, sources)
-    with pytest.raises(PlanError) as excinfo:
+    with pytest.raises(InputProblems) as excinfo:
         run(db_url, home, manifest)
     problems = excinfo.value.problems
     assert len(problems) == 3
@@ -241,7 +241,7 @@ def test_source_filter(conn, db_url, tmp_path, home):
     )
     report, _ = run(db_url, home, manifest, only_source="two")
     assert [o.source_code for o in report.outcomes] == ["two"]
-    with pytest.raises(PlanError, match="--source three: not in the manifest"):
+    with pytest.raises(InputProblems, match="--source three: not in the manifest"):
         run(db_url, home, manifest, only_source="three")
 
 

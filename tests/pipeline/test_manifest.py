@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from datawarp.core.errors import BadInputError
+from datawarp.core.errors import BadInputError, InputProblems
 from datawarp.core.periods import parse_period
-from datawarp.pipeline.manifest import ManifestError, load_manifest, parse_manifest
+from datawarp.pipeline.manifest import load_manifest, parse_manifest
 
 FULL = textwrap.dedent(
     """\
@@ -87,7 +87,7 @@ def test_unparseable_period_is_an_error(bad):
 
 
 def _problems(text: str) -> list[str]:
-    with pytest.raises(ManifestError) as excinfo:
+    with pytest.raises(InputProblems) as excinfo:
         parse_manifest(text, name="m.yaml")
     return excinfo.value.problems
 

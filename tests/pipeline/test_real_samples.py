@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from datawarp.catalog import registry
-from datawarp.catalog import schema_changes as schema_review
+from datawarp.catalog import registry, schema_changes
 from tests.pipeline.helpers import events, register, run, write_manifest
 
 # source code -> (files as (relative path, period, sheet), expected rows per file)
@@ -72,12 +71,12 @@ def test_every_sample_loads_with_no_validation_fail(conn, db_url, tmp_path, mani
     assert {s.status for s in registry.list_sources(conn)} == {"active"}
 
     # the changed layout: one new key column, added automatically and logged
-    changes = [c for c in schema_review.list_changes(conn) if c["source_code"] == "ae_timeseries"]
+    changes = [c for c in schema_changes.list_changes(conn) if c["source_code"] == "ae_timeseries"]
     assert [(c["kind"], c["status"]) for c in changes] == [("create", "auto"), ("add", "auto")]
     assert [c["name"] for c in changes[1]["columns"]] == ["column_b"]
 
     # the wholly different layout: its new columns are held for review, rows still loaded
-    (pending,) = [c for c in schema_review.list_changes(conn, "pending")]
+    (pending,) = [c for c in schema_changes.list_changes(conn, "pending")]
     assert pending["source_code"] == "workforce" and len(pending["columns"]) >= 5
     assert pending["held_rows"] > 0
     workforce = events(conn, "workforce")

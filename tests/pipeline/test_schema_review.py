@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from datawarp.catalog import schema_changes as schema_review
+from datawarp.catalog import schema_changes
+from datawarp.catalog.introspect import table_columns
 from datawarp.core.errors import ConflictError
 from tests.cli_helpers import run_cli
 from tests.pipeline.helpers import (
@@ -35,7 +36,7 @@ def _with_extra(period: str, extra: list[str]) -> tuple[list[str], list[list[obj
 
 
 def _columns(conn) -> list[str]:
-    return list(schema_review.existing_columns(conn, "staging", "tbl_ae"))
+    return list(table_columns(conn, "staging", "tbl_ae"))
 
 
 def test_few_new_columns_are_added_automatically(conn, db_url, tmp_path, home):
@@ -45,7 +46,7 @@ def test_few_new_columns_are_added_automatically(conn, db_url, tmp_path, home):
     outcome, notifier = _load(conn, db_url, tmp_path, home, header, rows, "2025-09")
     assert outcome.status == "completed" and outcome.columns_added == 2
     assert _columns(conn)[-2:] == ["booked_appointments", "type_3"]
-    changes = schema_review.list_changes(conn)
+    changes = schema_changes.list_changes(conn)
     assert [(c["kind"], c["status"]) for c in changes] == [("create", "auto"), ("add", "auto")]
     assert [c["name"] for c in changes[1]["columns"]] == ["booked_appointments", "type_3"]
     old = table_rows(conn, "staging.tbl_ae", "booked_appointments", "_period, _row_number")
@@ -68,7 +69,7 @@ def test_many_new_columns_wait_for_review_and_the_load_continues(conn, db_url, t
     assert outcome.status == "completed" and outcome.rows_loaded == 13
     assert outcome.columns_added == 0
     assert _columns(conn) == ["period", "org_code", "org_name", "attendances", "over_4_hours"]
-    (pending,) = schema_review.list_changes(conn, "pending")
+    (pending,) = schema_changes.list_changes(conn, "pending")
     assert pending["load_id"] == outcome.load_id and pending["held_rows"] == 13
     assert [c["name"] for c in pending["columns"]] == [f"new_measure_{n}" for n in range(1, 7)]
     (notice,) = notifier.sent
@@ -77,7 +78,7 @@ def test_many_new_columns_wait_for_review_and_the_load_continues(conn, db_url, t
 
 def test_approval_adds_the_columns_and_backfills_without_the_file(conn, db_url, tmp_path, home):
     _held_load(conn, db_url, tmp_path, home)
-    (pending,) = schema_review.list_changes(conn, "pending")
+    (pending,) = schema_changes.list_changes(conn, "pending")
     for path in tmp_path.glob("*.csv"):
         path.unlink()  # approval must not need the file again
     result = run_cli("schema-changes", "approve", str(pending["change_id"]), "--note", "expected",
@@ -89,16 +90,16 @@ def test_approval_adds_the_columns_and_backfills_without_the_file(conn, db_url, 
     )
     assert values[:13] == [(None, None)] * 13  # August had no such columns
     assert values[13] == (0, 5) and values[-1] == (120, 125)
-    decided = schema_review.get_change(conn, pending["change_id"])
+    decided = schema_changes.get_change(conn, pending["change_id"])
     assert decided["status"] == "approved" and decided["decision_note"] == "expected"
     assert decided["held_rows"] == 0
     with pytest.raises(ConflictError, match="is approved, not pending"):
-        schema_review.approve(conn, pending["change_id"])
+        schema_changes.approve(conn, pending["change_id"])
 
 
 def test_rejection_discards_the_held_values(conn, db_url, tmp_path, home):
     _held_load(conn, db_url, tmp_path, home)
-    (pending,) = schema_review.list_changes(conn, "pending")
+    (pending,) = schema_changes.list_changes(conn, "pending")
     result = run_cli("schema-changes", "reject", str(pending["change_id"]), database_url=db_url)
     assert result.exit_code == 0
     listed = json.loads(run_cli("schema-changes", "list", "--json", database_url=db_url).stdout)
@@ -112,9 +113,9 @@ def test_a_second_file_with_the_same_new_columns_joins_the_pending_request(
     _held_load(conn, db_url, tmp_path, home)
     header, rows = _with_extra("2025-10", EXTRA)
     outcome, _ = _load(conn, db_url, tmp_path, home, header, rows, "2025-10")
-    (pending,) = schema_review.list_changes(conn, "pending")
+    (pending,) = schema_changes.list_changes(conn, "pending")
     assert pending["held_rows"] == 26
-    schema_review.approve(conn, pending["change_id"])
+    schema_changes.approve(conn, pending["change_id"])
     backfilled = conn.execute(
         "SELECT count(*) FROM staging.tbl_ae WHERE new_measure_1 IS NOT NULL"
     ).fetchone()[0]
@@ -128,20 +129,20 @@ def test_integer_column_turning_decimal_is_widened_and_logged(conn, db_url, tmp_
     rows[0][3] = 100.5
     outcome, _ = _load(conn, db_url, tmp_path, home, HEADER, rows, "2025-09")
     assert outcome.status == "completed"
-    assert schema_review.existing_columns(conn, "staging", "tbl_ae")["attendances"] == "numeric"
-    widened = [c for c in schema_review.list_changes(conn) if c["kind"] == "widen"]
+    assert table_columns(conn, "staging", "tbl_ae")["attendances"] == "numeric"
+    widened = [c for c in schema_changes.list_changes(conn) if c["kind"] == "widen"]
     assert widened[0]["columns"] == [
         {"name": "attendances", "old_type": "smallint", "type": "numeric"}
     ]
     # narrower data later fits the wider column and changes nothing
     _load(conn, db_url, tmp_path, home, HEADER, provider_rows("2025-10"), "2025-10")
-    assert schema_review.existing_columns(conn, "staging", "tbl_ae")["attendances"] == "numeric"
-    assert len([c for c in schema_review.list_changes(conn) if c["kind"] == "widen"]) == 1
+    assert table_columns(conn, "staging", "tbl_ae")["attendances"] == "numeric"
+    assert len([c for c in schema_changes.list_changes(conn) if c["kind"] == "widen"]) == 1
 
 
 def test_schema_change_cli_show_and_unknown(conn, db_url, tmp_path, home):
     _held_load(conn, db_url, tmp_path, home)
-    (pending,) = schema_review.list_changes(conn, "pending")
+    (pending,) = schema_changes.list_changes(conn, "pending")
     shown = run_cli("schema-changes", "show", str(pending["change_id"]), database_url=db_url)
     assert "new_measure_1" in shown.stdout and "pending" in shown.stdout
     missing = run_cli("schema-changes", "approve", "999", database_url=db_url)

@@ -1,4 +1,11 @@
-"""The database: resolving the server, connecting, and keeping the catalog migrated."""
+"""The database: which server, connections to it, and the one explicit "make ready" step.
+
+Opening a database resolves the server (starting the embedded one if that is the choice)
+and writes nothing to the catalog, so a read-only role can open it. Commands that write call
+``make_ready`` first: it applies pending migrations and marks interrupted loads as failed.
+Commands that only read call ``require_current``: a catalog older than the code is a
+one-line error naming ``datawarp db upgrade``, never a silent upgrade.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +15,8 @@ import psycopg
 
 from datawarp.catalog.connect import DatabaseTarget, connect, resolve_target
 from datawarp.catalog.loads import reap_interrupted
-from datawarp.catalog.migrate import pending_migrations, upgrade
+from datawarp.catalog.migrate import Migration, pending_migrations, upgrade
+from datawarp.core.errors import DatabaseError
 from datawarp.core.settings import Settings
 
 
@@ -17,8 +25,6 @@ class Database:
     """A resolved server plus the ability to open connections to it."""
 
     target: DatabaseTarget
-    migrations_applied: list = field(default_factory=list)
-    interrupted_loads: list[int] = field(default_factory=list)
 
     @property
     def url(self) -> str:
@@ -28,21 +34,46 @@ class Database:
         return connect(self.target.url, autocommit=autocommit)
 
 
-def open_database(settings: Settings, *, auto_upgrade: bool = True) -> Database:
-    """Resolve the server; on first use apply pending migrations; mark interrupted loads.
+@dataclass(frozen=True)
+class Readiness:
+    """What ``make_ready`` did: migrations it applied, interrupted loads it marked failed."""
 
-    Every command passes through here, which is what lets "the next DataWarp command" notice
-    a load whose process was killed (see datawarp.catalog.loads).
+    migrations_applied: list[Migration] = field(default_factory=list)
+    interrupted_loads: list[int] = field(default_factory=list)
+
+
+class CatalogOutdated(DatabaseError):
+    """The catalog lacks migrations this DataWarp needs; only ``datawarp db upgrade`` writes them."""
+
+
+def open_database(settings: Settings) -> Database:
+    """Resolve the server; nothing is written to the catalog."""
+    return Database(resolve_target(settings))
+
+
+def make_ready(database: Database) -> Readiness:
+    """Bring the catalog up to date and reap loads whose process died.
+
+    Every command that writes passes through here, which is what lets the next such command
+    notice a load whose process was killed (see ``catalog.loads``).
     """
-    database = Database(resolve_target(settings))
-    if auto_upgrade:
-        with database.connect(autocommit=True) as conn:
-            if pending_migrations(conn):
-                database.migrations_applied = upgrade(conn)
-            database.interrupted_loads = reap_interrupted(conn)
-    return database
+    with database.connect(autocommit=True) as conn:
+        applied = upgrade(conn) if pending_migrations(conn) else []
+        return Readiness(applied, reap_interrupted(conn))
 
 
-def database_for_url(url: str, *, auto_upgrade: bool = True) -> Database:
-    """Shortcut used by tests and scripts that already hold a URL."""
-    return open_database(Settings(database_url=url), auto_upgrade=auto_upgrade)
+def require_current(conn: psycopg.Connection) -> None:
+    """Refuse to read a catalog that is older than this DataWarp (one line, names the fix)."""
+    missing = pending_migrations(conn)
+    if not missing:
+        return
+    names = ", ".join(f"{m.version:04d}_{m.name}" for m in missing)
+    raise CatalogOutdated(
+        f"The DataWarp catalog in database {conn.info.dbname!r} lacks {len(missing)}"
+        f" migration(s) ({names}): run `datawarp db upgrade`"
+    )
+
+
+def database_for_url(url: str) -> Database:
+    """Shortcut for tests and scripts that already hold a URL (nothing is written)."""
+    return open_database(Settings(database_url=url))

@@ -13,14 +13,17 @@ take it while the previous one is still finishing its event.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
+from datawarp.catalog.introspect import qualified_name
+from datawarp.core.vocabulary import FINAL_LOAD_STATUSES
+
 LIVENESS_LOCK = "hashtextextended('datawarp.loading:' || %s, 0)"
 SERIALISE_LOCK = "hashtextextended('datawarp.load:' || %s, 0)"
-FINAL_STATUSES = ("completed", "failed", "rolled_back")
 
 
 @dataclass(frozen=True)
@@ -84,7 +87,7 @@ def finish_event(
     A completed load finishes its event inside the data transaction, so the rows and the
     'completed' record commit together: no window where one exists without the other.
     """
-    if status not in FINAL_STATUSES:
+    if status not in FINAL_LOAD_STATUSES:
         raise ValueError(f"not a final status: {status}")
     conn.execute(
         "UPDATE datawarp.tbl_load_events SET load_status = %s, rows_loaded = %s,"
@@ -120,7 +123,7 @@ def add_metrics(
         "  AND NOT attisdropped AND left(attname, 1) <> '_'),"
         " pg_total_relation_size(%s::regclass), e.duration_seconds"
         " FROM datawarp.tbl_load_events e WHERE e.load_id = %s",
-        (source_code, load_id, row_count, _regclass(schema, table), _regclass(schema, table),
+        (source_code, load_id, row_count, qualified_name(schema, table), qualified_name(schema, table),
          load_id),
     )  # fmt: skip
 
@@ -154,10 +157,6 @@ def table_rows_after_load(
             sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(schema, table))
         ).fetchone()[0]
     return previous[0] + loaded - removed
-
-
-def _regclass(schema: str, table: str) -> str:
-    return sql.Identifier(schema, table).as_string(None)
 
 
 def reap_interrupted(conn: psycopg.Connection) -> list[int]:
@@ -200,3 +199,41 @@ def already_loaded(
         (source_code, target_schema, period, sha256),
     ).fetchone()
     return row[0] if row else None
+
+
+def lock_source_for_load(
+    conn: psycopg.Connection, source_code: str, timeout_seconds: float
+) -> bool:
+    """Take the source's load lock for this transaction: one load of a source at a time.
+
+    Waits up to ``timeout_seconds`` (0: don't wait); False when another load still holds it.
+    """
+    timeout_ms = int(timeout_seconds * 1000)
+    if timeout_ms == 0:  # lock_timeout 0 would mean "wait for ever"
+        got = conn.execute(f"SELECT pg_try_advisory_xact_lock({SERIALISE_LOCK})", (source_code,))
+        return bool(got.fetchone()[0])
+    conn.execute(sql.SQL("SET LOCAL lock_timeout = {}").format(sql.Literal(f"{timeout_ms}ms")))
+    try:
+        conn.execute(f"SELECT pg_advisory_xact_lock({SERIALISE_LOCK})", (source_code,))
+    except psycopg.errors.LockNotAvailable:
+        return False
+    conn.execute("SET LOCAL lock_timeout = 0")
+    return True
+
+
+@dataclass(frozen=True)
+class RunningLoad:
+    load_id: int
+    started_at: datetime
+    loaded_by: str
+
+
+def running_load(conn: psycopg.Connection, source_code: str) -> RunningLoad | None:
+    """The newest load of the source still in progress, if any (who holds it, since when)."""
+    row = conn.execute(
+        "SELECT load_id, started_at, loaded_by FROM datawarp.tbl_load_events"
+        " WHERE source_code = %s AND load_status = 'in_progress'"
+        " ORDER BY load_id DESC LIMIT 1",
+        (source_code,),
+    ).fetchone()
+    return RunningLoad(*row) if row else None

@@ -6,23 +6,19 @@ triggers in the migrations), so hand-written SQL cannot bypass them.
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Any
 
 import psycopg
 from email_validator import EmailNotValidError, validate_email
 from psycopg import sql
 from psycopg.rows import dict_row
-from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from datawarp.core.errors import BadInputError, ConflictError, NotFoundError
+from datawarp.core.naming import SourceCode, check_source_code
+from datawarp.core.vocabulary import LoadMode, SourceStatus
 
-# tbl_<code>_archived_YYYYMMDD must fit in PostgreSQL's 63-byte identifiers.
-MAX_SOURCE_CODE_LENGTH = 63 - len("tbl_") - len("_archived_YYYYMMDD")
-SOURCE_CODE_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
-STATUSES = ("registered", "active", "deprecated", "archived")
-LOAD_MODES = ("APPEND", "REPLACE")
 EDITABLE_FIELDS = (
     "publication",
     "domain",
@@ -32,32 +28,6 @@ EDITABLE_FIELDS = (
     "load_mode",
     "validation_required",
 )
-
-
-def check_source_code(code: str) -> str:
-    if not SOURCE_CODE_PATTERN.match(code or ""):
-        raise BadInputError(
-            f"Invalid source code {code!r}: use lowercase letters, digits and underscores,"
-            " starting with a letter (e.g. adhd_mi)"
-        )
-    if len(code) > MAX_SOURCE_CODE_LENGTH:
-        raise BadInputError(
-            f"Invalid source code {code!r}: {len(code)} characters, at most"
-            f" {MAX_SOURCE_CODE_LENGTH} so that tbl_<code>_archived_YYYYMMDD fits"
-            " PostgreSQL's 63-byte names"
-        )
-    return code
-
-
-def _source_code_value(value: str) -> str:
-    """The pydantic face of check_source_code: the reason alone, pydantic adds the field."""
-    try:
-        return check_source_code(value)
-    except BadInputError as exc:
-        raise ValueError(exc.message.split(": ", 1)[1]) from None
-
-
-SourceCode = Annotated[str, AfterValidator(_source_code_value)]
 
 
 def parse_bool(value: str | bool, field: str) -> bool:
@@ -74,14 +44,14 @@ def parse_bool(value: str | bool, field: str) -> bool:
 class SourceFields(BaseModel):
     """The editable fields of a source, each validated with a message a user can act on."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, use_enum_values=True)
 
     publication: str | None = None
     domain: str | None = None
     owner: str | None = None
     purpose: str | None = None
     retention_days: int | None = None
-    load_mode: Literal["APPEND", "REPLACE"] | None = None
+    load_mode: LoadMode | None = None
     validation_required: bool | None = None
 
     @field_validator("publication", "domain")
@@ -130,7 +100,7 @@ class SourceSpec(SourceFields):
     owner: str
     purpose: str
     retention_days: int = 365
-    load_mode: Literal["APPEND", "REPLACE"] = "APPEND"
+    load_mode: LoadMode = LoadMode.APPEND
     validation_required: bool = True
 
 
@@ -221,8 +191,7 @@ def set_status(
     deprecation_reason: str | None = None,
 ) -> SourceRecord:
     """Move a source along its lifecycle; the database refuses transitions that are not allowed."""
-    if status not in STATUSES:
-        raise BadInputError(f"Invalid status {status!r}: use one of {', '.join(STATUSES)}")
+    _check_status(status)
     query = sql.SQL(
         "UPDATE datawarp.tbl_data_sources SET status = %s,"
         " deprecation_reason = coalesce(%s, deprecation_reason),"
@@ -234,6 +203,12 @@ def set_status(
     if row is None:
         raise NotFoundError(f"Source {source_code!r} is not registered")
     return SourceRecord(**row)
+
+
+def _check_status(status: str) -> None:
+    if status not in SourceStatus.__members__.values():
+        known = ", ".join(SourceStatus)
+        raise BadInputError(f"Invalid status {status!r}: use one of {known}")
 
 
 def get_source(conn: psycopg.Connection, source_code: str) -> SourceRecord:
@@ -249,8 +224,8 @@ def get_source(conn: psycopg.Connection, source_code: str) -> SourceRecord:
 def list_sources(
     conn: psycopg.Connection, *, status: str | None = None, domain: str | None = None
 ) -> list[SourceRecord]:
-    if status is not None and status not in STATUSES:
-        raise BadInputError(f"Invalid status {status!r}: use one of {', '.join(STATUSES)}")
+    if status is not None:
+        _check_status(status)
     with conn.cursor(row_factory=dict_row) as cur:
         rows = cur.execute(
             "SELECT * FROM datawarp.tbl_data_sources"

@@ -1,67 +1,19 @@
-"""Schema drift review (seed rule 4): new columns are reviewed, not blindly applied.
+"""Schema change requests: the record of every table created, column added or widened.
 
-Fewer than ``auto_add_limit`` new columns in one load are added automatically (logged as
-``auto``). At or above it, a ``pending`` request is recorded, the DBA is notified, and the load
-goes on with the existing columns only; the new columns' values are held in
-``datawarp.tbl_quarantine`` (keyed by load and row number) so approval can backfill them.
-Type changes that widen (integer → numeric → text, date → timestamp) are applied and logged;
-narrowing never happens: narrower values simply fit the wider column.
+The policy (what to add, widen or hold back) is ``pipeline.schema_policy``; this module
+writes its decisions, applies the DDL, and serves ``datawarp schema-changes`` — approving a
+request adds its columns and backfills them from the values kept at load time.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass, field
 
 import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
+from datawarp.catalog.introspect import table_columns
 from datawarp.core.errors import ConflictError, NotFoundError
-from datawarp.pipeline.extract.values import PG_TYPES, widen
-
-DEFAULT_AUTO_ADD_LIMIT = 5
-_CATALOG_TYPES = {"timestamp without time zone": "timestamp", "character varying": "text"}
-
-
-@dataclass(frozen=True)
-class IncomingColumn:
-    name: str
-    pg_type: str
-    original_header: str | None = None
-
-
-@dataclass
-class SchemaPlan:
-    """What this load does to the table, decided before any data moves."""
-
-    add: list[IncomingColumn] = field(default_factory=list)
-    widen: list[tuple[str, str, str]] = field(default_factory=list)  # name, old, new
-    held_back: dict[int, list[IncomingColumn]] = field(default_factory=dict)  # change_id -> cols
-    new_request_columns: list[IncomingColumn] = field(default_factory=list)
-    missing: list[str] = field(default_factory=list)
-
-    @property
-    def held_back_names(self) -> set[str]:
-        return {c.name for cols in self.held_back.values() for c in cols}
-
-
-def existing_columns(conn: psycopg.Connection, schema: str, table: str) -> dict[str, str] | None:
-    """Data columns (not provenance) and their types; None when the table does not exist."""
-    rows = conn.execute(
-        "SELECT a.attname, format_type(a.atttypid, NULL) FROM pg_attribute a"
-        " JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace"
-        " WHERE n.nspname = %s AND c.relname = %s AND a.attnum > 0 AND NOT a.attisdropped"
-        " ORDER BY a.attnum",
-        (schema, table),
-    ).fetchall()
-    if not rows:
-        exists = conn.execute("SELECT to_regclass(%s)", (f'"{schema}"."{table}"',)).fetchone()[0]
-        return None if exists is None else {}
-    return {
-        name: _CATALOG_TYPES.get(pg_type, pg_type)
-        for name, pg_type in rows
-        if not name.startswith("_")
-    }
+from datawarp.core.pgtypes import IncomingColumn, type_sql
 
 
 def pending_requests(
@@ -77,33 +29,6 @@ def pending_requests(
         change_id: [IncomingColumn(c["name"], c["type"], c.get("original_header")) for c in cols]
         for change_id, cols in rows
     }
-
-
-def plan_changes(
-    existing: dict[str, str],
-    incoming: list[IncomingColumn],
-    pending: dict[int, list[IncomingColumn]],
-    auto_add_limit: int = DEFAULT_AUTO_ADD_LIMIT,
-) -> SchemaPlan:
-    plan = SchemaPlan()
-    new = [c for c in incoming if c.name not in existing]
-    incoming_names = {c.name for c in incoming}
-    plan.missing = [name for name in existing if name not in incoming_names]
-    for column in incoming:
-        old = existing.get(column.name)
-        if old is not None and old in PG_TYPES and widen(old, column.pg_type) != old:
-            plan.widen.append((column.name, old, widen(old, column.pg_type)))
-    pending_by_name = {c.name: change_id for change_id, cols in pending.items() for c in cols}
-    if len(new) < auto_add_limit and not any(c.name in pending_by_name for c in new):
-        plan.add = new
-        return plan
-    for column in new:
-        change_id = pending_by_name.get(column.name)
-        if change_id is None:
-            plan.new_request_columns.append(column)
-        else:
-            plan.held_back.setdefault(change_id, []).append(column)
-    return plan
 
 
 def _columns_json(columns: list[IncomingColumn], widened=None) -> Jsonb:
@@ -140,7 +65,7 @@ def add_columns(conn: psycopg.Connection, schema: str, table: str, columns) -> N
             sql.SQL("ALTER TABLE {} ADD COLUMN IF NOT EXISTS {} {}").format(
                 sql.Identifier(schema, table),
                 sql.Identifier(column.name),
-                sql.SQL(_type_sql(column.pg_type)),
+                sql.SQL(type_sql(column.pg_type)),
             )
         )
 
@@ -151,18 +76,11 @@ def widen_columns(conn: psycopg.Connection, schema: str, table: str, widened) ->
             sql.SQL("ALTER TABLE {} ALTER COLUMN {} TYPE {} USING {}::{}").format(
                 sql.Identifier(schema, table),
                 sql.Identifier(name),
-                sql.SQL(_type_sql(new)),
+                sql.SQL(type_sql(new)),
                 sql.Identifier(name),
-                sql.SQL(_type_sql(new)),
+                sql.SQL(type_sql(new)),
             )
         )
-
-
-def _type_sql(pg_type: str) -> str:
-    """Types come from the engine's fixed set; anything else is refused, never interpolated."""
-    if pg_type not in PG_TYPES:
-        raise ValueError(f"unsupported column type {pg_type!r}")
-    return pg_type
 
 
 # --- review commands ------------------------------------------------------------------------
@@ -197,13 +115,13 @@ def approve(conn: psycopg.Connection, change_id: int, note: str | None = None) -
                 sql.Identifier(schema, table)
             )
         )
-        existing = existing_columns(conn, schema, table) or {}
+        existing = table_columns(conn, schema, table) or {}
         add_columns(conn, schema, table, [c for c in columns if c.name not in existing])
         assignments = sql.SQL(", ").join(
             sql.SQL("{} = (q.values ->> {})::{}").format(
                 sql.Identifier(c.name),
                 sql.Literal(c.name),
-                sql.SQL(_type_sql(existing.get(c.name, c.pg_type))),
+                sql.SQL(type_sql(existing.get(c.name, c.pg_type))),
             )
             for c in columns
         )

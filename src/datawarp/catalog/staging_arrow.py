@@ -26,8 +26,10 @@ from psycopg import sql
 from psycopg.copy import QueuedLibpqWriter
 from psycopg.types.json import Jsonb
 
-from datawarp.catalog.staging import COPIED_PROVENANCE, LoadTarget, Provenance, _quarantine_dumps
-from datawarp.pipeline.extract.arrow_csv import PG_TYPE_KEY
+from datawarp.catalog.introspect import identifier
+from datawarp.catalog.staging import COPIED_PROVENANCE, Provenance, quarantine_json
+from datawarp.core.naming import TableRef
+from datawarp.core.pgtypes import PG_TYPE_KEY
 
 COPY_QUEUE_BUFFERS = 64  # 128 KiB pieces waiting for the server: at most 8 MiB
 _WRITE_OPTIONS = pa_csv.WriteOptions(include_header=False, batch_size=4096)
@@ -43,7 +45,7 @@ class _ShortQueueWriter(QueuedLibpqWriter):
 
 def copy_arrow(
     conn: psycopg.Connection,
-    target: LoadTarget,
+    target: TableRef,
     column_names: Sequence[str],
     batches: Iterable[pa.RecordBatch],
     provenance: Provenance,
@@ -57,7 +59,7 @@ def copy_arrow(
     held_names = {name for names in held_back.values() for name in names}
     kept = [name for name in column_names if name not in held_names]
     copy_main = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(
-        target.identifier,
+        identifier(target),
         sql.SQL(", ").join(map(sql.Identifier, kept + list(COPIED_PROVENANCE))),
     )
     total = 0
@@ -134,9 +136,7 @@ def _quarantine(
                     if column[index] is not None
                 }
                 if values:
-                    copy.write_row(
-                        (change_id, load_id, row_number, Jsonb(values, _quarantine_dumps))
-                    )
+                    copy.write_row((change_id, load_id, row_number, Jsonb(values, quarantine_json)))
 
 
 def _python_values(batch: pa.RecordBatch, index: int) -> list:

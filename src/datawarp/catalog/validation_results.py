@@ -5,7 +5,7 @@ from __future__ import annotations
 import psycopg
 from psycopg.types.json import Jsonb
 
-from datawarp.pipeline.gates import CheckResult, GateContext
+from datawarp.core.checks import CheckResult, GateContext
 
 
 def record_results(

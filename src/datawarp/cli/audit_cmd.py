@@ -27,7 +27,7 @@ def log_command(
     """Show who changed what and when, including changes made outside DataWarp."""
     from datawarp.catalog import audit
 
-    with state(ctx).connection() as conn:
+    with state(ctx).reading() as conn:
         entries = audit.read_audit_log(conn, source_code, limit=limit)
     if json_output:
         print_json(entries)
@@ -72,7 +72,7 @@ def verify_command(
     """Recompute the hash chain; exit 1 and name the first broken entry if it was tampered with."""
     from datawarp.catalog import audit
 
-    with state(ctx).connection() as conn:
+    with state(ctx).reading() as conn:
         result = audit.verify_chain(conn)
     if json_output:
         print_json(result)

@@ -22,7 +22,7 @@ def info_command(ctx: typer.Context, json_output: JsonOption = False) -> None:
     """Which server is used: version, where, embedded or not (passwords are masked)."""
     from datawarp.catalog.info import server_info
 
-    details = server_info(state(ctx).database(auto_upgrade=False))
+    details = server_info(state(ctx).database())
     if json_output:
         print_json(details)
         return
@@ -46,7 +46,7 @@ def status_command(ctx: typer.Context, json_output: JsonOption = False) -> None:
     """List catalog migrations, applied and pending."""
     from datawarp.catalog import migrate
 
-    with state(ctx).database(auto_upgrade=False).connect(autocommit=True) as conn:
+    with state(ctx).database().connect(autocommit=True) as conn:
         states = migrate.migration_status(conn)
     if json_output:
         print_json([{**s.__dict__, "status": s.status} for s in states])
@@ -62,7 +62,7 @@ def upgrade_command(ctx: typer.Context, json_output: JsonOption = False) -> None
     """Apply pending catalog migrations (also done automatically on first use)."""
     from datawarp.catalog import migrate
 
-    with state(ctx).database(auto_upgrade=False).connect(autocommit=True) as conn:
+    with state(ctx).database().connect(autocommit=True) as conn:
         applied = migrate.upgrade(conn)
     if json_output:
         print_json([{"version": m.version, "name": m.name} for m in applied])

@@ -23,7 +23,7 @@ def demo(
     from datawarp.pipeline.validation_report import MARKS
 
     app_state = state(ctx)
-    database = app_state.database()
+    database = app_state.ready_database()
     result = run_demo(database, app_state.settings())
     details = server_info(database)
     if json_output:

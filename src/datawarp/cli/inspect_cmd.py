@@ -12,7 +12,7 @@ from datawarp.cli.output import console, print_json
 from datawarp.cli.state import state
 
 if TYPE_CHECKING:
-    from datawarp.pipeline.extract.inspect_report import InspectReport
+    from datawarp.pipeline.inspect import InspectReport
 
 SHOWN_TOTAL_ROWS = 10
 HEADER_WIDTH = 48
@@ -40,7 +40,7 @@ def inspect(
 
     Example: datawarp inspect Beds-Open-Overnight.xlsx --sheet 'NHS Trust by Sector' --json
     """
-    from datawarp.pipeline.extract import inspect_report
+    from datawarp.pipeline import inspect as inspect_report
 
     cache_dir = state(ctx).settings().cache_dir
     report = inspect_report.inspect(file_or_url, sheet=sheet, member=member, cache_dir=cache_dir)

@@ -74,8 +74,8 @@ def load_batch(
     options = BatchOptions(
         test=test, force=force, dry_run=dry_run, validate=validate, only_source=source
     )
-    database = app_state.database()
-    for load_id in database.interrupted_loads:
+    database = app_state.ready_database()
+    for load_id in app_state.interrupted_loads:
         typer.echo(f"Note: load {load_id} was interrupted; marked failed.", err=True)
     notifier = LogNotifier()
     show_progress = sys.stdout.isatty() and not json_output

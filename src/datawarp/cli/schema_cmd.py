@@ -35,10 +35,10 @@ def list_command(
     json_output: JsonOption = False,
 ) -> None:
     """List proposed and applied schema changes."""
-    from datawarp.catalog import schema_changes as schema_review
+    from datawarp.catalog import schema_changes
 
-    with state(ctx).connection() as conn:
-        changes = schema_review.list_changes(conn, status)
+    with state(ctx).reading() as conn:
+        changes = schema_changes.list_changes(conn, status)
     if json_output:
         print_json(changes)
         return
@@ -65,10 +65,10 @@ def list_command(
 @schema_app.command("show", epilog="Example: datawarp schema-changes show 7")
 def show_command(ctx: typer.Context, change_id: int, json_output: JsonOption = False) -> None:
     """Show one schema change with its columns and decision."""
-    from datawarp.catalog import schema_changes as schema_review
+    from datawarp.catalog import schema_changes
 
-    with state(ctx).connection() as conn:
-        change = schema_review.get_change(conn, change_id)
+    with state(ctx).reading() as conn:
+        change = schema_changes.get_change(conn, change_id)
     if json_output:
         print_json(change)
         return
@@ -84,20 +84,20 @@ def show_command(ctx: typer.Context, change_id: int, json_output: JsonOption = F
 @schema_app.command("approve", epilog="Example: datawarp schema-changes approve 7 --note ok")
 def approve_command(ctx: typer.Context, change_id: int, note: NoteOption = None) -> None:
     """Add the held-back columns and backfill them from the values kept at load time."""
-    from datawarp.catalog import schema_changes as schema_review
+    from datawarp.catalog import schema_changes
 
-    with state(ctx).connection() as conn:
-        rows = schema_review.approve(conn, change_id, note)
+    with state(ctx).writing() as conn:
+        rows = schema_changes.approve(conn, change_id, note)
     console.print(f"[green]✓[/] Approved schema change {change_id}; {rows:,} rows backfilled")
 
 
 @schema_app.command("reject", epilog="Example: datawarp schema-changes reject 7 --note 'typo'")
 def reject_command(ctx: typer.Context, change_id: int, note: NoteOption = None) -> None:
     """Refuse the change; the held-back values are discarded."""
-    from datawarp.catalog import schema_changes as schema_review
+    from datawarp.catalog import schema_changes
 
-    with state(ctx).connection() as conn:
-        schema_review.reject(conn, change_id, note)
+    with state(ctx).writing() as conn:
+        schema_changes.reject(conn, change_id, note)
     console.print(f"Rejected schema change {change_id}")
 
 

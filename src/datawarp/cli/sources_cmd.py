@@ -2,29 +2,17 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Annotated
 
 import typer
 
 from datawarp.cli.output import console, field_table, listing, local_time, print_json
 from datawarp.cli.state import state
+from datawarp.core.vocabulary import LoadMode, SourceStatus
 
 sources_app = typer.Typer(
     help="List and show registered sources.", no_args_is_help=True, rich_markup_mode="rich"
 )
-
-
-class LoadMode(StrEnum):
-    APPEND = "APPEND"
-    REPLACE = "REPLACE"
-
-
-class Status(StrEnum):
-    registered = "registered"
-    active = "active"
-    deprecated = "deprecated"
-    archived = "archived"
 
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
@@ -58,7 +46,7 @@ def register(
     """Register a source before any of its data may land."""
     from datawarp.catalog import registry
 
-    with state(ctx).connection() as conn:
+    with state(ctx).writing() as conn:
         record = registry.register_source(
             conn,
             source_code=source_code,
@@ -94,7 +82,7 @@ def update(
     """Change the editable fields of a registered source (every change is audited)."""
     from datawarp.catalog import registry
 
-    with state(ctx).connection() as conn:
+    with state(ctx).writing() as conn:
         record = registry.update_source(
             conn,
             source_code,
@@ -121,7 +109,9 @@ def update(
 )
 def list_command(
     ctx: typer.Context,
-    status: Annotated[Status | None, typer.Option(help="Only sources in this status.")] = None,
+    status: Annotated[
+        SourceStatus | None, typer.Option(help="Only sources in this status.")
+    ] = None,
     domain: Annotated[
         str | None, typer.Option(help="Only this domain (SQL LIKE pattern, case-insensitive).")
     ] = None,
@@ -130,7 +120,7 @@ def list_command(
     """List registered sources."""
     from datawarp.catalog import registry
 
-    with state(ctx).connection() as conn:
+    with state(ctx).reading() as conn:
         records = registry.list_sources(
             conn, status=status.value if status else None, domain=domain
         )
@@ -169,7 +159,7 @@ def show_command(
     """Show every field of a source and its status history."""
     from datawarp.catalog import audit, registry
 
-    with state(ctx).connection() as conn:
+    with state(ctx).reading() as conn:
         record = registry.get_source(conn, source_code)
         history = audit.status_history(conn, source_code)
     if json_output:

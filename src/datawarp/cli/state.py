@@ -2,6 +2,10 @@
 
 Settings and the database modules are imported on first use, not at start-up, so that
 ``datawarp --help`` and ``--version`` stay fast and need nothing but typer.
+
+Commands that only read use ``reading()``: the catalog must be current, and nothing is
+written. Commands that write use ``writing()``: the one explicit "make ready" step
+(migrations, reaping interrupted loads) runs first, once per invocation.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import typer
 if TYPE_CHECKING:
     import psycopg
 
-    from datawarp.catalog.database import Database
+    from datawarp.catalog.database import Database, Readiness
     from datawarp.core.settings import Settings
 
 
@@ -26,23 +30,49 @@ class AppState:
     database_url: str | None = None
     config_file: Path | None = None
     verbose: bool = False
+    _settings: Settings | None = field(default=None, repr=False)
     _database: Database | None = field(default=None, repr=False)
+    _readiness: Readiness | None = field(default=None, repr=False)
 
     def settings(self) -> Settings:
-        from datawarp.core.settings import load_settings
+        if self._settings is None:
+            from datawarp.core.settings import load_settings
 
-        return load_settings(self.config_file, database_url=self.database_url)
+            self._settings = load_settings(self.config_file, database_url=self.database_url)
+        return self._settings
 
-    def database(self, *, auto_upgrade: bool = True) -> Database:
+    def database(self) -> Database:
+        """The server, resolved (the embedded one started if needed); nothing written."""
         if self._database is None:
             from datawarp.catalog.database import open_database
 
-            self._database = open_database(self.settings(), auto_upgrade=auto_upgrade)
+            self._database = open_database(self.settings())
         return self._database
 
+    def ready_database(self) -> Database:
+        """The database after the make-ready step, for commands that write."""
+        if self._readiness is None:
+            from datawarp.catalog.database import make_ready
+
+            self._readiness = make_ready(self.database())
+        return self.database()
+
+    @property
+    def interrupted_loads(self) -> list[int]:
+        return self._readiness.interrupted_loads if self._readiness else []
+
     @contextmanager
-    def connection(self, *, autocommit: bool = False) -> Iterator[psycopg.Connection]:
-        with self.database().connect(autocommit=autocommit) as conn:
+    def reading(self) -> Iterator[psycopg.Connection]:
+        """A connection for a command that only reads; refuses an outdated catalog."""
+        from datawarp.catalog.database import require_current
+
+        with self.database().connect(autocommit=True) as conn:
+            require_current(conn)
+            yield conn
+
+    @contextmanager
+    def writing(self, *, autocommit: bool = False) -> Iterator[psycopg.Connection]:
+        with self.ready_database().connect(autocommit=autocommit) as conn:
             yield conn
 
 

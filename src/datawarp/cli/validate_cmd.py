@@ -40,7 +40,7 @@ def validate(
 
     app_state = state(ctx)
     settings = app_state.settings().validation.for_source(source_code)
-    with app_state.connection(autocommit=True) as conn:
+    with app_state.writing(autocommit=True) as conn:
         found, results = revalidate(conn, source_code, load_id, settings)
     _print(found, results, json_output, f"Validation of {source_code}, load {found}:")
     if worst(results) == "fail":
@@ -52,7 +52,7 @@ def show(ctx: typer.Context, load_id: int, json_output: JsonOption = False) -> N
     """Print the latest validation report recorded for a load."""
     from datawarp.catalog.validation_results import read_results
 
-    with state(ctx).connection() as conn:
+    with state(ctx).reading() as conn:
         run_id, results = read_results(conn, load_id)
     if run_id is None:
         raise NotFoundError(f"No validation results for load {load_id}")
@@ -69,10 +69,10 @@ def describe(
     ] = None,
 ) -> None:
     """Describe a column: stored in the catalog and as a PostgreSQL column comment."""
-    from datawarp.catalog.describe import describe_column
+    from datawarp.catalog.column_metadata import describe_column
 
     terms = [t.strip() for t in search_terms.split(",") if t.strip()] if search_terms else None
-    with state(ctx).connection() as conn:
+    with state(ctx).writing() as conn:
         describe_column(conn, source_code, column, text, terms)
     console.print(f"[green]✓[/] Described {source_code}.{column}")
 

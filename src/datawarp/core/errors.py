@@ -38,7 +38,18 @@ class DatabaseError(DataWarpError):
     exit_code = 1
 
 
-class LoadFailedError(DataWarpError):
-    """A load started but failed; it was rolled back."""
+class InputProblems(BadInputError):
+    """Several problems found at once (a manifest, the pre-load checks, the settings).
+
+    ``problems`` holds one line per problem; the CLI prints each on its own line.
+    """
+
+    def __init__(self, problems: list[str]):
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+class LoadAborted(DataWarpError):
+    """A load could not go ahead (another process is loading the source); nothing was loaded."""
 
     exit_code = 1

@@ -14,7 +14,9 @@ from pathlib import Path
 
 from datawarp.catalog import registry
 from datawarp.catalog.database import Database
+from datawarp.catalog.staging import table_summary
 from datawarp.core.errors import ConflictError
+from datawarp.core.naming import TableRef
 from datawarp.core.notifications import LogNotifier
 from datawarp.core.settings import Settings
 from datawarp.demo.samplegen import DEMO_SOURCES, write_demo_publication
@@ -67,18 +69,10 @@ def run_demo(database: Database, settings: Settings, *, hooks=None) -> DemoResul
 
 
 def _describe_table(conn, source_code: str) -> LoadedTable:
-    table = f"staging.tbl_{source_code}"
-    if conn.execute("SELECT to_regclass(%s)", (table,)).fetchone()[0] is None:
-        return LoadedTable(source_code, table, 0, [], 0)
-    from psycopg import sql
-
-    identifier = sql.Identifier("staging", f"tbl_{source_code}")
-    rows, periods = conn.execute(
-        sql.SQL("SELECT count(*), array_agg(DISTINCT _period) FROM {}").format(identifier)
-    ).fetchone()
-    columns = conn.execute(
-        "SELECT count(*) FROM information_schema.columns WHERE table_schema = 'staging'"
-        " AND table_name = %s AND left(column_name, 1) <> '_'",
-        (f"tbl_{source_code}",),
-    ).fetchone()[0]
-    return LoadedTable(source_code, table, rows, sorted(p for p in periods or [] if p), columns)
+    target = TableRef.for_source(source_code)
+    summary = table_summary(conn, target)
+    if summary is None:
+        return LoadedTable(source_code, str(target), 0, [], 0)
+    return LoadedTable(
+        source_code, str(target), summary.rows, summary.periods, summary.data_columns
+    )

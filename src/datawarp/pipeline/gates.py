@@ -1,91 +1,132 @@
 """The four gates: row count, schema drift, data quality, metadata completeness.
 
-Each check yields one ``CheckResult``. Quality checks read the loaded rows once: one aggregate
-query over the new ``_load_id`` computes every column's non-NULL count and every date column's
-range and outliers; duplicate keys need a GROUP BY of their own.
+``run_gates`` reads what it needs through ``catalog.gate_queries`` (``read_facts``), then
+``evaluate`` applies the policy: pure functions from those numbers and the load's
+``GateSettings`` to one ``CheckResult`` per check. Messages and details are stored and shown
+in reports, so their wording is part of the interface.
 """
 
 from __future__ import annotations
 
+import calendar
 import math
-from dataclasses import dataclass, field
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING
 
-import psycopg
-from psycopg import sql
-
+from datawarp.catalog import gate_queries as queries
+from datawarp.catalog.gate_queries import (
+    DuplicateKeys,
+    LoadedStats,
+    MetadataCoverage,
+    PreviousLoad,
+    RecordedChange,
+)
+from datawarp.catalog.introspect import table_columns
+from datawarp.core.checks import (
+    DATE_TYPES,
+    METADATA,
+    QUALITY,
+    ROW_COUNT,
+    SCHEMA,
+    CheckResult,
+    ColumnStat,
+    GateContext,
+)
 from datawarp.core.gate_settings import GateSettings
+from datawarp.core.vocabulary import CheckStatus, SchemaChangeKind, SchemaChangeStatus
 
-ROW_COUNT, SCHEMA, QUALITY, METADATA = "row_count", "schema", "quality", "metadata"
-DATE_TYPES = ("date", "timestamp")
+if TYPE_CHECKING:
+    from psycopg import Connection
+
+__all__ = [
+    "DATE_TYPES", "EXAMPLE_KEYS", "METADATA", "QUALITY", "ROW_COUNT", "SCHEMA", "CheckResult",
+    "ColumnStat", "DateBounds", "GateContext", "GateFacts", "date_bounds", "evaluate",
+    "read_facts", "run_gates", "years_before",
+]  # fmt: skip
+
 EXAMPLE_KEYS = 5
+PASS = CheckStatus.PASS
 
 
 @dataclass(frozen=True)
-class ColumnStat:
-    name: str
-    pg_type: str
-    fully_suppressed: bool = False
-    suppressed_count: int = 0
-
-
-@dataclass
-class GateContext:
-    """Everything the gates need to know about one load."""
-
-    source_code: str
-    schema: str
-    table: str
-    load_id: int
-    period: str | None
-    period_kind: str | None
-    columns: list[ColumnStat]
-    primary_key: list[str] = field(default_factory=list)
-    settings: GateSettings = field(default_factory=GateSettings)
-
-    @property
-    def identifier(self) -> sql.Identifier:
-        return sql.Identifier(self.schema, self.table)
+class DateBounds:
+    future_after: date
+    past_before: date
 
 
 @dataclass(frozen=True)
-class CheckResult:
-    validation_type: str
-    check_name: str
-    status: str  # pass / warn / fail
-    message: str
-    details: dict[str, Any] = field(default_factory=dict)
+class GateFacts:
+    """What the catalog says about one load; everything ``evaluate`` needs besides the context."""
+
+    columns: list[ColumnStat]  # the file's columns that are in the table (held-back ones aren't)
+    stats: LoadedStats
+    previous: PreviousLoad | None
+    changes: list[RecordedChange]
+    duplicates: DuplicateKeys | None  # None when no key is set or a key column is missing
+    coverage: MetadataCoverage
 
 
-def _tripped(settings: GateSettings, check: str) -> str:
-    return settings.severity_of(check)
-
-
-def run_gates(conn: psycopg.Connection, ctx: GateContext) -> list[CheckResult]:
+def run_gates(conn: Connection, ctx: GateContext) -> list[CheckResult]:
     """All gates; the loaded rows are scanned once (plus a GROUP BY when a key is set)."""
-    columns = _loaded_columns(conn, ctx)
-    stats = _one_pass(conn, ctx, columns)
+    return evaluate(ctx, read_facts(conn, ctx))
+
+
+def read_facts(conn: Connection, ctx: GateContext) -> GateFacts:
+    present = table_columns(conn, ctx.schema, ctx.table) or {}
+    columns = [c for c in ctx.columns if c.name in present]
+    bounds = date_bounds(ctx.today, ctx.settings)
+    stats = queries.loaded_stats(
+        conn, ctx.schema, ctx.table, ctx.load_id, [c.name for c in columns],
+        {c.name for c in columns if c.is_date},
+        future_after=bounds.future_after, past_before=bounds.past_before,
+    )  # fmt: skip
+    duplicates = None
+    if ctx.primary_key and not missing_key_columns(ctx.primary_key, _names(ctx.columns)):
+        duplicates = queries.duplicate_keys(
+            conn, ctx.schema, ctx.table, ctx.period, ctx.primary_key, examples=EXAMPLE_KEYS
+        )
+    previous = queries.previous_load(
+        conn, ctx.source_code, ctx.schema, ctx.period_kind, ctx.load_id
+    )
+    return GateFacts(
+        columns=columns,
+        stats=stats,
+        previous=previous,
+        changes=queries.changes_for_load(conn, ctx.load_id),
+        duplicates=duplicates,
+        coverage=queries.metadata_coverage(conn, ctx.source_code, _names(ctx.columns)),
+    )
+
+
+def evaluate(ctx: GateContext, facts: GateFacts) -> list[CheckResult]:
+    """The policy alone: no database, so every threshold can be tested with made-up numbers."""
+    settings, total = ctx.settings, len(ctx.columns)
+    quality = [
+        null_columns_check(facts.columns, facts.stats, settings),
+        duplicates_check(ctx.primary_key, _names(ctx.columns), facts.duplicates, settings),
+    ]
+    dates = date_range_check(facts.stats, date_bounds(ctx.today, settings), settings)
+    if dates is not None:
+        quality.append(dates)
     return [
-        *row_count_checks(conn, ctx, stats["rows"]),
-        *schema_checks(conn, ctx),
-        *quality_checks(conn, ctx, columns, stats),
-        *metadata_checks(conn, ctx),
+        *row_count_checks(facts.stats.rows, facts.previous, settings),
+        *schema_checks(facts.changes, total, settings),
+        *quality,
+        *metadata_checks(facts.coverage, total, settings),
     ]
 
 
+def _names(columns: Sequence[ColumnStat]) -> list[str]:
+    return [c.name for c in columns]
+
+
+def _tripped(settings: GateSettings, check: str) -> CheckStatus:
+    return CheckStatus(settings.severity_of(check))
+
+
 # --- row count --------------------------------------------------------------------------
-
-
-def _previous_load(conn, ctx: GateContext) -> tuple[int, int, str | None] | None:
-    """The last completed load of the same source and the same kind of period."""
-    return conn.execute(
-        "SELECT load_id, rows_loaded, period FROM datawarp.tbl_load_events"
-        " WHERE source_code = %s AND target_schema = %s AND load_status = 'completed'"
-        " AND period_kind IS NOT DISTINCT FROM %s AND load_id < %s"
-        " ORDER BY load_id DESC LIMIT 1",
-        (ctx.source_code, ctx.schema, ctx.period_kind, ctx.load_id),
-    ).fetchone()
 
 
 def _row_check(check: str, status: str, rows: int, note: str, **details) -> CheckResult:
@@ -95,73 +136,71 @@ def _row_check(check: str, status: str, rows: int, note: str, **details) -> Chec
     )
 
 
-def row_count_checks(conn, ctx: GateContext, rows: int) -> list[CheckResult]:
-    s = ctx.settings
+def row_count_checks(
+    rows: int, previous: PreviousLoad | None, settings: GateSettings
+) -> list[CheckResult]:
     if rows == 0:
-        return [_row_check("zero_rows", _tripped(s, "zero_rows"), 0, "no rows loaded")]
+        return [_row_check("zero_rows", _tripped(settings, "zero_rows"), 0, "no rows loaded")]
     results = []
-    if rows < s.min_rows:
-        note = f"fewer than {s.min_rows} rows: extraction issue?"
-        results.append(_row_check("too_few_rows", _tripped(s, "too_few_rows"), rows, note))
-    if rows > s.max_rows:
-        note = f"more than {s.max_rows:,} rows: performance concern"
-        results.append(_row_check("too_many_rows", _tripped(s, "too_many_rows"), rows, note))
-    results.append(_row_change(conn, ctx, rows))
+    if rows < settings.min_rows:
+        note = f"fewer than {settings.min_rows} rows: extraction issue?"
+        results.append(_row_check("too_few_rows", _tripped(settings, "too_few_rows"), rows, note))
+    if rows > settings.max_rows:
+        note = f"more than {settings.max_rows:,} rows: performance concern"
+        results.append(_row_check("too_many_rows", _tripped(settings, "too_many_rows"), rows, note))
+    results.append(row_change_check(rows, previous, settings))
     return results
 
 
-def _row_change(conn, ctx: GateContext, rows: int) -> CheckResult:
-    previous = _previous_load(conn, ctx)
+def row_change_check(
+    rows: int, previous: PreviousLoad | None, settings: GateSettings
+) -> CheckResult:
     if previous is None:
-        return _row_check("row_change", "pass", rows, "first load of this kind of period")
-    load_id, before, period = previous
+        return _row_check("row_change", PASS, rows, "first load of this kind of period")
+    before = previous.rows
     change = (rows - before) / before * 100 if before else 100.0
-    details = dict(previous_rows=before, previous_load_id=load_id, previous_period=period,
-                   change_percent=round(change, 2))  # fmt: skip
-    limit = ctx.settings.row_change_percent
+    details = dict(previous_rows=before, previous_load_id=previous.load_id,
+                   previous_period=previous.period, change_percent=round(change, 2))  # fmt: skip
+    limit = settings.row_change_percent
     if abs(change) >= limit:
         note = f"{change:+.0f}% vs previous: {before:,}; limit ±{limit:g}%"
-        return _row_check("row_change", _tripped(ctx.settings, "row_change"), rows, note, **details)
+        return _row_check("row_change", _tripped(settings, "row_change"), rows, note, **details)
     if rows == before:
-        return _row_check("row_change", "pass", rows, f"same as previous: {before:,}", **details)
+        return _row_check("row_change", PASS, rows, f"same as previous: {before:,}", **details)
     within = max(1, math.ceil(abs(change)))
     note = f"within {within}% of previous: {before:,}"
-    return _row_check("row_change", "pass", rows, note, **details)
+    return _row_check("row_change", PASS, rows, note, **details)
 
 
 # --- schema drift -----------------------------------------------------------------------
 
 
-def schema_checks(conn, ctx: GateContext) -> list[CheckResult]:
-    changes = conn.execute(
-        "SELECT kind, status, columns FROM datawarp.tbl_schema_changes WHERE load_id = %s"
-        " ORDER BY change_id",
-        (ctx.load_id,),
-    ).fetchall()
-    added = [c["name"] for kind, status, cols in changes if kind == "add" for c in cols]
-    widened = [c for kind, _status, cols in changes if kind == "widen" for c in cols]
-    held = [c["name"] for kind, status, cols in changes if kind == "add" and status == "pending"
-            for c in cols]  # fmt: skip
-    created = any(kind == "create" for kind, _s, _c in changes)
-    total = len(ctx.columns)
-    results = []
-    if created:
-        results.append(CheckResult(SCHEMA, "columns_added", "pass",
-                                   f"{total} columns (new table)", {"columns": total}))  # fmt: skip
+def schema_checks(
+    changes: Sequence[RecordedChange], total: int, settings: GateSettings
+) -> list[CheckResult]:
+    """``total`` is the file's column count, held-back columns included."""
+    adds = [c for c in changes if c.kind == SchemaChangeKind.ADD]
+    added = [column["name"] for change in adds for column in change.columns]
+    held = [column["name"] for change in adds if change.status == SchemaChangeStatus.PENDING
+            for column in change.columns]  # fmt: skip
+    widened = [col for c in changes if c.kind == SchemaChangeKind.WIDEN for col in c.columns]
+    if any(c.kind == SchemaChangeKind.CREATE for c in changes):
+        results = [CheckResult(SCHEMA, "columns_added", PASS, f"{total} columns (new table)",
+                               {"columns": total})]  # fmt: skip
     elif added:
-        status = "pass"
-        if len(added) > ctx.settings.max_new_columns:
-            status = _tripped(ctx.settings, "many_new_columns")
+        status = PASS
+        if len(added) > settings.max_new_columns:
+            status = _tripped(settings, "many_new_columns")
         note = f" ({len(held)} held for review)" if held else ""
-        results.append(CheckResult(SCHEMA, "columns_added", status,
-                                   f"{total} columns, {len(added)} new{note}: {', '.join(added)}",
-                                   {"added": added, "held_for_review": held}))  # fmt: skip
+        results = [CheckResult(SCHEMA, "columns_added", status,
+                               f"{total} columns, {len(added)} new{note}: {', '.join(added)}",
+                               {"added": added, "held_for_review": held})]  # fmt: skip
     else:
-        results.append(CheckResult(SCHEMA, "columns_added", "pass",
-                                   f"{total} columns (no changes)", {"columns": total}))  # fmt: skip
+        results = [CheckResult(SCHEMA, "columns_added", PASS, f"{total} columns (no changes)",
+                               {"columns": total})]  # fmt: skip
     if widened:
         text = ", ".join(f"{c['name']} {c['old_type']}→{c['type']}" for c in widened)
-        results.append(CheckResult(SCHEMA, "type_changes", _tripped(ctx.settings, "type_changes"),
+        results.append(CheckResult(SCHEMA, "type_changes", _tripped(settings, "type_changes"),
                                    f"type changes: {text}", {"changes": widened}))  # fmt: skip
     return results
 
@@ -169,149 +208,114 @@ def schema_checks(conn, ctx: GateContext) -> list[CheckResult]:
 # --- data quality -----------------------------------------------------------------------
 
 
-def _loaded_columns(conn, ctx: GateContext) -> list[ColumnStat]:
-    """This file's columns that exist in the table (held-back columns are not there yet)."""
-    present = {
-        name
-        for (name,) in conn.execute(
-            "SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0"
-            " AND NOT attisdropped",
-            (ctx.identifier.as_string(None),),
-        ).fetchall()
-    }
-    return [c for c in ctx.columns if c.name in present]
-
-
-def quality_checks(
-    conn, ctx: GateContext, columns: list[ColumnStat], stats: dict[str, Any]
-) -> list[CheckResult]:
-    results = [_null_columns(ctx, columns, stats), _duplicates(conn, ctx)]
-    dates = _date_range(ctx, columns, stats)
-    if dates is not None:
-        results.append(dates)
-    return results
-
-
-def _one_pass(conn, ctx: GateContext, columns: list[ColumnStat]) -> dict[str, Any]:
-    today = date.today()
-    future_after = today + timedelta(days=ctx.settings.future_dates_allowed_days)
-    past_before = today.replace(year=today.year - ctx.settings.past_years)
-    parts = [sql.SQL("count(*)")]
-    for column in columns:
-        ident = sql.Identifier(column.name)
-        parts.append(sql.SQL("count({})").format(ident))
-        if column.pg_type in DATE_TYPES:
-            parts += [
-                sql.SQL("min({})::text").format(ident),
-                sql.SQL("max({})::text").format(ident),
-                sql.SQL("count(*) FILTER (WHERE {} > {})").format(ident, sql.Literal(future_after)),
-                sql.SQL("count(*) FILTER (WHERE {} < {})").format(ident, sql.Literal(past_before)),
-            ]
-    query = sql.SQL("SELECT {} FROM {} WHERE _load_id = %s").format(
-        sql.SQL(", ").join(parts), ctx.identifier
-    )
-    values = iter(conn.execute(query, (ctx.load_id,)).fetchone())
-    stats: dict[str, Any] = {"rows": next(values), "non_null": {}, "dates": {}}
-    for column in columns:
-        stats["non_null"][column.name] = next(values)
-        if column.pg_type in DATE_TYPES:
-            stats["dates"][column.name] = {
-                "min": next(values), "max": next(values), "future": next(values),
-                "too_old": next(values),
-            }  # fmt: skip
-    stats["future_after"], stats["past_before"] = future_after.isoformat(), past_before.isoformat()
-    return stats
-
-
-def _null_columns(ctx: GateContext, columns: list[ColumnStat], stats) -> CheckResult:
-    empty = [c for c in columns if stats["rows"] and stats["non_null"][c.name] == 0]
+def null_columns_check(
+    columns: Sequence[ColumnStat], stats: LoadedStats, settings: GateSettings
+) -> CheckResult:
+    """An all-NULL column is suspicious; one whose every cell was a suppression marker (``*``)
+    is the publisher hiding small numbers, so it gets a check of its own."""
+    empty = [c for c in columns if stats.rows and stats.non_null[c.name] == 0]
     suppressed = [c.name for c in empty if c.fully_suppressed]
     all_null = [c.name for c in empty if not c.fully_suppressed]
     details = {"all_null": all_null, "fully_suppressed": suppressed}
     if all_null:
-        return CheckResult(QUALITY, "all_null_columns", _tripped(ctx.settings, "all_null_columns"),
+        return CheckResult(QUALITY, "all_null_columns", _tripped(settings, "all_null_columns"),
                            f"all-NULL column(s): {', '.join(all_null)}", details)  # fmt: skip
     if suppressed:
         return CheckResult(
-            QUALITY, "fully_suppressed_columns",
-            _tripped(ctx.settings, "fully_suppressed_columns"),
+            QUALITY, "fully_suppressed_columns", _tripped(settings, "fully_suppressed_columns"),
             f"fully suppressed column(s) (every cell a suppression marker): {', '.join(suppressed)}",
             details,
         )  # fmt: skip
-    return CheckResult(QUALITY, "all_null_columns", "pass", "No NULL columns", details)
+    return CheckResult(QUALITY, "all_null_columns", PASS, "No NULL columns", details)
 
 
-def _duplicates(conn, ctx: GateContext) -> CheckResult:
-    key = ctx.primary_key
+def missing_key_columns(key: Sequence[str], file_columns: Collection[str]) -> list[str]:
+    return [name for name in key if name not in file_columns]
+
+
+def duplicates_check(
+    key: Sequence[str],
+    file_columns: Collection[str],
+    found: DuplicateKeys | None,
+    settings: GateSettings,
+) -> CheckResult:
+    """``found`` is the duplicate-key query's answer; it is needed only when every key column
+    is in the file."""
+    key = list(key)
     if not key:
-        return CheckResult(QUALITY, "duplicate_keys", "pass", "0 duplicates (no primary key set)",
+        return CheckResult(QUALITY, "duplicate_keys", PASS, "0 duplicates (no primary key set)",
                            {"primary_key": []})  # fmt: skip
-    missing = [name for name in key if name not in {c.name for c in ctx.columns}]
+    missing = missing_key_columns(key, file_columns)
     if missing:
-        return CheckResult(QUALITY, "duplicate_keys", "warn",
+        return CheckResult(QUALITY, "duplicate_keys", CheckStatus.WARN,
                            f"primary key column(s) not in the file: {', '.join(missing)}",
                            {"primary_key": key, "missing": missing})  # fmt: skip
-    columns = sql.SQL(", ").join(map(sql.Identifier, key))
-    query = sql.SQL(
-        "SELECT count(*), coalesce(sum(n), 0), (SELECT json_agg(k) FROM (SELECT k FROM dup"
-        " ORDER BY n DESC, k LIMIT {limit}) examples)"
-        " FROM dup"
-    ).format(limit=sql.Literal(EXAMPLE_KEYS))
-    with_dup = sql.SQL(
-        "WITH dup AS (SELECT json_build_array({cols})::text AS k, count(*) AS n FROM {table}"
-        " WHERE _period IS NOT DISTINCT FROM %s AND NOT _is_total GROUP BY {cols}"
-        " HAVING count(*) > 1) "
-    ).format(cols=columns, table=ctx.identifier)
-    groups, rows, examples = conn.execute(with_dup + query, (ctx.period,)).fetchone()
-    details = {"primary_key": key, "duplicate_keys": groups, "rows_involved": int(rows),
-               "examples": examples or []}  # fmt: skip
-    if groups:
-        shown = "; ".join(str(e) for e in examples)
-        return CheckResult(QUALITY, "duplicate_keys", _tripped(ctx.settings, "duplicate_keys"),
-                           f"{groups} duplicate key(s) on ({', '.join(key)}), e.g. {shown}",
+    if found is None:
+        raise ValueError("duplicates_check needs the duplicate-key query's result")
+    details = {"primary_key": key, "duplicate_keys": found.groups, "rows_involved": found.rows,
+               "examples": list(found.examples)}  # fmt: skip
+    if found.groups:
+        shown = "; ".join(str(e) for e in found.examples)
+        return CheckResult(QUALITY, "duplicate_keys", _tripped(settings, "duplicate_keys"),
+                           f"{found.groups} duplicate key(s) on ({', '.join(key)}), e.g. {shown}",
                            details)  # fmt: skip
-    return CheckResult(QUALITY, "duplicate_keys", "pass", "0 duplicates", details)
+    return CheckResult(QUALITY, "duplicate_keys", PASS, "0 duplicates", details)
 
 
-def _date_range(ctx: GateContext, columns, stats) -> CheckResult | None:
-    dates = stats["dates"]
+def years_before(day: date, years: int) -> date:
+    """``day`` moved back whole years; 29 February lands on the 28th in a common year, where
+    ``date.replace`` would raise."""
+    year = max(day.year - years, date.min.year)
+    if day.month == 2 and day.day == 29 and not calendar.isleap(year):
+        return date(year, 2, 28)
+    return day.replace(year=year)
+
+
+def date_bounds(today: date, settings: GateSettings) -> DateBounds:
+    """Dates after ``future_after`` or before ``past_before`` are counted as outliers."""
+    return DateBounds(
+        future_after=today + timedelta(days=settings.future_dates_allowed_days),
+        past_before=years_before(today, settings.past_years),
+    )
+
+
+def date_range_check(
+    stats: LoadedStats, bounds: DateBounds, settings: GateSettings
+) -> CheckResult | None:
+    """None when the file has no date column: there is nothing to report."""
+    dates = stats.dates
     if not dates:
         return None
-    details = {"columns": dates, "future_after": stats["future_after"],
-               "past_before": stats["past_before"]}  # fmt: skip
+    details = {"columns": dates, "future_after": bounds.future_after.isoformat(),
+               "past_before": bounds.past_before.isoformat()}  # fmt: skip
     odd = {name: d for name, d in dates.items() if d["future"] or d["too_old"]}
     if not odd:
-        return CheckResult(QUALITY, "date_range", "pass", "dates within range", details)
+        return CheckResult(QUALITY, "date_range", PASS, "dates within range", details)
     text = "; ".join(
-        f"{name}: {d['future']} in the future, {d['too_old']} over {ctx.settings.past_years}"
+        f"{name}: {d['future']} in the future, {d['too_old']} over {settings.past_years}"
         f" years old (min {d['min']}, max {d['max']})"
         for name, d in odd.items()
     )
-    return CheckResult(QUALITY, "date_range", _tripped(ctx.settings, "date_range"), text, details)
+    return CheckResult(QUALITY, "date_range", _tripped(settings, "date_range"), text, details)
 
 
 # --- metadata ---------------------------------------------------------------------------
 
 
-def metadata_checks(conn, ctx: GateContext) -> list[CheckResult]:
-    names = [c.name for c in ctx.columns]
-    described, has_terms = conn.execute(
-        "SELECT count(*) FILTER (WHERE description IS NOT NULL AND column_name = ANY(%s)),"
-        " bool_or(cardinality(search_terms) > 0)"
-        " FROM datawarp.tbl_column_metadata WHERE source_code = %s",
-        (names, ctx.source_code),
-    ).fetchone()
-    total = len(names)
+def metadata_checks(
+    coverage: MetadataCoverage, total: int, settings: GateSettings
+) -> list[CheckResult]:
+    described = coverage.described
     percent = described / total * 100 if total else 100.0
     details = {"described": described, "columns": total, "percent": round(percent, 1)}
-    status = "pass"
-    if percent < ctx.settings.min_description_percent:
-        status = _tripped(ctx.settings, "descriptions")
+    status = PASS
+    if percent < settings.min_description_percent:
+        status = _tripped(settings, "descriptions")
     results = [
         CheckResult(METADATA, "descriptions", status,
                     f"{described}/{total} columns have descriptions ({percent:.0f}%)", details)
     ]  # fmt: skip
-    if not has_terms:
-        results.append(CheckResult(METADATA, "search_terms", _tripped(ctx.settings, "search_terms"),
+    if not coverage.has_search_terms:
+        results.append(CheckResult(METADATA, "search_terms", _tripped(settings, "search_terms"),
                                    "no search terms for this source", {}))  # fmt: skip
     return results

@@ -13,18 +13,10 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from datawarp.catalog.registry import SourceCode
-from datawarp.core.errors import BadInputError
-from datawarp.core.gate_settings import GateSettings
+from datawarp.core.errors import BadInputError, InputProblems
+from datawarp.core.gate_settings import GateOverrides
+from datawarp.core.naming import SourceCode
 from datawarp.core.periods import parse_period
-
-
-class ManifestError(BadInputError):
-    """One or more problems in a manifest; ``problems`` holds one line per problem."""
-
-    def __init__(self, problems: list[str]):
-        super().__init__("\n".join(problems))
-        self.problems = problems
 
 
 class ColumnMeta(BaseModel):
@@ -65,7 +57,8 @@ class SourceEntry(BaseModel):
     primary_key: list[str] = Field(default_factory=list)
     columns: dict[str, ColumnMeta] = Field(default_factory=dict)
     files: list[FileEntry] = Field(default_factory=list)
-    validation: dict[str, Any] = Field(default_factory=dict)  # gate settings for this source
+    # gate settings for this source: the model of [datawarp.validation.sources.<code>]
+    validation: GateOverrides = Field(default_factory=GateOverrides)
     # single-file shorthand
     url: str | None = None
     path: str | None = None
@@ -75,12 +68,6 @@ class SourceEntry(BaseModel):
     @classmethod
     def _period(cls, value: Any) -> str | None:
         return None if value is None else _normalised_period(value)
-
-    @field_validator("validation")
-    @classmethod
-    def _gate_settings(cls, value: dict[str, Any]) -> dict[str, Any]:
-        GateSettings(**value)  # raises with the key at fault
-        return value
 
     @field_validator("primary_key", mode="before")
     @classmethod
@@ -179,19 +166,19 @@ def _format_loc(loc: tuple) -> str:
 def parse_manifest(
     text: str, *, name: str = "manifest.yaml", base_dir: Path | None = None
 ) -> Manifest:
-    """Parse and validate manifest text; raises ManifestError listing every problem by line."""
+    """Parse and validate manifest text; raises InputProblems listing every problem by line."""
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"{name}:{mark.line + 1}:{mark.column + 1}" if mark else name
-        raise ManifestError([f"{where}: YAML syntax error: {exc.problem or exc}"]) from None
+        raise InputProblems([f"{where}: YAML syntax error: {exc.problem or exc}"]) from None
     if root is None:
-        raise ManifestError([f"{name}: the manifest is empty"])
+        raise InputProblems([f"{name}: the manifest is empty"])
     index = _LineIndex()
     data = index.build(root)
     if not isinstance(data, dict):
-        raise ManifestError([f"{name}:1: the manifest must be a mapping with a sources: list"])
+        raise InputProblems([f"{name}:1: the manifest must be a mapping with a sources: list"])
     try:
         manifest = Manifest(**data)
     except ValidationError as exc:
@@ -204,7 +191,7 @@ def parse_manifest(
             elif error["type"] == "missing":
                 message = "required key missing"
             problems.append(f"{name}:{index.line_for(loc)}: {_format_loc(loc)}: {message}")
-        raise ManifestError(problems) from None
+        raise InputProblems(problems) from None
     _resolve_paths(manifest, base_dir)
     return manifest
 

@@ -1,6 +1,6 @@
 """What a batch reports: per-file outcomes, the batch's exit code, and the progress hooks.
 
-Kept apart from the orchestration in ``datawarp.batch`` so the CLI and tests can name these
+Kept apart from the orchestration in ``pipeline.batch`` so the CLI and tests can name these
 types without pulling in the loader.
 """
 
@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from datawarp.core.errors import DataWarpError
 from datawarp.pipeline.gates import CheckResult
 from datawarp.pipeline.preflight import FileTask
 
@@ -54,10 +53,6 @@ class BatchReport:
     @property
     def exit_code(self) -> int:
         return 0 if all(o.ok for o in self.outcomes) else 1
-
-
-class LoadAborted(DataWarpError):
-    exit_code = 1
 
 
 @dataclass

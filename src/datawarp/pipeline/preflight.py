@@ -1,4 +1,4 @@
-"""Pre-load checks: everything that can be known wrong before any data moves, reported at once.
+"""Pre-load checks (preflight): everything that can be known wrong before any data moves, reported at once.
 
 Checks: the source filter names a manifest source; every source is registered (unless
 ``--test``) and not archived; every path exists and every URL answers. Deprecated sources load
@@ -8,21 +8,16 @@ with a warning.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-
-import psycopg
+from typing import TYPE_CHECKING
 
 from datawarp.catalog import registry
-from datawarp.core.errors import BadInputError, DataWarpError
+from datawarp.core.errors import DataWarpError, InputProblems
+from datawarp.core.vocabulary import LoadMode, SourceStatus
 from datawarp.pipeline.fetch import check_reachable
 from datawarp.pipeline.manifest import FileEntry, Manifest, SourceEntry
 
-
-class PlanError(BadInputError):
-    """Pre-load checks failed; ``problems`` holds one line per problem."""
-
-    def __init__(self, problems: list[str]):
-        super().__init__("\n".join(problems))
-        self.problems = problems
+if TYPE_CHECKING:
+    import psycopg
 
 
 @dataclass(frozen=True)
@@ -45,11 +40,11 @@ class FileTask:
 
     @property
     def load_mode(self) -> str:
-        return self.registered.load_mode if self.registered else "APPEND"
+        return self.registered.load_mode if self.registered else LoadMode.APPEND
 
 
 @dataclass
-class LoadPlan:
+class Preflight:
     tasks: list[FileTask] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
@@ -58,34 +53,34 @@ def not_registered_message(source_code: str) -> str:
     return f"Source {source_code} not registered. Use --test flag for experiments."
 
 
-def build_plan(
+def preflight(
     conn: psycopg.Connection,
     manifest: Manifest,
     *,
     test: bool = False,
     only_source: str | None = None,
     check_urls: bool = True,
-) -> LoadPlan:
+) -> Preflight:
     problems: list[str] = []
-    plan = LoadPlan()
+    checked = Preflight()
     sources = manifest.sources
     if only_source is not None:
         sources = [s for s in sources if s.source_code == only_source]
         if not sources:
             known = ", ".join(s.source_code for s in manifest.sources)
-            raise PlanError([f"--source {only_source}: not in the manifest (it has: {known})"])
+            raise InputProblems([f"--source {only_source}: not in the manifest (it has: {known})"])
     for source in sources:
-        record = _registered(conn, source.source_code, test, problems, plan.warnings)
+        record = _registered(conn, source.source_code, test, problems, checked.warnings)
         if record is False:
             continue
         for entry in source.files:
             problem = _reachability_problem(entry, check_urls)
             if problem:
                 problems.append(f"{source.source_code}: {problem}")
-            plan.tasks.append(FileTask(source, entry, record or None))
+            checked.tasks.append(FileTask(source, entry, record or None))
     if problems:
-        raise PlanError(problems)
-    return plan
+        raise InputProblems(problems)
+    return checked
 
 
 def _registered(conn, source_code, test, problems, warnings):
@@ -97,10 +92,10 @@ def _registered(conn, source_code, test, problems, warnings):
             return None
         problems.append(not_registered_message(source_code))
         return False
-    if record.status == "archived" and not test:
+    if record.status == SourceStatus.ARCHIVED and not test:
         problems.append(f"Source {source_code} is archived; archived sources cannot be loaded")
         return False
-    if record.status == "deprecated":
+    if record.status == SourceStatus.DEPRECATED:
         reason = f" ({record.deprecation_reason})" if record.deprecation_reason else ""
         warnings.append(f"Source {source_code} is deprecated{reason}; loading it anyway")
     return record

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import psycopg
-
+from datawarp.catalog.gate_queries import completed_load
 from datawarp.catalog.validation_results import record_results
+from datawarp.core.checks import CheckResult, ColumnStat, GateContext, local_today
+from datawarp.core.clock import SYSTEM_CLOCK, Clock
 from datawarp.core.errors import DataWarpError, NotFoundError
 from datawarp.core.gate_settings import GateSettings
-from datawarp.pipeline.gates import CheckResult, ColumnStat, GateContext, run_gates
+from datawarp.core.vocabulary import CheckStatus
+from datawarp.pipeline.gates import run_gates
 from datawarp.pipeline.validation_report import worst
+
+if TYPE_CHECKING:
+    from psycopg import Connection
 
 
 class ValidationFailed(DataWarpError):
@@ -19,7 +24,7 @@ class ValidationFailed(DataWarpError):
     exit_code = 1
 
     def __init__(self, results: list[CheckResult]):
-        failed = [r for r in results if r.status == "fail"]
+        failed = [r for r in results if r.status == CheckStatus.FAIL]
         super().__init__(
             "validation failed: " + "; ".join(f"{r.check_name}: {r.message}" for r in failed)
         )
@@ -53,8 +58,8 @@ def context_from_stats(
 
 
 def validate_in_transaction(
-    data_conn: psycopg.Connection,
-    recorder_conn: psycopg.Connection,
+    data_conn: Connection,
+    recorder_conn: Connection,
     ctx: GateContext,
     *,
     registered: bool,
@@ -64,31 +69,34 @@ def validate_in_transaction(
     first, so they are kept even when a failure then rolls the load back."""
     results = run_gates(data_conn, ctx)
     record_results(recorder_conn, ctx, results, registered=registered)
-    if rollback_on_fail and worst(results) == "fail":
+    if rollback_on_fail and worst(results) == CheckStatus.FAIL:
         raise ValidationFailed(results)
     return results
 
 
 def revalidate(
-    conn: psycopg.Connection, source_code: str, load_id: int | None, settings: GateSettings
+    conn: Connection,
+    source_code: str,
+    load_id: int | None,
+    settings: GateSettings,
+    *,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> tuple[int, list[CheckResult]]:
-    """`datawarp validate`: run the gates again on a completed load's rows and record them."""
-    row = conn.execute(
-        "SELECT load_id, target_schema, target_table, period, period_kind, column_stats"
-        " FROM datawarp.tbl_load_events WHERE source_code = %s AND load_status = 'completed'"
-        " AND (%s::bigint IS NULL OR load_id = %s) ORDER BY load_id DESC LIMIT 1",
-        (source_code, load_id, load_id),
-    ).fetchone()
-    if row is None:
+    """`datawarp validate`: run the gates again on a completed load's rows and record them.
+
+    Date outliers are judged against today (from ``clock``), not the day of the load.
+    """
+    found = completed_load(conn, source_code, load_id)
+    if found is None:
         which = (
             f"load {load_id} of {source_code}" if load_id else f"a completed load of {source_code}"
         )
         raise NotFoundError(f"No {which} to validate")
-    found_id, schema, table, period, kind, stats = row
     ctx = context_from_stats(
-        stats or {"columns": []}, settings=settings, source_code=source_code, schema=schema,
-        table=table, load_id=found_id, period=period, period_kind=kind,
+        found.column_stats or {"columns": []}, settings=settings, source_code=source_code,
+        schema=found.schema, table=found.table, load_id=found.load_id, period=found.period,
+        period_kind=found.period_kind, today=local_today(clock),
     )  # fmt: skip
     results = run_gates(conn, ctx)
-    record_results(conn, ctx, results, registered=schema == "staging")
-    return found_id, results
+    record_results(conn, ctx, results, registered=found.schema == "staging")
+    return found.load_id, results

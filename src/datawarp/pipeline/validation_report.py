@@ -10,16 +10,17 @@ from __future__ import annotations
 
 from rich.markup import escape
 
-from datawarp.pipeline.gates import METADATA, QUALITY, ROW_COUNT, SCHEMA, CheckResult
+from datawarp.core.checks import METADATA, QUALITY, ROW_COUNT, SCHEMA, CheckResult
+from datawarp.core.vocabulary import CheckStatus
 
 LABELS = {ROW_COUNT: "Row count", SCHEMA: "Schema", QUALITY: "Data quality", METADATA: "Metadata"}
-MARKS = {"pass": "✓", "warn": "⚠", "fail": "✗"}
-COLOURS = {"pass": "green", "warn": "yellow", "fail": "red"}
-RANK = {"pass": 0, "warn": 1, "fail": 2}
+MARKS = {CheckStatus.PASS: "✓", CheckStatus.WARN: "⚠", CheckStatus.FAIL: "✗"}
+COLOURS = {CheckStatus.PASS: "green", CheckStatus.WARN: "yellow", CheckStatus.FAIL: "red"}
+RANK = {CheckStatus.PASS: 0, CheckStatus.WARN: 1, CheckStatus.FAIL: 2}
 
 
 def worst(results: list[CheckResult]) -> str:
-    return max((r.status for r in results), key=RANK.__getitem__, default="pass")
+    return max((r.status for r in results), key=RANK.__getitem__, default=CheckStatus.PASS)
 
 
 def report_lines(results: list[CheckResult]) -> list[tuple[str, str]]:

@@ -29,8 +29,9 @@ from hypothesis import strategies as st
 from datawarp.core.errors import BadInputError
 from datawarp.pipeline.extract import arrow_csv, arrow_stream
 from datawarp.pipeline.extract.arrow_values import PY_WHITESPACE, analyse
-from datawarp.pipeline.extract.engine import ExtractedTable, open_table
+from datawarp.pipeline.extract.engine import ExtractedTable
 from datawarp.pipeline.extract.values import MISSING_MARKERS, classify
+from datawarp.pipeline.inspect import open_table
 
 SAMPLE_CSVS = [
     "ae_monthly_provider/Monthly-AE-September-2023.csv",

@@ -15,9 +15,8 @@ from typer.testing import CliRunner
 
 from datawarp.cli import inspect_cmd
 from datawarp.core.errors import BadInputError, NotFoundError
-from datawarp.pipeline.extract.engine import open_table
-from datawarp.pipeline.extract.inspect_report import inspect
 from datawarp.pipeline.extract.table import NoTableError
+from datawarp.pipeline.inspect import inspect, open_table
 
 PROVIDERS = [
     ("RXX", "Trust X", 100, 5, "*"),

@@ -18,8 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from datawarp.pipeline.extract.engine import open_table
-from datawarp.pipeline.extract.inspect_report import report_for
+from datawarp.pipeline.inspect import open_table, report_for
 
 pytestmark = pytest.mark.samples
 

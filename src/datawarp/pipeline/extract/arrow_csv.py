@@ -33,6 +33,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from datawarp.core.errors import BadInputError
+from datawarp.core.pgtypes import PG_TYPE_KEY
 from datawarp.pipeline.extract.arrow_convert import ARROW_TYPES, ArrowConverter
 from datawarp.pipeline.extract.arrow_stream import ArrowFallback, ArrowSource
 from datawarp.pipeline.extract.arrow_values import (
@@ -62,7 +63,6 @@ from datawarp.pipeline.extract.values import (
 from datawarp.pipeline.extract.workbook import Workbook
 
 NO_ARROW_ENV = "DATAWARP_NO_ARROW"
-PG_TYPE_KEY = b"datawarp.pg_type"  # field metadata of the typed batches: the column's type
 _ZERO, _ONE = pa.scalar(0, pa.int32()), pa.scalar(1, pa.int32())
 _FALSE = pa.scalar(False, pa.bool_())
 

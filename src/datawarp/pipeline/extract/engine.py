@@ -1,11 +1,11 @@
 """The extraction engine: a file (path or URL) in, a typed table streamed out in batches.
 
-    table = open_table("https://…/Monthly-AE-September-2023.csv")
+    table = open_fetched(fetch("https://…/Monthly-AE-September-2023.csv", cache_dir=...))
     table.columns            # names, original headers, PostgreSQL types, NULL counts
     for batch in table.iter_batches():
         ...                  # tuples: one value per column, then row_number, is_total
 
-``open_table`` fetches the file, chooses the sheet, detects the table and reads every data row
+``open_fetched`` takes a fetched file (``pipeline.fetch``), chooses the sheet, detects the table and reads every data row
 once to infer the column types (pass 1). ``iter_batches`` opens the file again and converts
 the rows (pass 2). Neither pass keeps more than one batch of rows, so memory stays bounded
 whatever the file's length; the price is reading the file twice.
@@ -17,10 +17,9 @@ import gc
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from datawarp.core.errors import BadInputError
-from datawarp.core.settings import load_settings
 from datawarp.pipeline.extract import arrow_csv
 from datawarp.pipeline.extract.columns import ColumnConverter, ColumnStats
 from datawarp.pipeline.extract.formats import open_workbook
@@ -30,7 +29,9 @@ from datawarp.pipeline.extract.table import TableLayout
 from datawarp.pipeline.extract.table_rows import TableReader
 from datawarp.pipeline.extract.values import ValueConversionError
 from datawarp.pipeline.extract.workbook import Workbook
-from datawarp.pipeline.fetch import FetchedFile, fetch
+
+if TYPE_CHECKING:
+    from datawarp.pipeline.fetch import FetchedFile
 
 DEFAULT_BATCH_SIZE = 10_000
 # Rows are read and worked on in small chunks: a chunk's cells then stay in the CPU caches,
@@ -213,30 +214,14 @@ def paused_gc() -> Iterator[None]:
 # Opening a table
 
 
-def open_table(
-    location: str,
-    *,
-    sheet: str | None = None,
-    member: str | None = None,
-    cache_dir: Path | None = None,
-    max_bytes: int | None = None,
-) -> ExtractedTable:
-    """Fetch ``location`` (path, ``file://`` or http(s) URL), find its table and profile it.
-
-    ``sheet`` names the worksheet (default: the first visible sheet holding a table);
-    ``member`` picks a file inside a ZIP (exact name or glob). Raises ``BadInputError`` (or
-    ``NotFoundError``) with a one-line message when there is nothing loadable.
-    """
-    fetch_options = {} if max_bytes is None else {"max_bytes": max_bytes}
-    source = fetch(location, cache_dir=cache_dir or load_settings().cache_dir, **fetch_options)
-    return open_fetched(source, sheet=sheet, member=member)
-
-
 def open_fetched(
     source: FetchedFile, *, sheet: str | None = None, member: str | None = None
 ) -> ExtractedTable:
-    """``open_table`` for a file already fetched: the loader fetches first (to fingerprint
-    it for idempotency), and must then read exactly those bytes, not fetch them again."""
+    """Find the table in a fetched file and profile it (pass 1).
+
+    The loader fetches first (to fingerprint the file for idempotency) and must then read
+    exactly those bytes; ``pipeline.inspect.open_table`` does both for a path or URL.
+    """
     with open_workbook(source.path, display_name=source.name, member=member) as workbook:
         choice = choose_sheet(workbook, sheet)
         layout = choice.chosen.layout

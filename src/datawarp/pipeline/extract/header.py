@@ -9,7 +9,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from datawarp.pipeline.extract.names import MAX_IDENTIFIER_BYTES, clean_name
+from datawarp.core.naming import MAX_IDENTIFIER_BYTES
+from datawarp.pipeline.extract.names import clean_name
 from datawarp.pipeline.extract.values import WORDS, classify, render_text
 
 MAX_BAND_ROWS = 2

@@ -22,8 +22,9 @@ import re
 import unicodedata
 from collections.abc import Callable, Sequence
 
+from datawarp.core.naming import MAX_IDENTIFIER_BYTES
+
 RESERVED_PREFIX = "_"
-MAX_IDENTIFIER_BYTES = 63  # PostgreSQL's NAMEDATALEN - 1
 EMPTY_NAME = "x"  # janitor's name for a header with nothing usable in it
 _HASH_DIGITS = 6
 

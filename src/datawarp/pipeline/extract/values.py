@@ -40,10 +40,18 @@ from collections.abc import Callable, Iterable
 from decimal import Decimal
 
 from datawarp.core.errors import BadInputError
-
-SMALLINT, INTEGER, BIGINT, NUMERIC = "smallint", "integer", "bigint", "numeric"
-DATE, TIMESTAMP, BOOLEAN, TEXT = "date", "timestamp", "boolean", "text"
-PG_TYPES = (SMALLINT, INTEGER, BIGINT, NUMERIC, DATE, TIMESTAMP, BOOLEAN, TEXT)
+from datawarp.core.pgtypes import (  # noqa: F401 - the type names, re-exported
+    BIGINT,
+    BOOLEAN,
+    DATE,
+    INTEGER,
+    NUMERIC,
+    PG_TYPES,
+    SMALLINT,
+    TEXT,
+    TIMESTAMP,
+    widen,
+)
 
 INTEGER_RANGES = {
     SMALLINT: (-(2**15), 2**15 - 1),
@@ -66,26 +74,6 @@ class ValueConversionError(BadInputError, ValueError):
     def __init__(self, value: object, pg_type: str):
         super().__init__(f"value {value!r} does not fit a {pg_type} column")
         self.value, self.pg_type = value, pg_type
-
-
-# ---------------------------------------------------------------------------------------------
-# Widening: the order other stages use when a new file disagrees with an existing column.
-
-_NUMBER_ORDER = (SMALLINT, INTEGER, BIGINT, NUMERIC)
-_DATE_ORDER = (DATE, TIMESTAMP)
-
-
-def widen(a: str, b: str) -> str:
-    """The narrowest type holding values of both: smallint<integer<bigint<numeric<text, date<timestamp."""
-    for pg_type in (a, b):
-        if pg_type not in PG_TYPES:
-            raise ValueError(f"unknown PostgreSQL type {pg_type!r}")
-    if a == b:
-        return a
-    for order in (_NUMBER_ORDER, _DATE_ORDER):
-        if a in order and b in order:
-            return order[max(order.index(a), order.index(b))]
-    return TEXT
 
 
 def integer_type_for(low: int, high: int) -> str:

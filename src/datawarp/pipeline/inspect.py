@@ -1,4 +1,8 @@
-"""What ``datawarp inspect`` reports about a file: built from an ``ExtractedTable``."""
+"""``datawarp inspect``: fetch a file, extract its table, and report what would load.
+
+``open_table`` is the two stages in one call (fetch, then extract), for inspect, tests and
+scripts; the loader calls them separately so it can fingerprint the file in between.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +10,36 @@ import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
+from datawarp.core.settings import load_settings
 from datawarp.pipeline.extract.engine import (
     ExtractedColumn,
     ExtractedLayout,
     ExtractedTable,
-    open_table,
+    open_fetched,
 )
 from datawarp.pipeline.extract.sheets import UNREAD
+from datawarp.pipeline.fetch import fetch
 
 LISTED_TOTAL_ROWS = 100  # inspect lists the first rows marked as totals, then counts the rest
+
+
+def open_table(
+    location: str,
+    *,
+    sheet: str | None = None,
+    member: str | None = None,
+    cache_dir: Path | None = None,
+    max_bytes: int | None = None,
+) -> ExtractedTable:
+    """Fetch ``location`` (path, ``file://`` or http(s) URL), find its table and profile it.
+
+    ``sheet`` names the worksheet (default: the first visible sheet holding a table);
+    ``member`` picks a file inside a ZIP (exact name or glob). Raises ``BadInputError`` (or
+    ``NotFoundError``) with a one-line message when there is nothing loadable.
+    """
+    fetch_options = {} if max_bytes is None else {"max_bytes": max_bytes}
+    source = fetch(location, cache_dir=cache_dir or load_settings().cache_dir, **fetch_options)
+    return open_fetched(source, sheet=sheet, member=member)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,188 @@
+"""Every query the validation gates run; each returns plain numbers for ``pipeline.gates`` to judge.
+
+The loaded rows are read once: one aggregate over the new ``_load_id`` gives the row count,
+every column's non-NULL count and every date column's range and outliers, so a 10-million-row
+load costs one sequential scan (bench/bench_gates.py). Duplicate keys need a GROUP BY of their
+own, run only when the manifest sets a primary key. The rest read small catalog tables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, NamedTuple, TypedDict
+
+import psycopg
+from psycopg import sql
+
+from datawarp.core.vocabulary import LoadStatus
+
+
+class DateStats(TypedDict):
+    """A dict, not a class: it goes as-is into the stored check details."""
+
+    min: str | None
+    max: str | None
+    future: int
+    too_old: int
+
+
+@dataclass(frozen=True)
+class LoadedStats:
+    rows: int
+    non_null: dict[str, int]
+    dates: dict[str, DateStats]
+
+
+class DuplicateKeys(NamedTuple):
+    groups: int  # distinct key values seen more than once
+    rows: int  # rows carrying one of those values
+    examples: list[str]  # JSON arrays of key values, most repeated first
+
+
+class RecordedChange(NamedTuple):
+    kind: str  # SchemaChangeKind
+    status: str  # SchemaChangeStatus
+    columns: list[dict[str, Any]]
+
+
+class MetadataCoverage(NamedTuple):
+    described: int
+    has_search_terms: bool
+
+
+class PreviousLoad(NamedTuple):
+    load_id: int
+    rows: int
+    period: str | None
+
+
+class LoadToValidate(NamedTuple):
+    load_id: int
+    schema: str
+    table: str
+    period: str | None
+    period_kind: str | None
+    column_stats: dict[str, Any] | None
+
+
+def loaded_stats(
+    conn: psycopg.Connection,
+    schema: str,
+    table: str,
+    load_id: int,
+    columns: Sequence[str],
+    date_columns: Collection[str],
+    *,
+    future_after: date,
+    past_before: date,
+) -> LoadedStats:
+    """Row count, non-NULL counts and date ranges of one load's rows, in a single scan.
+
+    ``future`` counts dates after ``future_after``, ``too_old`` dates before ``past_before``.
+    """
+    parts = [sql.SQL("count(*)")]
+    for name in columns:
+        ident = sql.Identifier(name)
+        parts.append(sql.SQL("count({})").format(ident))
+        if name in date_columns:
+            parts += [
+                sql.SQL("min({})::text").format(ident),
+                sql.SQL("max({})::text").format(ident),
+                sql.SQL("count(*) FILTER (WHERE {} > %(future_after)s)").format(ident),
+                sql.SQL("count(*) FILTER (WHERE {} < %(past_before)s)").format(ident),
+            ]
+    query = sql.SQL("SELECT {} FROM {} WHERE _load_id = %(load_id)s").format(
+        sql.SQL(", ").join(parts), sql.Identifier(schema, table)
+    )
+    params = {"load_id": load_id, "future_after": future_after, "past_before": past_before}
+    values = iter(conn.execute(query, params).fetchone())
+    rows = next(values)
+    non_null: dict[str, int] = {}
+    dates: dict[str, DateStats] = {}
+    for name in columns:
+        non_null[name] = next(values)
+        if name in date_columns:
+            dates[name] = DateStats(
+                min=next(values), max=next(values), future=next(values), too_old=next(values)
+            )
+    return LoadedStats(rows, non_null, dates)
+
+
+def duplicate_keys(
+    conn: psycopg.Connection,
+    schema: str,
+    table: str,
+    period: str | None,
+    key: Sequence[str],
+    *,
+    examples: int = 5,
+) -> DuplicateKeys:
+    """Key values repeated within the period (whatever load brought them), totals rows aside."""
+    columns = sql.SQL(", ").join(map(sql.Identifier, key))
+    query = sql.SQL(
+        "WITH dup AS (SELECT json_build_array({cols})::text AS k, count(*) AS n FROM {table}"
+        " WHERE _period IS NOT DISTINCT FROM %(period)s AND NOT _is_total GROUP BY {cols}"
+        " HAVING count(*) > 1)"
+        " SELECT count(*), coalesce(sum(n), 0), (SELECT json_agg(k) FROM (SELECT k FROM dup"
+        " ORDER BY n DESC, k LIMIT %(examples)s) examples)"
+        " FROM dup"
+    ).format(cols=columns, table=sql.Identifier(schema, table))
+    groups, rows, found = conn.execute(query, {"period": period, "examples": examples}).fetchone()
+    return DuplicateKeys(groups, int(rows), found or [])
+
+
+def changes_for_load(conn: psycopg.Connection, load_id: int) -> list[RecordedChange]:
+    """Schema changes this load made or asked for, in the order they were recorded."""
+    rows = conn.execute(
+        "SELECT kind, status, columns FROM datawarp.tbl_schema_changes WHERE load_id = %s"
+        " ORDER BY change_id",
+        (load_id,),
+    ).fetchall()
+    return [RecordedChange(*row) for row in rows]
+
+
+def metadata_coverage(
+    conn: psycopg.Connection, source_code: str, column_names: Sequence[str]
+) -> MetadataCoverage:
+    """How many of these columns have a description, and whether the source has search terms."""
+    described, has_terms = conn.execute(
+        "SELECT count(*) FILTER (WHERE description IS NOT NULL AND column_name = ANY(%s)),"
+        " bool_or(cardinality(search_terms) > 0)"
+        " FROM datawarp.tbl_column_metadata WHERE source_code = %s",
+        (list(column_names), source_code),
+    ).fetchone()
+    return MetadataCoverage(described, bool(has_terms))
+
+
+def previous_load(
+    conn: psycopg.Connection,
+    source_code: str,
+    schema: str,
+    period_kind: str | None,
+    before_load_id: int,
+) -> PreviousLoad | None:
+    """The last completed load of the same source and the same kind of period: a yearly file
+    between two monthly ones must not make the second monthly look like a jump."""
+    row = conn.execute(
+        "SELECT load_id, rows_loaded, period FROM datawarp.tbl_load_events"
+        " WHERE source_code = %s AND target_schema = %s AND load_status = %s"
+        " AND period_kind IS NOT DISTINCT FROM %s AND load_id < %s"
+        " ORDER BY load_id DESC LIMIT 1",
+        (source_code, schema, LoadStatus.COMPLETED, period_kind, before_load_id),
+    ).fetchone()
+    return None if row is None else PreviousLoad(*row)
+
+
+def completed_load(
+    conn: psycopg.Connection, source_code: str, load_id: int | None = None
+) -> LoadToValidate | None:
+    """A completed load to validate again: the given one, or the source's latest."""
+    row = conn.execute(
+        "SELECT load_id, target_schema, target_table, period, period_kind, column_stats"
+        " FROM datawarp.tbl_load_events WHERE source_code = %s AND load_status = %s"
+        " AND (%s::bigint IS NULL OR load_id = %s) ORDER BY load_id DESC LIMIT 1",
+        (source_code, LoadStatus.COMPLETED, load_id, load_id),
+    ).fetchone()
+    return None if row is None else LoadToValidate(*row)

@@ -1,0 +1,52 @@
+"""What PostgreSQL itself says about a table: does it exist, which columns, of which types.
+
+The one place DataWarp reads ``pg_attribute``; the loader, the gates, ``describe`` and the demo
+all ask here.
+"""
+
+from __future__ import annotations
+
+import psycopg
+from psycopg import sql
+
+from datawarp.core.naming import TableRef, is_provenance_column
+
+# format_type() spells two of DataWarp's types differently from the names the loader uses.
+_CATALOG_TYPES = {"timestamp without time zone": "timestamp", "character varying": "text"}
+
+
+def identifier(ref: TableRef) -> sql.Identifier:
+    """The table as a quoted SQL identifier: how every statement names a data table."""
+    return sql.Identifier(ref.schema, ref.table)
+
+
+def qualified_name(schema: str, table: str) -> str:
+    """``"schema"."table"`` quoted for ``::regclass`` and ``to_regclass`` (never for DDL)."""
+    return sql.Identifier(schema, table).as_string(None)
+
+
+def table_exists(conn: psycopg.Connection, schema: str, table: str) -> bool:
+    found = conn.execute("SELECT to_regclass(%s)", (qualified_name(schema, table),)).fetchone()
+    return found[0] is not None
+
+
+def table_columns(
+    conn: psycopg.Connection, schema: str, table: str, *, include_provenance: bool = False
+) -> dict[str, str] | None:
+    """Columns and their types in table order; None when the table does not exist.
+
+    Provenance columns (``_load_id``, ``_period``, ...) are left out unless asked for.
+    """
+    rows = conn.execute(
+        "SELECT a.attname, format_type(a.atttypid, NULL) FROM pg_attribute a"
+        " WHERE a.attrelid = to_regclass(%s) AND a.attnum > 0 AND NOT a.attisdropped"
+        " ORDER BY a.attnum",
+        (qualified_name(schema, table),),
+    ).fetchall()
+    if not rows and not table_exists(conn, schema, table):
+        return None
+    return {
+        name: _CATALOG_TYPES.get(pg_type, pg_type)
+        for name, pg_type in rows
+        if include_provenance or not is_provenance_column(name)
+    }

@@ -1,0 +1,64 @@
+"""Every enumeration DataWarp stores, in one place.
+
+The catalog's CHECK constraints hold the same lists (tests/core/test_vocabulary.py compares
+them with the database's own definitions), the CLI offers them as choices, and pydantic models
+validate against them.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class SourceStatus(StrEnum):
+    REGISTERED = "registered"
+    ACTIVE = "active"
+    DEPRECATED = "deprecated"
+    ARCHIVED = "archived"
+
+
+class LoadMode(StrEnum):
+    APPEND = "APPEND"
+    REPLACE = "REPLACE"
+
+
+class LoadStatus(StrEnum):
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    ROLLED_BACK = "rolled_back"
+
+
+FINAL_LOAD_STATUSES = (LoadStatus.COMPLETED, LoadStatus.FAILED, LoadStatus.ROLLED_BACK)
+
+
+class SchemaChangeKind(StrEnum):
+    CREATE = "create"
+    ADD = "add"
+    WIDEN = "widen"
+
+
+class SchemaChangeStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    AUTO = "auto"
+
+
+class ValidationType(StrEnum):
+    ROW_COUNT = "row_count"
+    SCHEMA = "schema"
+    QUALITY = "quality"
+    METADATA = "metadata"
+
+
+class CheckStatus(StrEnum):
+    PASS = "pass"
+    WARN = "warn"
+    FAIL = "fail"
+
+
+class AuditAction(StrEnum):
+    INSERT = "INSERT"
+    UPDATE = "UPDATE"
+    DELETE = "DELETE"

@@ -1,0 +1,204 @@
+"""One file's load: the steps of ``pipeline.steps`` composed into one transaction.
+
+The data connection holds the transaction; the batch's autocommit recorder connection writes
+the load event before any data moves and finishes it after a failure, so the record of what
+was attempted survives a rollback. ``load_file`` never raises for a failed file: the outcome
+says what happened, and the notifications to send once the transaction is over.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from datawarp.catalog import loads
+from datawarp.catalog.loads import EventStart, LoadRecorder
+from datawarp.core.errors import DataWarpError, LoadAborted
+from datawarp.core.notifications import Notification
+from datawarp.core.vocabulary import LoadStatus
+from datawarp.pipeline import steps
+from datawarp.pipeline.outcome import FileOutcome
+from datawarp.pipeline.steps import Completion, FileJob
+from datawarp.pipeline.validation import ValidationFailed
+
+if TYPE_CHECKING:
+    import psycopg
+
+    from datawarp.catalog.database import Database
+    from datawarp.pipeline.extract.engine import ExtractedTable
+    from datawarp.pipeline.fetch import FetchedFile
+
+
+@dataclass
+class FileResult:
+    outcome: FileOutcome
+    notifications: list[Notification] = field(default_factory=list)
+
+
+def load_file(database: Database, recorder: LoadRecorder, job: FileJob) -> FileResult:
+    started = time.monotonic()
+    result = FileResult(
+        FileOutcome(
+            job.source_code,
+            job.task.location,
+            job.period,
+            LoadStatus.FAILED,
+            target=str(job.target),
+        )  # fmt: skip
+    )
+    try:
+        fetched = steps.fetch_file(job)
+    except DataWarpError as exc:
+        _record_early_failure(recorder, job, result, exc.message)
+    else:
+        if not _skipped(recorder.conn, job, fetched, result.outcome):
+            (_dry_run if job.options.dry_run else _load)(database, recorder, job, fetched, result)
+    result.outcome.seconds = time.monotonic() - started
+    return result
+
+
+def _skipped(conn, job: FileJob, fetched: FetchedFile, outcome: FileOutcome) -> bool:
+    """Files already loaded (same bytes, same period) are skipped unless ``--force``."""
+    previous = None if job.options.force else steps.previous_load(conn, job, fetched)
+    if previous is None:
+        return False
+    outcome.status = "skipped"
+    outcome.warnings.append(
+        f"already loaded as load {previous} (same SHA-256 and period); use --force to reload"
+    )
+    return True
+
+
+def _dry_run(database, recorder, job: FileJob, fetched: FetchedFile, result: FileResult) -> None:
+    outcome = result.outcome
+    try:
+        table = steps.extract_file(fetched, job.task)
+        outcome.sheet = table.sheet
+        outcome.warnings += table.warnings
+        with database.connect() as conn:
+            added = steps.columns_to_add(conn, job, steps.incoming_columns(table))
+    except DataWarpError as exc:
+        outcome.status, outcome.error = LoadStatus.FAILED, exc.message
+        return
+    if added:
+        outcome.warnings.append(f"would add columns: {', '.join(added)}")
+    outcome.status, outcome.rows_loaded = "planned", table.row_count
+
+
+def _load(database, recorder, job: FileJob, fetched: FetchedFile, result: FileResult) -> None:
+    outcome, stats = result.outcome, None
+    with database.connect() as conn:
+        try:
+            with conn.transaction():
+                if not loads.lock_source_for_load(
+                    conn, job.source_code, job.settings.lock_timeout_seconds
+                ):
+                    raise LoadAborted(_busy_message(recorder.conn, job.source_code))
+                if _skipped(recorder.conn, job, fetched, outcome):  # loaded while we waited
+                    return
+                outcome.load_id = recorder.start(_event(job, fetched))
+                table = steps.extract_file(fetched, job.task)
+                stats = steps.gate_stats(job, table)
+                prepared = _load_table(conn, recorder, job, table, stats, outcome)
+        except Exception as exc:  # noqa: BLE001 - every failure is recorded, then reported
+            _record_failure(recorder, job, result, exc, stats)
+            return
+    recorder.release(job.source_code)
+    outcome.status = LoadStatus.COMPLETED
+    if prepared.pending_change_ids:  # announced only once the load has committed
+        result.notifications.append(steps.schema_review_notice(job, prepared))
+
+
+def _load_table(
+    conn: psycopg.Connection,
+    recorder: LoadRecorder,
+    job: FileJob,
+    table: ExtractedTable,
+    stats: dict,
+    outcome: FileOutcome,
+) -> steps.PreparedTable:
+    """prepare → copy → metadata → gates → record, inside the caller's transaction."""
+    outcome.sheet, outcome.warnings = table.sheet, outcome.warnings + table.warnings
+    prepared = steps.prepare_table(conn, job, steps.incoming_columns(table), outcome.load_id)
+    outcome.columns_added = prepared.columns_added
+    outcome.warnings += prepared.warnings
+    outcome.pending_change_ids = prepared.pending_change_ids
+    removed = steps.remove_replaced_rows(conn, job)
+    if job.hooks.on_file_start:
+        job.hooks.on_file_start(job.task, table.row_count)
+    outcome.rows_loaded = steps.copy_table(conn, job, table, outcome.load_id, prepared)
+    if not job.options.test:
+        steps.record_column_metadata(conn, job, table, outcome.load_id)
+    try:
+        outcome.validation = steps.run_gates(conn, recorder.conn, job, stats, outcome.load_id)
+    except ValidationFailed as exc:
+        outcome.validation = exc.results
+        raise
+    steps.activate_source(conn, job)
+    steps.record_completion(
+        conn, job, Completion(outcome.load_id, outcome.rows_loaded, removed,
+                              outcome.columns_added, prepared.created, outcome.sheet, stats),
+    )  # fmt: skip
+    return prepared
+
+
+def _event(job: FileJob, fetched: FetchedFile | None) -> EventStart:
+    return EventStart(
+        source_code=job.source_code,
+        target_schema=job.target.schema,
+        target_table=job.target.table,
+        source_file=job.task.location,
+        period=job.period,
+        period_kind=job.task.entry.period_kind,
+        sheet=job.task.sheet,
+        load_mode=job.task.load_mode,
+        file_sha256=fetched.sha256 if fetched else None,
+        file_bytes=fetched.size if fetched else None,
+    )
+
+
+def _busy_message(conn: psycopg.Connection, source_code: str) -> str:
+    running = loads.running_load(conn, source_code)
+    held = (
+        f" (load {running.load_id} by {running.loaded_by},"
+        f" started {running.started_at:%Y-%m-%d %H:%M:%S %Z})"
+        if running
+        else ""
+    )
+    return (
+        f"Source {source_code} is being loaded by another DataWarp process{held};"
+        " nothing was loaded, try again when it has finished"
+    )
+
+
+def _record_failure(
+    recorder: LoadRecorder, job: FileJob, result: FileResult, exc: Exception, stats
+) -> None:
+    message = exc.message if isinstance(exc, DataWarpError) else _one_line(exc)
+    status = steps.failure_status(exc)
+    outcome = result.outcome
+    outcome.status, outcome.error = status, message
+    if outcome.load_id is None:
+        _record_early_failure(recorder, job, result, message)
+        return
+    recorder.finish(
+        outcome.load_id, job.source_code, status, error_message=message, column_stats=stats
+    )
+    result.notifications.append(steps.failure_notice(job, status, message))
+
+
+def _record_early_failure(
+    recorder: LoadRecorder, job: FileJob, result: FileResult, message: str
+) -> None:
+    """A file that failed before its load began (download, lock) still leaves an event."""
+    outcome = result.outcome
+    outcome.status, outcome.error = LoadStatus.FAILED, message
+    outcome.load_id = recorder.start(_event(job, None))
+    recorder.finish(outcome.load_id, job.source_code, LoadStatus.FAILED, error_message=message)
+    result.notifications.append(steps.failure_notice(job, LoadStatus.FAILED, message))
+
+
+def _one_line(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
