@@ -6,7 +6,8 @@ Run: .venv/bin/python bench/bench_values.py   (a figure, not a test; aim > 2M/s 
 import random
 import time
 
-from datawarp.pipeline.extract.values import ColumnProfile, converter_for
+from datawarp.pipeline.extract.profile import ColumnProfile
+from datawarp.pipeline.extract.values import converter_for
 
 CELLS = 1_000_000
 

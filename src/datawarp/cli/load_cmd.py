@@ -75,8 +75,7 @@ def load_batch(
         test=test, force=force, dry_run=dry_run, validate=validate, only_source=source
     )
     database = app_state.ready_database()
-    for load_id in app_state.interrupted_loads:
-        typer.echo(f"Note: load {load_id} was interrupted; marked failed.", err=True)
+    _note_interrupted(app_state.interrupted_loads)
     notifier = LogNotifier()
     show_progress = sys.stdout.isatty() and not json_output
     if show_progress:
@@ -84,14 +83,27 @@ def load_batch(
     else:
         hooks = Hooks(on_file_done=None if json_output else _plain_line)
         report = run_batch(database, settings, manifest, options, notifier=notifier, hooks=hooks)
+    _print_report(report, notifier, json_output=json_output, verbose=app_state.verbose,
+                  rich_lines=show_progress)  # fmt: skip
+    raise typer.Exit(report.exit_code)
+
+
+def _note_interrupted(load_ids: list[int]) -> None:
+    for load_id in load_ids:
+        typer.echo(f"Note: load {load_id} was interrupted; marked failed.", err=True)
+
+
+def _print_report(
+    report: BatchReport, notifier: LogNotifier, *, json_output: bool, verbose: bool,
+    rich_lines: bool,
+) -> None:  # fmt: skip
     if json_output:
         summary = {"outcomes": report.outcomes, "warnings": report.warnings}
         print_json({**summary, "notifications": notifier.sent})
-    else:
-        if app_state.verbose:
-            _details(report, notifier)
-        _summary(report, rich_lines=show_progress)
-    raise typer.Exit(report.exit_code)
+        return
+    if verbose:
+        _details(report, notifier)
+    _summary(report, rich_lines=rich_lines)
 
 
 def _describe(outcome: FileOutcome) -> str:

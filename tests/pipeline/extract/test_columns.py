@@ -9,7 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from datawarp.pipeline.extract.columns import ColumnConverter, ColumnStats, fast_converter
-from datawarp.pipeline.extract.values import ColumnProfile, ValueConversionError, converter_for
+from datawarp.pipeline.extract.profile import ColumnProfile
+from datawarp.pipeline.extract.values import ValueConversionError, converter_for
 
 MARKERS = st.sampled_from(["*", "-", ".", "c", "x", "..", "n/a", ":", "[c]", " * "])
 CSV_CELLS = st.one_of(

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from datawarp.pipeline.extract.profile import ColumnProfile
 from datawarp.pipeline.extract.values import (
     BIGINT,
     BOOLEAN,
@@ -21,7 +22,6 @@ from datawarp.pipeline.extract.values import (
     SMALLINT,
     TEXT,
     TIMESTAMP,
-    ColumnProfile,
     ValueConversionError,
     convert,
     converter_for,

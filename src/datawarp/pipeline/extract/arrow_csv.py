@@ -46,6 +46,7 @@ from datawarp.pipeline.extract.arrow_values import (
     plain_numbers,
     total_mask,
 )
+from datawarp.pipeline.extract.profile import ColumnProfile
 from datawarp.pipeline.extract.table import TableLayout
 from datawarp.pipeline.extract.table_rows import is_note_line, minority_marker_columns
 from datawarp.pipeline.extract.values import (
@@ -58,7 +59,6 @@ from datawarp.pipeline.extract.values import (
     MOMENT,
     TEXT,
     WORDS,
-    ColumnProfile,
 )
 from datawarp.pipeline.extract.workbook import Workbook
 

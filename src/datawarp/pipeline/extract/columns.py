@@ -20,6 +20,7 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 
+from datawarp.pipeline.extract.profile import ColumnProfile
 from datawarp.pipeline.extract.values import (
     BIGINT,
     DATE,
@@ -30,7 +31,6 @@ from datawarp.pipeline.extract.values import (
     SMALLINT,
     TEXT,
     WORDS,
-    ColumnProfile,
     classify,
     converter_for,
 )

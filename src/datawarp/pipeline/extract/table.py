@@ -51,7 +51,8 @@ from datawarp.pipeline.extract.header import (
     titles_per_block,
 )
 from datawarp.pipeline.extract.names import clean_name, clean_names
-from datawarp.pipeline.extract.values import TEXT, ColumnProfile
+from datawarp.pipeline.extract.profile import ColumnProfile
+from datawarp.pipeline.extract.values import TEXT
 
 __all__ = ["WINDOW_ROWS", "Block", "NoTableError", "TableColumn", "TableLayout", "detect_layout"]
 

@@ -1,0 +1,168 @@
+"""Type inference: what PostgreSQL type a column of cells needs, learnt in one streaming pass."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+from datawarp.core.pgtypes import BOOLEAN, DATE, NUMERIC, TEXT, TIMESTAMP, widen
+from datawarp.pipeline.extract.values import (
+    BOOL,
+    DAY,
+    DECIMAL,
+    EMPTY,
+    INT,
+    MARKER,
+    MOMENT,
+    classify,
+    integer_type_for,
+)
+
+
+class ColumnProfile:
+    """Streaming type inference over every cell of one column, in O(1) memory."""
+
+    __slots__ = (
+        "_count", "_empty", "_markers", "_low", "_high", "_has_decimal", "_has_day",
+        "_has_moment", "_has_bool", "_has_words", "_has_percent", "max_text_length",
+    )  # fmt: skip
+
+    def __init__(self) -> None:
+        self._count = self._empty = self._markers = self.max_text_length = 0
+        self._low, self._high = math.inf, -math.inf  # integer range seen so far
+        self._has_decimal = self._has_day = self._has_moment = False
+        self._has_bool = self._has_words = self._has_percent = False
+
+    def observe(self, value: object) -> None:
+        """Take one cell into account."""
+        # Called for every cell of million-row files: the common cells never leave this method.
+        self._count += 1
+        value_type = type(value)
+        if value_type is int:
+            if value < self._low:
+                self._low = value
+            if value > self._high:
+                self._high = value
+        elif value_type is float:
+            if value.is_integer():  # Excel stores every count as a float
+                self._observe_integer(int(value))
+            elif value - value == 0.0:  # finite; NaN and inf give NaN
+                self._has_decimal = True
+            else:
+                self._empty += 1
+        elif value_type is str:
+            if self._has_words:
+                self._observe_string_in_text_column(value)
+            elif value.isdigit() and value.isascii() and value[0] != "0" and len(value) < 19:
+                self._observe_integer(int(value))
+                if len(value) > self.max_text_length:
+                    self.max_text_length = len(value)
+            else:
+                self._observe_kind(value)
+        elif value is None:
+            self._empty += 1
+        else:
+            self._observe_kind(value)
+
+    def _observe_integer(self, number: int) -> None:
+        if number < self._low:
+            self._low = number
+        if number > self._high:
+            self._high = number
+
+    def observe_many(self, values: Iterable[object]) -> None:
+        """Take a batch of cells into account (same result as calling ``observe`` for each)."""
+        observe = self.observe
+        for value in values:
+            observe(value)
+
+    def _observe_string_in_text_column(self, value: str) -> None:
+        # Once text, always text: only emptiness and length still matter.
+        length = len(value)
+        if length and (value[0].isspace() or value[-1].isspace()):
+            length = len(value.strip())
+        if length == 0:
+            self._empty += 1
+        elif length > self.max_text_length:
+            self.max_text_length = length
+
+    def _observe_kind(self, value: object) -> None:
+        kind, parsed = classify(value)
+        if type(value) is str and kind != EMPTY:
+            self.max_text_length = max(self.max_text_length, len(value.strip()))
+            if kind == DECIMAL and value.rstrip().endswith("%"):
+                self._has_percent = True
+        if kind == INT:
+            self._observe_integer(parsed)
+        elif kind == EMPTY:
+            self._empty += 1
+        elif kind == MARKER:
+            self._markers += 1
+        elif kind == DECIMAL:
+            self._has_decimal = True
+        elif kind == DAY:
+            self._has_day = True
+        elif kind == MOMENT:
+            self._has_moment = True
+        elif kind == BOOL:
+            self._has_bool = True
+        else:
+            self._has_words = True
+
+    @property
+    def pg_type(self) -> str:
+        """The narrowest type that every non-empty cell fits (markers fit numbers and dates)."""
+        if self._has_words:
+            return TEXT
+        flags = {
+            NUMERIC: self._has_decimal,
+            DATE: self._has_day,
+            TIMESTAMP: self._has_moment,
+            BOOLEAN: self._has_bool,
+        }
+        seen = [integer_type_for(self._low, self._high)] if self._high != -math.inf else []
+        seen += [pg_type for pg_type, flag in flags.items() if flag]
+        if not seen:
+            return NUMERIC if self._markers else TEXT
+        if self._markers and seen == [BOOLEAN]:
+            return TEXT  # a "yes/no/-" column: the dash is an answer, keep it as written
+        result = seen[0]
+        for pg_type in seen[1:]:
+            result = widen(result, pg_type)
+        return result
+
+    @property
+    def count(self) -> int:
+        """Cells observed."""
+        return self._count
+
+    @property
+    def suppressed_count(self) -> int:
+        """Marker cells that will load as NULL (none in a text column: there they are values)."""
+        return 0 if self.pg_type == TEXT else self._markers
+
+    @property
+    def null_count(self) -> int:
+        """Cells that will load as NULL: empty cells plus suppressed ones."""
+        return self._empty + self.suppressed_count
+
+    @property
+    def non_null_count(self) -> int:
+        """Cells that will load as a value."""
+        return self._count - self.null_count
+
+    @property
+    def is_fully_suppressed(self) -> bool:
+        """True when markers are the only values: the statistic was withheld throughout."""
+        return self._markers > 0 and self._markers + self._empty == self._count
+
+    @property
+    def has_percent_sign(self) -> bool:
+        """True when some numbers were written as percentages (``67.30%`` loads as 67.30)."""
+        return self._has_percent
+
+    def __repr__(self) -> str:
+        return (
+            f"ColumnProfile(pg_type={self.pg_type!r}, count={self._count}, "
+            f"null_count={self.null_count}, suppressed_count={self.suppressed_count})"
+        )
