@@ -19,7 +19,7 @@ import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
-from datawarp.catalog.introspect import qualified_name
+from datawarp.catalog.introspect import qualified_name, table_columns
 from datawarp.core.vocabulary import FINAL_LOAD_STATUSES
 
 LIVENESS_LOCK = "hashtextextended('datawarp.loading:' || %s, 0)"
@@ -115,17 +115,14 @@ def add_metrics(
     row_count: int,
 ) -> None:
     """One row per completed load: table rows, data columns, size and how long the load took."""
+    data_columns = len(table_columns(conn, schema, table) or {})
     conn.execute(
         "INSERT INTO datawarp.tbl_source_metrics (source_code, load_id, row_count,"
         " column_count, table_size_bytes, load_duration_seconds)"
-        " SELECT %s, %s, %s,"
-        " (SELECT count(*) FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0"
-        "  AND NOT attisdropped AND left(attname, 1) <> '_'),"
-        " pg_total_relation_size(%s::regclass), e.duration_seconds"
+        " SELECT %s, %s, %s, %s, pg_total_relation_size(%s::regclass), e.duration_seconds"
         " FROM datawarp.tbl_load_events e WHERE e.load_id = %s",
-        (source_code, load_id, row_count, qualified_name(schema, table), qualified_name(schema, table),
-         load_id),
-    )  # fmt: skip
+        (source_code, load_id, row_count, data_columns, qualified_name(schema, table), load_id),
+    )
 
 
 def table_rows_after_load(

@@ -17,7 +17,9 @@ from importlib import resources
 
 import psycopg
 
+from datawarp.catalog.introspect import table_exists
 from datawarp.core.errors import DatabaseError
+from datawarp.core.naming import CATALOG_SCHEMA
 
 # Any fixed 64-bit number works; it only has to be the same in every DataWarp process.
 MIGRATION_LOCK_KEY = 7318201450000
@@ -71,8 +73,7 @@ def available_migrations() -> list[Migration]:
 
 
 def _applied(conn: psycopg.Connection) -> dict[int, tuple[str, datetime]]:
-    exists = conn.execute("SELECT to_regclass('datawarp.schema_migrations')").fetchone()[0]
-    if exists is None:
+    if not table_exists(conn, CATALOG_SCHEMA, "schema_migrations"):
         return {}
     rows = conn.execute("SELECT version, checksum, applied_at FROM datawarp.schema_migrations")
     return {version: (checksum, applied_at) for version, checksum, applied_at in rows}

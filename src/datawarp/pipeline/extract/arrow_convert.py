@@ -25,9 +25,9 @@ from datawarp.pipeline.extract.arrow_values import (
     _NULL_TEXT,
     Analysis,
     BufferFacts,
-    _any,
     _int8,
     analyse,
+    any_true,
     edge_whitespace,
     plain_numbers,
 )
@@ -120,10 +120,10 @@ class ArrowConverter:
 def text_column(column: pa.Array, facts: BufferFacts) -> pa.Array:
     """``render_text`` on each value: stripped, and NULL when nothing is left."""
     edges = edge_whitespace(column, facts, ends=True)
-    if edges is not None and _any(edges):
+    if edges is not None and any_true(edges):
         column = pc.utf8_trim(column, facts.whitespace)
     empty = pc.equal(pc.binary_length(column), _I32[0])
-    if _any(empty):
+    if any_true(empty):
         column = pc.if_else(empty, _NULL_TEXT, column)
     return column
 

@@ -39,10 +39,10 @@ from datawarp.pipeline.extract.arrow_stream import ArrowFallback, ArrowSource
 from datawarp.pipeline.extract.arrow_values import (
     Analysis,
     BufferFacts,
-    _any,
-    _count,
     analyse,
+    any_true,
     blank_count,
+    count_true,
     plain_numbers,
     total_mask,
 )
@@ -132,7 +132,7 @@ class ArrowColumnStats:
         for kind in (EMPTY, MARKER):
             if kind in present:
                 values = pc.filter(distinct, analysis.where(kind))
-                self._counts[kind] += _count(pc.is_in(column, value_set=values))
+                self._counts[kind] += count_true(pc.is_in(column, value_set=values))
 
     def _observe_range(self, analysis: Analysis) -> None:
         numbers = []
@@ -364,6 +364,6 @@ def _totals(numbers: pa.Array, total_rows: pa.Array, first: int, count: int) -> 
     if len(total_rows):
         low, high = pa.scalar(first, pa.int32()), pa.scalar(first + count - 1, pa.int32())
         inside = pc.and_(pc.greater_equal(total_rows, low), pc.less_equal(total_rows, high))
-        if _any(inside):
+        if any_true(inside):
             return pc.is_in(numbers, value_set=pc.filter(total_rows, inside))
     return pa.repeat(_FALSE, count)

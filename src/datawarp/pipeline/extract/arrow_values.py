@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from datawarp.pipeline.extract.columns import MEMO_SIZE
-from datawarp.pipeline.extract.table_rows import TOTAL_LABELS, _is_total_label
+from datawarp.pipeline.extract.table_rows import TOTAL_LABELS, is_total_label
 from datawarp.pipeline.extract.values import (
     BOOL,
     DECIMAL,
@@ -110,11 +110,11 @@ def _value_bytes(column: pa.Array) -> bytes:
     return memoryview(data)[start:end].tobytes()
 
 
-def _any(mask: pa.Array) -> bool:
+def any_true(mask: pa.Array) -> bool:
     return bool(pc.any(mask).as_py())
 
 
-def _count(mask: pa.Array) -> int:
+def count_true(mask: pa.Array) -> int:
     return int(pc.sum(mask).as_py() or 0)
 
 
@@ -191,7 +191,7 @@ def analyse(values: pa.Array, memo: dict[str, tuple[int, object]] | None = None)
     long_int = pc.and_(is_int, pc.greater(length, _I32[_INT64_DIGITS]))
     pending = pc.or_(pending, long_int)
     parsed: dict[int, object] = {}
-    if _any(pending):
+    if any_true(pending):
         positions = pc.indices_nonzero(pending).to_pylist()
         python_kinds = []
         memo = {} if memo is None else memo
@@ -205,7 +205,7 @@ def analyse(values: pa.Array, memo: dict[str, tuple[int, object]] | None = None)
             python_kinds.append(kind)
         kinds = pc.replace_with_mask(kinds, pending, _int8(python_kinds))
         is_int = pc.and_(pc.equal(kinds, _K[INT]), pc.invert(pending))
-    ints = _integers(trimmed, is_int, digits) if _any(is_int) else None
+    ints = _integers(trimmed, is_int, digits) if any_true(is_int) else None
     return Analysis(values, kinds, trimmed, ints, parsed)
 
 
@@ -264,10 +264,10 @@ def plain_numbers(
         return None
     point = pc.find_substring(column, ".")
     has_point = pc.greater_equal(point, _I32[0])
-    if _any(pc.equal(point, _I32[0])) or _any(pc.ends_with(column, ".")):
+    if any_true(pc.equal(point, _I32[0])) or any_true(pc.ends_with(column, ".")):
         return None  # '.5' or '5.': rewritten by the general path
     if not trusted:
-        if data.count(b".") != _count(has_point):
+        if data.count(b".") != count_true(has_point):
             return None  # '1.2.3'
         if _leading_zero(column, lengths, longest, point):
             return None  # '01.5'
@@ -275,8 +275,8 @@ def plain_numbers(
     decimal = pc.and_(has_point, pc.invert(zero_fraction))
     result = PlainNumbers(
         integral=not pc.all(decimal).as_py(),
-        decimal=_any(decimal),
-        zero_fraction=zero_fraction if _any(zero_fraction) else None,
+        decimal=any_true(decimal),
+        zero_fraction=zero_fraction if any_true(zero_fraction) else None,
     )
     if extremes and result.integral and not result.decimal:
         whole = column
@@ -293,10 +293,10 @@ def _leading_zero(
     if longest < 2:
         return False
     zero = pc.starts_with(column, "0")
-    if not _any(zero):
+    if not any_true(zero):
         return False
     whole = lengths if point is None else pc.if_else(pc.less(point, _I32[0]), lengths, point)
-    return _any(pc.and_(zero, pc.greater(whole, _I32[1])))
+    return any_true(pc.and_(zero, pc.greater(whole, _I32[1])))
 
 
 def _largest(column: pa.Array, lengths: pa.Array, longest: int) -> int:
@@ -306,7 +306,7 @@ def _largest(column: pa.Array, lengths: pa.Array, longest: int) -> int:
         return 10**longest - 1
     longest_values = pc.equal(lengths, pa.scalar(longest, pa.int32()))
     beyond = pc.and_(longest_values, pc.greater(column, pa.scalar(edge, pa.string())))
-    return int(edge) + 1 if _any(beyond) else int(edge)
+    return int(edge) + 1 if any_true(beyond) else int(edge)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -315,11 +315,11 @@ def _largest(column: pa.Array, lengths: pa.Array, longest: int) -> int:
 
 def blank_count(column: pa.Array, facts: BufferFacts) -> int:
     """Cells that are empty or whitespace only (``str.strip()`` leaves nothing)."""
-    count = _count(pc.equal(pc.binary_length(column), _I32[0]))
+    count = count_true(pc.equal(pc.binary_length(column), _I32[0]))
     starts = edge_whitespace(column, facts, ends=False)
-    if starts is not None and _any(starts):
+    if starts is not None and any_true(starts):
         candidates = pc.filter(column, starts)
-        count += _count(pc.equal(pc.utf8_trim(candidates, facts.whitespace), _S[""]))
+        count += count_true(pc.equal(pc.utf8_trim(candidates, facts.whitespace), _S[""]))
     return count
 
 
@@ -332,9 +332,9 @@ def total_mask(column: pa.Array) -> pa.Array | None:
         pc.is_in(lowered, value_set=_TOTALS),
     )
     foreign = pc.invert(pc.string_is_ascii(distinct))
-    if _any(foreign):
-        labels = [_is_total_label(value) for value in pc.filter(distinct, foreign).to_pylist()]
+    if any_true(foreign):
+        labels = [is_total_label(value) for value in pc.filter(distinct, foreign).to_pylist()]
         hits = pc.replace_with_mask(hits, foreign, pa.array(labels, pa.bool_()))
-    if not _any(hits):
+    if not any_true(hits):
         return None
     return pc.is_in(column, value_set=pc.filter(distinct, hits))

@@ -66,7 +66,7 @@ def _two_values_each(cell_lists: list[list]) -> bool:
     )
 
 
-def _is_total_label(value: object) -> bool:
+def is_total_label(value: object) -> bool:
     return (
         value.__class__ is str
         and len(value) <= _LONGEST_TOTAL_LABEL  # type: ignore[arg-type]
@@ -267,7 +267,7 @@ class TableReader:
             column = columns[position]
             known = self._not_total_labels[position]
             new = set(column).difference(known)
-            totals = {value for value in new if _is_total_label(value)}
+            totals = {value for value in new if is_total_label(value)}
             if len(known) < _KNOWN_LABELS:
                 known.update(new - totals)
             if not totals:
