@@ -8,10 +8,13 @@ import pytest
 
 from datawarp.core.naming import DATA_SCHEMAS
 from datawarp.core.vocabulary import (
+    AlertSeverity,
+    AlertStatus,
     AuditAction,
     CheckStatus,
     LoadMode,
     LoadStatus,
+    NotificationStatus,
     SchemaChangeKind,
     SchemaChangeStatus,
     SourceStatus,
@@ -29,6 +32,9 @@ CONSTRAINTS = {
     ("tbl_validation_results", "validation_status_values"): CheckStatus,
     ("tbl_validation_results", "validation_severity_values"): CheckStatus,
     ("tbl_audit_log", "audit_action_values"): AuditAction,
+    ("tbl_alerts", "alert_severity_values"): AlertSeverity,
+    ("tbl_alerts", "alert_status_values"): AlertStatus,
+    ("tbl_notifications", "notification_status_values"): NotificationStatus,
 }
 
 # Constraints that name some values of an enumeration (a rule about them, not the list).
