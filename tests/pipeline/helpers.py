@@ -9,7 +9,7 @@ import yaml
 
 from datawarp.catalog import registry
 from datawarp.catalog.database import database_for_url, make_ready
-from datawarp.core.notifications import LogNotifier
+from datawarp.core.notifications import Notification
 from datawarp.core.settings import Settings
 from datawarp.pipeline.batch import BatchOptions, BatchReport, run_batch
 from datawarp.pipeline.manifest import load_manifest
@@ -69,9 +69,11 @@ def register(conn, code: str, **fields) -> registry.SourceRecord:
     return registry.register_source(conn, **values)
 
 
-def run(db_url: str, home: Path, manifest: Path, **options) -> tuple[BatchReport, LogNotifier]:
+def run(
+    db_url: str, home: Path, manifest: Path, **options
+) -> tuple[BatchReport, list[Notification]]:
+    """Load a manifest as load-batch does; returns the report and the notifications written."""
     settings = Settings(database_url=db_url, home=home, **options.pop("settings", {}))
-    notifier = LogNotifier()
     database = database_for_url(db_url)
     make_ready(database)  # as load-batch does before loading
     report = run_batch(
@@ -79,9 +81,8 @@ def run(db_url: str, home: Path, manifest: Path, **options) -> tuple[BatchReport
         settings,
         load_manifest(manifest),
         BatchOptions(**options),
-        notifier=notifier,
     )
-    return report, notifier
+    return report, report.notifications
 
 
 def table_rows(conn, table: str, columns: str = "*", order: str = "_row_number") -> list[tuple]:

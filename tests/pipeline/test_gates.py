@@ -20,8 +20,8 @@ def _rows(count: int, start: int = 1) -> list[list[object]]:
 def _load(conn, db_url, tmp_path, home, header, rows, period="2025-09", **source):
     path = write_csv(tmp_path / f"{period}.csv", header, rows)
     entry = {"source_code": "ae", "path": path.name, "period": period, **source}
-    report, notifier = run(db_url, home, write_manifest(tmp_path, [entry]), force=True)
-    return report.outcomes[0], notifier
+    report, notifications = run(db_url, home, write_manifest(tmp_path, [entry]), force=True)
+    return report.outcomes[0], notifications
 
 
 def _stored(conn, load_id: int) -> dict[str, str]:
@@ -122,7 +122,9 @@ def test_duplicate_keys_fail_and_roll_back_when_validation_is_required(
 ):
     register(conn, "ae", validation_required=True)
     rows = _rows(20) + [["R001", "Again", 1], ["R002", "Again", 2], ["R002", "Thrice", 3]]
-    outcome, notifier = _load(conn, db_url, tmp_path, home, BASE, rows, primary_key=["org_code"])
+    outcome, notifications = _load(
+        conn, db_url, tmp_path, home, BASE, rows, primary_key=["org_code"]
+    )
     assert outcome.status == "rolled_back"
     check = next(r for r in outcome.validation if r.check_name == "duplicate_keys")
     assert check.status == "fail"
@@ -133,7 +135,7 @@ def test_duplicate_keys_fail_and_roll_back_when_validation_is_required(
     assert _stored(conn, event["load_id"])["duplicate_keys"] == "fail"  # kept after rollback
     assert not table_exists(conn, "staging.tbl_ae")
     assert registry.get_source(conn, "ae").status == "registered"
-    assert [n.kind for n in notifier.sent] == ["validation_failed"]
+    assert [n.kind for n in notifications] == ["validation_failed"]
 
 
 def test_duplicate_keys_do_not_roll_back_without_validation_required(conn, db_url, tmp_path, home):

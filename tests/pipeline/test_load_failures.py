@@ -58,9 +58,9 @@ def _load_one(conn, db_url, tmp_path, home, path, **source):
 def test_html_page_saved_as_xlsx(conn, db_url, tmp_path, home):
     page = tmp_path / "Monthly-AE.xlsx"
     page.write_text("<!DOCTYPE html><html><body>Page moved</body></html>")
-    report, notifier = _load_one(conn, db_url, tmp_path, home, page)
+    report, notifications = _load_one(conn, db_url, tmp_path, home, page)
     _assert_failed_cleanly(conn, "src", report, "Monthly-AE.xlsx", "HTML page")
-    (notice,) = notifier.sent
+    (notice,) = notifications
     assert notice.recipient == "owner@nhs.net" and notice.kind == "load_failed"
 
 

@@ -24,8 +24,8 @@ from tests.pipeline.helpers import (
 def _load(conn, db_url, tmp_path, home, header, rows, period):
     path = write_csv(tmp_path / f"{period}.csv", header, rows)
     manifest = write_manifest(tmp_path, [{"source_code": "ae", "path": path.name}], period=period)
-    report, notifier = run(db_url, home, manifest)
-    return report.outcomes[0], notifier
+    report, notifications = run(db_url, home, manifest)
+    return report.outcomes[0], notifications
 
 
 def _with_extra(period: str, extra: list[str]) -> tuple[list[str], list[list[object]]]:
@@ -43,7 +43,7 @@ def test_few_new_columns_are_added_automatically(conn, db_url, tmp_path, home):
     register(conn, "ae")
     _load(conn, db_url, tmp_path, home, HEADER, provider_rows("2025-08"), "2025-08")
     header, rows = _with_extra("2025-09", ["Booked Appointments", "Type 3"])
-    outcome, notifier = _load(conn, db_url, tmp_path, home, header, rows, "2025-09")
+    outcome, notifications = _load(conn, db_url, tmp_path, home, header, rows, "2025-09")
     assert outcome.status == "completed" and outcome.columns_added == 2
     assert _columns(conn)[-2:] == ["booked_appointments", "type_3"]
     changes = schema_changes.list_changes(conn)
@@ -51,7 +51,7 @@ def test_few_new_columns_are_added_automatically(conn, db_url, tmp_path, home):
     assert [c["name"] for c in changes[1]["columns"]] == ["booked_appointments", "type_3"]
     old = table_rows(conn, "staging.tbl_ae", "booked_appointments", "_period, _row_number")
     assert old[0] == (None,) and old[-1] == (120,)
-    assert notifier.sent == []
+    assert notifications == []
 
 
 EXTRA = [f"New measure {n}" for n in range(1, 7)]
@@ -65,14 +65,14 @@ def _held_load(conn, db_url, tmp_path, home):
 
 
 def test_many_new_columns_wait_for_review_and_the_load_continues(conn, db_url, tmp_path, home):
-    outcome, notifier = _held_load(conn, db_url, tmp_path, home)
+    outcome, notifications = _held_load(conn, db_url, tmp_path, home)
     assert outcome.status == "completed" and outcome.rows_loaded == 13
     assert outcome.columns_added == 0
     assert _columns(conn) == ["period", "org_code", "org_name", "attendances", "over_4_hours"]
     (pending,) = schema_changes.list_changes(conn, "pending")
     assert pending["load_id"] == outcome.load_id and pending["held_rows"] == 13
     assert [c["name"] for c in pending["columns"]] == [f"new_measure_{n}" for n in range(1, 7)]
-    (notice,) = notifier.sent
+    (notice,) = notifications
     assert notice.kind == "schema_review" and notice.recipient == "dba"
 
 

@@ -62,11 +62,6 @@ class LoadRecorder:
         ).fetchone()  # fmt: skip
         return row[0]
 
-    def finish(self, load_id: int, source_code: str, status: str, **fields) -> None:
-        """Finish an event on the recorder connection (failures, after the rollback)."""
-        finish_event(self.conn, load_id, status, **fields)
-        self.release(source_code)
-
     def release(self, source_code: str) -> None:
         self.conn.execute(f"SELECT pg_advisory_unlock_shared({LIVENESS_LOCK})", (source_code,))
 

@@ -13,7 +13,6 @@ from datawarp.cli.output import console, print_json
 from datawarp.cli.state import state
 
 if TYPE_CHECKING:
-    from datawarp.core.notifications import LogNotifier
     from datawarp.pipeline.batch import BatchReport, FileOutcome
 
 EXAMPLE = "Example: datawarp load-batch manifest.yaml --validate   (see docs/manifest.md)"
@@ -61,7 +60,6 @@ def load_batch(
     file is rolled back, its owner notified, and the batch goes on; the exit code is 1 if any
     file failed.
     """
-    from datawarp.core.notifications import LogNotifier
     from datawarp.pipeline.batch import BatchOptions, Hooks, run_batch
     from datawarp.pipeline.manifest import load_manifest
 
@@ -76,14 +74,13 @@ def load_batch(
     )
     database = app_state.ready_database()
     _note_interrupted(app_state.interrupted_loads)
-    notifier = LogNotifier()
     show_progress = sys.stdout.isatty() and not json_output
     if show_progress:
-        report = _run_with_progress(database, settings, manifest, options, notifier)
+        report = _run_with_progress(database, settings, manifest, options)
     else:
         hooks = Hooks(on_file_done=None if json_output else _plain_line)
-        report = run_batch(database, settings, manifest, options, notifier=notifier, hooks=hooks)
-    _print_report(report, notifier, json_output=json_output, verbose=app_state.verbose,
+        report = run_batch(database, settings, manifest, options, hooks=hooks)
+    _print_report(report, json_output=json_output, verbose=app_state.verbose,
                   rich_lines=show_progress)  # fmt: skip
     raise typer.Exit(report.exit_code)
 
@@ -94,15 +91,15 @@ def _note_interrupted(load_ids: list[int]) -> None:
 
 
 def _print_report(
-    report: BatchReport, notifier: LogNotifier, *, json_output: bool, verbose: bool,
+    report: BatchReport, *, json_output: bool, verbose: bool,
     rich_lines: bool,
 ) -> None:  # fmt: skip
     if json_output:
         summary = {"outcomes": report.outcomes, "warnings": report.warnings}
-        print_json({**summary, "notifications": notifier.sent})
+        print_json({**summary, "notifications": report.notifications})
         return
     if verbose:
-        _details(report, notifier)
+        _details(report)
     _summary(report, rich_lines=rich_lines)
 
 
@@ -128,7 +125,7 @@ def _plain_line(outcome: FileOutcome) -> None:
         typer.echo(f"  {line}")
 
 
-def _run_with_progress(database, settings, manifest, options, notifier) -> BatchReport:
+def _run_with_progress(database, settings, manifest, options) -> BatchReport:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from datawarp.pipeline.batch import Hooks, run_batch
@@ -167,16 +164,16 @@ def _run_with_progress(database, settings, manifest, options, notifier) -> Batch
                 progress.console.print(f"  {line}")
 
         hooks = Hooks(on_download=download, on_file_start=start, on_rows=rows, on_file_done=done)
-        return run_batch(database, settings, manifest, options, notifier=notifier, hooks=hooks)
+        return run_batch(database, settings, manifest, options, hooks=hooks)
 
 
-def _details(report: BatchReport, notifier: LogNotifier) -> None:
+def _details(report: BatchReport) -> None:
     for o in report.outcomes:
         typer.echo(
             f"detail: {o.source_code} {o.period or '-'} sheet={o.sheet or '-'} target={o.target}"
             f" load={o.load_id or '-'} status={o.status} seconds={o.seconds:.2f}"
         )
-    for n in notifier.sent:
+    for n in report.notifications:
         typer.echo(f"notified {n.recipient} [{n.kind}] {n.subject}: {n.body}")
 
 

@@ -1,45 +1,35 @@
-"""Notifications to owners and DBAs: an interface, and the default that writes to the log.
+"""What DataWarp tells people: a notification to a source's owner or to the DBAs.
 
-E-mail and webhook notifiers arrive with the monitoring work; every stage talks only to the
-``Notifier`` protocol, so they slot in without touching the loader.
+Notifications are written to the outbox (``catalog.outbox``) in the transaction of what caused
+them and delivered after commit by ``ops.notify``; every one is also logged, so with no
+channel configured the log and the outbox still hold them.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
-from typing import Protocol
+from dataclasses import dataclass
 
-logger = logging.getLogger("datawarp.core.notifications")
+logger = logging.getLogger("datawarp.notify")
 
+# The recipient meaning "the DBA list" (``dba_emails`` in the settings), resolved at delivery.
 DBA = "dba"
 
 
 @dataclass(frozen=True)
 class Notification:
-    kind: str  # load_failed, load_rolled_back, schema_review, validation_failed
+    kind: str  # load_failed, validation_failed, schema_review, alert
     recipient: str  # an owner's e-mail address, or DBA
-    source_code: str
+    source_code: str | None
     subject: str
     body: str
 
 
-class Notifier(Protocol):
-    def send(self, notification: Notification) -> None: ...
-
-
-@dataclass
-class LogNotifier:
-    """Writes each notification to the ``datawarp.notify`` log and keeps it for the report."""
-
-    sent: list[Notification] = field(default_factory=list)
-
-    def send(self, notification: Notification) -> None:
-        self.sent.append(notification)
-        logger.warning(
-            "notify %s [%s] %s: %s",
-            notification.recipient,
-            notification.kind,
-            notification.subject,
-            notification.body,
-        )
+def log_notification(notification: Notification) -> None:
+    logger.warning(
+        "notify %s [%s] %s: %s",
+        notification.recipient,
+        notification.kind,
+        notification.subject,
+        notification.body,
+    )

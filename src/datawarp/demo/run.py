@@ -17,7 +17,6 @@ from datawarp.catalog.database import Database
 from datawarp.catalog.staging import table_summary
 from datawarp.core.errors import ConflictError
 from datawarp.core.naming import TableRef
-from datawarp.core.notifications import LogNotifier
 from datawarp.core.settings import Settings
 from datawarp.demo.samplegen import DEMO_SOURCES, write_demo_publication
 from datawarp.pipeline.batch import BatchOptions, BatchReport, run_batch
@@ -60,7 +59,6 @@ def run_demo(database: Database, settings: Settings, *, hooks=None) -> DemoResul
         settings,
         load_manifest(manifest_path),
         BatchOptions(),
-        notifier=LogNotifier(),
         hooks=hooks,
     )
     with database.connect() as conn:

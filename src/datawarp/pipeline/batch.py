@@ -2,9 +2,9 @@
 
 manifest → preflight (every check that can fail before data moves, reported at once) →
 for each file: ``pipeline.load.load_file`` (fetch → extract → prepare → copy → gates →
-record) → notify. A failure of one file is recorded and rolled back; the batch goes on.
-Notifications go out only once their file's transaction is over, so a rolled-back load
-never announces what it did not do.
+record, with its notifications in the outbox). A failure of one file is recorded and
+rolled back; the batch goes on. Delivering the outbox is the caller's next step
+(``ops.notify``), after every transaction of the batch has ended.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING
 
 from datawarp.catalog.loads import LoadRecorder
 from datawarp.core.naming import TableRef
-from datawarp.core.notifications import LogNotifier, Notifier
 from datawarp.pipeline.load import load_file
 from datawarp.pipeline.outcome import BatchOptions, BatchReport, FileOutcome, Hooks
 from datawarp.pipeline.preflight import preflight
@@ -33,10 +32,8 @@ def run_batch(
     manifest: Manifest,
     options: BatchOptions,
     *,
-    notifier: Notifier | None = None,
     hooks: Hooks | None = None,
 ) -> BatchReport:
-    notifier = notifier or LogNotifier()
     hooks = hooks or Hooks()
     with database.connect(autocommit=True) as recorder_conn:
         checked = preflight(
@@ -47,8 +44,7 @@ def run_batch(
         for task in checked.tasks:
             target = TableRef.for_source(task.source.source_code, test=options.test)
             result = load_file(database, recorder, FileJob(task, target, settings, options, hooks))
-            for notification in result.notifications:
-                notifier.send(notification)
+            report.notifications += result.notifications
             report.outcomes.append(result.outcome)
             if hooks.on_file_done:
                 hooks.on_file_done(result.outcome)

@@ -3,7 +3,8 @@
 The data connection holds the transaction; the batch's autocommit recorder connection writes
 the load event before any data moves and finishes it after a failure, so the record of what
 was attempted survives a rollback. ``load_file`` never raises for a failed file: the outcome
-says what happened, and the notifications to send once the transaction is over.
+says what happened. Notifications go to the outbox in the transaction that commits what they
+announce: a schema review with the load, a failure with its event.
 """
 
 from __future__ import annotations
@@ -101,13 +102,15 @@ def _load(database, recorder, job: FileJob, fetched: FetchedFile, result: FileRe
                 table = steps.extract_file(fetched, job.task)
                 stats = steps.gate_stats(job, table)
                 prepared = _load_table(conn, recorder, job, table, stats, outcome)
+                if prepared.pending_change_ids:  # in the outbox only if the load commits
+                    result.notifications.append(steps.schema_review_notice(job, prepared))
+                    steps.notify(conn, result.notifications[-1], outcome.load_id)
         except Exception as exc:  # noqa: BLE001 - every failure is recorded, then reported
+            result.notifications.clear()  # rolled back with the load
             _record_failure(recorder, job, result, exc, stats)
             return
     recorder.release(job.source_code)
     outcome.status = LoadStatus.COMPLETED
-    if prepared.pending_change_ids:  # announced only once the load has committed
-        result.notifications.append(steps.schema_review_notice(job, prepared))
 
 
 def _load_table(
@@ -176,27 +179,38 @@ def _record_failure(
     recorder: LoadRecorder, job: FileJob, result: FileResult, exc: Exception, stats
 ) -> None:
     message = exc.message if isinstance(exc, DataWarpError) else _one_line(exc)
-    status = steps.failure_status(exc)
-    outcome = result.outcome
-    outcome.status, outcome.error = status, message
-    if outcome.load_id is None:
+    if result.outcome.load_id is None:
         _record_early_failure(recorder, job, result, message)
         return
-    recorder.finish(
-        outcome.load_id, job.source_code, status, error_message=message, column_stats=stats
-    )
-    result.notifications.append(steps.failure_notice(job, status, message))
+    _finish_failed(recorder, job, result, steps.failure_status(exc), message, stats)
 
 
 def _record_early_failure(
     recorder: LoadRecorder, job: FileJob, result: FileResult, message: str
 ) -> None:
     """A file that failed before its load began (download, lock) still leaves an event."""
+    result.outcome.load_id = recorder.start(_event(job, None))
+    _finish_failed(recorder, job, result, LoadStatus.FAILED, message, None)
+
+
+def _finish_failed(
+    recorder: LoadRecorder,
+    job: FileJob,
+    result: FileResult,
+    status: str,
+    message: str,
+    stats: dict | None,
+) -> None:
+    """The event's end and the owner's notification commit together, then the loader lets go."""
     outcome = result.outcome
-    outcome.status, outcome.error = LoadStatus.FAILED, message
-    outcome.load_id = recorder.start(_event(job, None))
-    recorder.finish(outcome.load_id, job.source_code, LoadStatus.FAILED, error_message=message)
-    result.notifications.append(steps.failure_notice(job, LoadStatus.FAILED, message))
+    outcome.status, outcome.error = status, message
+    notification = steps.failure_notice(job, status, message)
+    with recorder.conn.transaction():
+        loads.finish_event(recorder.conn, outcome.load_id, status, error_message=message,
+                           column_stats=stats)  # fmt: skip
+        steps.notify(recorder.conn, notification, outcome.load_id)
+    recorder.release(job.source_code)
+    result.notifications.append(notification)
 
 
 def _one_line(exc: Exception) -> str:

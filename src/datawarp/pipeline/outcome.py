@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from datawarp.core.notifications import Notification
 from datawarp.pipeline.gates import CheckResult
 from datawarp.pipeline.preflight import FileTask
 
@@ -49,6 +50,7 @@ class FileOutcome:
 class BatchReport:
     outcomes: list[FileOutcome] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    notifications: list[Notification] = field(default_factory=list)  # written to the outbox
 
     @property
     def exit_code(self) -> int:

@@ -11,13 +11,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from datawarp.catalog import loads, registry, schema_changes, staging
+from datawarp.catalog import loads, outbox, registry, schema_changes, staging
 from datawarp.catalog.column_metadata import ColumnMetadata, record_columns
 from datawarp.catalog.introspect import table_columns
 from datawarp.catalog.staging_arrow import copy_arrow
 from datawarp.core.errors import BadInputError
 from datawarp.core.naming import TableRef
-from datawarp.core.notifications import DBA, Notification
+from datawarp.core.notifications import DBA, Notification, log_notification
 from datawarp.core.pgtypes import IncomingColumn
 from datawarp.core.settings import Settings
 from datawarp.core.vocabulary import (
@@ -341,6 +341,12 @@ def schema_review_notice(job: FileJob, prepared: PreparedTable) -> Notification:
         f"changes {prepared.pending_change_ids} hold back new columns ({columns});"
         " run: datawarp schema-changes list",
     )
+
+
+def notify(conn: psycopg.Connection, notification: Notification, load_id: int | None) -> None:
+    """Into the outbox, in the caller's transaction: it is sent only if that commits."""
+    outbox.enqueue(conn, notification, load_id=load_id)
+    log_notification(notification)
 
 
 def failure_status(exc: Exception) -> str:
