@@ -40,6 +40,7 @@ from pydantic_settings import (
 
 from datawarp.core.errors import InputProblems
 from datawarp.core.gate_settings import DEFAULT_SEVERITY, ValidationSettings
+from datawarp.core.monitoring_settings import MonitoringSettings
 
 CONFIG_FILE_NAME = "datawarp.toml"
 ENV_PREFIX = "DATAWARP_"
@@ -73,6 +74,7 @@ class Settings(BaseSettings):
         default=600, ge=0, description="How long a load waits for another load of its source"
     )
     validation: ValidationSettings = Field(default_factory=ValidationSettings)
+    monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
     home: Path = Field(
         default_factory=lambda: platformdirs.user_data_path("datawarp"),
         description="Folder for the embedded server's data and the download cache",
