@@ -16,18 +16,17 @@ from psycopg.rows import dict_row
 Row = dict[str, Any]
 
 
-def _rows(conn: psycopg.Connection, query: str, params: tuple = ()) -> list[Row]:
+def _rows(conn: psycopg.Connection, query: sql.Composable, params: tuple = ()) -> list[Row]:
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(query, params).fetchall()
 
 
-def _function(name: str, arguments: int) -> str:
-    placeholders = ", ".join(["%s"] * arguments)
-    return (
-        sql.SQL("SELECT * FROM {}(" + placeholders + ")")
-        .format(sql.Identifier("datawarp", name))
-        .as_string(None)
+def _function(name: str, arguments: int, *, limited: bool = False) -> sql.Composable:
+    """``SELECT * FROM datawarp.<name>(%s, ...)``, with ``LIMIT %s`` when asked."""
+    query = sql.SQL("SELECT * FROM {}({})").format(
+        sql.Identifier("datawarp", name), sql.SQL(", ").join([sql.Placeholder()] * arguments)
     )
+    return query + sql.SQL(" LIMIT %s") if limited else query
 
 
 def load_health_daily(conn: psycopg.Connection, as_of: datetime, days: int) -> list[Row]:
