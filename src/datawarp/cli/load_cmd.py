@@ -80,9 +80,24 @@ def load_batch(
     else:
         hooks = Hooks(on_file_done=None if json_output else _plain_line)
         report = run_batch(database, settings, manifest, options, hooks=hooks)
-    _print_report(report, json_output=json_output, verbose=app_state.verbose,
+    after = {} if dry_run else _after_batch(app_state)
+    _print_report(report, after, json_output=json_output, verbose=app_state.verbose,
                   rich_lines=show_progress)  # fmt: skip
     raise typer.Exit(report.exit_code)
+
+
+def _after_batch(app_state) -> dict:
+    """Alert rules and delivery once every transaction of the batch has ended. A problem here
+    is reported and never changes the batch's exit code: the loads themselves are done."""
+    from datawarp.cli.alerts_cmd import check_and_deliver
+    from datawarp.core.errors import DataWarpError
+
+    try:
+        check, delivery = check_and_deliver(app_state)
+    except DataWarpError as exc:
+        typer.echo(f"warning: alerts not checked: {exc.message}", err=True)
+        return {}
+    return {"alerts": check, "delivery": delivery}
 
 
 def _note_interrupted(load_ids: list[int]) -> None:
@@ -91,16 +106,20 @@ def _note_interrupted(load_ids: list[int]) -> None:
 
 
 def _print_report(
-    report: BatchReport, *, json_output: bool, verbose: bool,
+    report: BatchReport, after: dict, *, json_output: bool, verbose: bool,
     rich_lines: bool,
 ) -> None:  # fmt: skip
     if json_output:
         summary = {"outcomes": report.outcomes, "warnings": report.warnings}
-        print_json({**summary, "notifications": report.notifications})
+        print_json({**summary, "notifications": report.notifications, **after})
         return
     if verbose:
         _details(report)
     _summary(report, rich_lines=rich_lines)
+    if "alerts" in after:
+        from datawarp.cli.alerts_cmd import summary_line
+
+        typer.echo(summary_line(after["alerts"]))
 
 
 def _describe(outcome: FileOutcome) -> str:
