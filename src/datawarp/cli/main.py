@@ -15,9 +15,11 @@ from typer.core import TyperGroup
 
 from datawarp import __version__
 from datawarp.cli import (
+    alerts_cmd,
     audit_cmd,
     db_cmd,
     demo_cmd,
+    health_cmd,
     inspect_cmd,
     load_cmd,
     schema_cmd,
@@ -97,6 +99,8 @@ demo_cmd.install(app)
 load_cmd.install(app)
 schema_cmd.install(app)
 validate_cmd.install(app)
+health_cmd.install(app)
+alerts_cmd.install(app)
 app.command("inspect", epilog="Example: datawarp inspect Monthly-AE-September-2023.csv --json")(
     inspect_cmd.inspect
 )
