@@ -10,14 +10,17 @@ from datawarp.core.naming import DATA_SCHEMAS
 from datawarp.core.vocabulary import (
     AlertSeverity,
     AlertStatus,
+    ArchiveKind,
     AuditAction,
     CheckStatus,
     LoadMode,
     LoadStatus,
+    MaintenanceSchedule,
     NotificationStatus,
     SchemaChangeKind,
     SchemaChangeStatus,
     SourceStatus,
+    StepOutcome,
     ValidationType,
 )
 
@@ -35,6 +38,9 @@ CONSTRAINTS = {
     ("tbl_alerts", "alert_severity_values"): AlertSeverity,
     ("tbl_alerts", "alert_status_values"): AlertStatus,
     ("tbl_notifications", "notification_status_values"): NotificationStatus,
+    ("tbl_archives", "archive_kind_values"): ArchiveKind,
+    ("tbl_maintenance_runs", "maintenance_schedule_values"): MaintenanceSchedule,
+    ("tbl_maintenance_runs", "maintenance_outcome_values"): StepOutcome,
 }
 
 # Constraints that name some values of an enumeration (a rule about them, not the list).

@@ -38,6 +38,8 @@ class EventStart:
     load_mode: str
     file_sha256: str | None = None
     file_bytes: int | None = None
+    manifest_path: str | None = None
+    manifest_entry: dict | None = None  # the source's manifest entry, with this file only
 
 
 class LoadRecorder:
@@ -52,12 +54,14 @@ class LoadRecorder:
         self.conn.execute(f"SELECT pg_advisory_lock_shared({LIVENESS_LOCK})", (event.source_code,))
         row = self.conn.execute(
             "INSERT INTO datawarp.tbl_load_events (source_code, target_schema, target_table,"
-            " source_file, period, period_kind, sheet, load_mode, file_sha256, file_bytes)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING load_id",
+            " source_file, period, period_kind, sheet, load_mode, file_sha256, file_bytes,"
+            " manifest_path, manifest_entry)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING load_id",
             (
                 event.source_code, event.target_schema, event.target_table, event.source_file,
                 event.period, event.period_kind, event.sheet, event.load_mode,
-                event.file_sha256, event.file_bytes,
+                event.file_sha256, event.file_bytes, event.manifest_path,
+                None if event.manifest_entry is None else Jsonb(event.manifest_entry),
             ),
         ).fetchone()  # fmt: skip
         return row[0]

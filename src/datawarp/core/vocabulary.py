@@ -79,3 +79,24 @@ class AlertStatus(StrEnum):
 class NotificationStatus(StrEnum):
     PENDING = "pending"
     SENT = "sent"
+
+
+class ArchiveKind(StrEnum):
+    ARCHIVE = "archive"
+    RETENTION = "retention"
+    ORPHAN = "orphan"
+    LOAD_EVENTS = "load_events"
+
+
+class MaintenanceSchedule(StrEnum):
+    WEEKLY = "weekly"
+    MONTHLY = "monthly"
+    QUARTERLY = "quarterly"
+
+
+class StepOutcome(StrEnum):
+    RUNNING = "running"
+    OK = "ok"
+    WARNING = "warning"
+    FAILED = "failed"
+    SKIPPED = "skipped"

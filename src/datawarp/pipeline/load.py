@@ -158,6 +158,8 @@ def _event(job: FileJob, fetched: FetchedFile | None) -> EventStart:
         load_mode=job.task.load_mode,
         file_sha256=fetched.sha256 if fetched else None,
         file_bytes=fetched.size if fetched else None,
+        manifest_path=job.task.manifest_path,
+        manifest_entry=job.task.manifest_entry(),
     )
 
 

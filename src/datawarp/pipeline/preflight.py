@@ -25,6 +25,14 @@ class FileTask:
     source: SourceEntry
     entry: FileEntry
     registered: registry.SourceRecord | None
+    manifest_path: str | None = None
+
+    def manifest_entry(self) -> dict:
+        """The source's manifest entry narrowed to this file, as the load event keeps it (so
+        ``datawarp loads retry`` can load the same file the same way)."""
+        source = self.source.model_dump(mode="json", exclude={"files", "url", "path", "period"})
+        file = self.entry.model_dump(mode="json", exclude_none=True)
+        return {**source, "files": [{**file, "period_kind": self.entry.period_kind}]}
 
     @property
     def location(self) -> str:
@@ -77,7 +85,8 @@ def preflight(
             problem = _reachability_problem(entry, check_urls)
             if problem:
                 problems.append(f"{source.source_code}: {problem}")
-            checked.tasks.append(FileTask(source, entry, record or None))
+            where = str(manifest.path) if manifest.path else None
+            checked.tasks.append(FileTask(source, entry, record or None, where))
     if problems:
         raise InputProblems(problems)
     return checked
