@@ -60,7 +60,7 @@ def load_batch(
     file is rolled back, its owner notified, and the batch goes on; the exit code is 1 if any
     file failed.
     """
-    from datawarp.pipeline.batch import BatchOptions, Hooks, run_batch
+    from datawarp.pipeline.batch import BatchOptions
     from datawarp.pipeline.manifest import load_manifest
 
     app_state = state(ctx)
@@ -72,6 +72,13 @@ def load_batch(
     options = BatchOptions(
         test=test, force=force, dry_run=dry_run, validate=validate, only_source=source
     )
+    run_and_report(app_state, settings, manifest, options, json_output=json_output)
+
+
+def run_and_report(app_state, settings, manifest, options, *, json_output: bool) -> None:
+    """Run a batch and print it as load-batch does (`loads retry` too); exits with its code."""
+    from datawarp.pipeline.batch import Hooks, run_batch
+
     database = app_state.ready_database()
     _note_interrupted(app_state.interrupted_loads)
     show_progress = sys.stdout.isatty() and not json_output
@@ -80,7 +87,7 @@ def load_batch(
     else:
         hooks = Hooks(on_file_done=None if json_output else _plain_line)
         report = run_batch(database, settings, manifest, options, hooks=hooks)
-    after = {} if dry_run else _after_batch(app_state)
+    after = {} if options.dry_run else _after_batch(app_state)
     _print_report(report, after, json_output=json_output, verbose=app_state.verbose,
                   rich_lines=show_progress)  # fmt: skip
     raise typer.Exit(report.exit_code)
@@ -115,11 +122,11 @@ def _print_report(
         return
     if verbose:
         _details(report)
-    _summary(report, rich_lines=rich_lines)
-    if "alerts" in after:
+    if "alerts" in after:  # before the summary, which stays the last line for scripts
         from datawarp.cli.alerts_cmd import summary_line
 
         typer.echo(summary_line(after["alerts"]))
+    _summary(report, rich_lines=rich_lines)
 
 
 def _describe(outcome: FileOutcome) -> str:

@@ -335,7 +335,7 @@ def schema_review_notice(job: FileJob, prepared: PreparedTable) -> Notification:
     columns = ", ".join(c.name for c in prepared.plan.new_request_columns)
     return Notification(
         "schema_review",
-        job.settings.dba_email or DBA,
+        DBA,
         job.source_code,
         f"Schema change review needed for {job.target}",
         f"changes {prepared.pending_change_ids} hold back new columns ({columns});"
