@@ -375,3 +375,29 @@ def test_notify_list_and_send_on_the_command_line(conn, db_url):
     quiet = run_cli("notify", "send", "--json", database_url=db_url)
     report = json.loads(quiet.stdout)
     assert quiet.exit_code == 0 and (report["configured"], report["pending"]) == (False, 1)
+
+
+def test_the_report_goes_to_the_dba_list_with_text_and_html_parts(conn, db_url, smtp):
+    env = {
+        "DATAWARP_NOTIFY_SMTP_HOST": "127.0.0.1",
+        "DATAWARP_NOTIFY_SMTP_PORT": str(smtp.port),
+        "DATAWARP_NOTIFY_SMTP_SECURITY": "none",
+        "DATAWARP_NOTIFY_EMAIL_FROM": SENDER,
+        "DATAWARP_NOTIFY_DBA_EMAILS": ",".join(DBAS),
+    }
+    result = run_cli("report", "--email", database_url=db_url, env=env)
+
+    assert result.exit_code == 0, result.stderr
+    ((recipients, message),) = smtp.messages
+    assert sorted(recipients) == sorted(DBAS)
+    parts = {part.get_content_type(): part.get_content() for part in message.iter_parts()}
+    assert "LOAD HEALTH" in parts["text/plain"] and "<svg" in parts["text/html"]
+    assert message["Subject"].startswith("DataWarp")
+
+
+def test_the_report_is_not_sent_without_a_mail_server(db_url):
+    result = run_cli("report", "--email", database_url=db_url)
+    assert result.exit_code == 1
+    assert result.stderr.strip() == (
+        "Error: The report was not sent: no recipients: set dba_emails under [notify]"
+    )

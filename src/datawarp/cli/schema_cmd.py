@@ -10,7 +10,7 @@ from datawarp.cli.output import console, field_table, listing, local_time, print
 from datawarp.cli.state import state
 
 schema_app = typer.Typer(
-    help="Review schema changes that new files propose (seed rule 4).",
+    help="Review schema changes that new files propose: many new columns wait for a DBA.",
     no_args_is_help=True,
     rich_markup_mode="rich",
 )

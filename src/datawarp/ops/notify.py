@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import logging
 import smtplib
-import ssl
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from email import policy
 from email.errors import MessageError
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
@@ -27,6 +25,7 @@ from datawarp.catalog import outbox
 from datawarp.catalog.outbox import OutboxEntry
 from datawarp.core.clock import SYSTEM_CLOCK, Clock
 from datawarp.core.notifications import DBA
+from datawarp.ops.smtp import MAIL_POLICY, TIMEOUT_SECONDS, SmtpFailure, close_smtp, open_smtp
 
 if TYPE_CHECKING:
     import psycopg
@@ -38,15 +37,11 @@ logger = logging.getLogger("datawarp.notify")
 
 EMAIL = "email"
 WEBHOOK = "webhook"
-TIMEOUT_SECONDS = 10
 # Chat messages stay readable (and under Slack's and Teams' size limits); the JSON format
 # carries everything.
 CHAT_ITEMS = 50
 CHAT_BODY_CHARS = 300
 LIST_COMMAND = "datawarp notify list --pending"
-# Python folds a subject longer than 78 characters by moving it whole to a continuation line,
-# which some clients show with a leading blank; RFC 5322 allows 998.
-MAIL_POLICY = policy.SMTP.clone(max_line_length=998)
 
 
 @dataclass
@@ -87,10 +82,6 @@ class _ChannelResult:
     delivered: list[int] = field(default_factory=list)
     failed: dict[int, str] = field(default_factory=dict)
     messages: int = 0
-
-
-class _SmtpFailure(Exception):
-    """The SMTP session could not be opened; the message is ready for the report."""
 
 
 def configured_channels(notify: NotifySettings) -> list[str]:
@@ -193,8 +184,8 @@ def _send_emails(notify: NotifySettings, rows: list[OutboxEntry]) -> _ChannelRes
     if not groups:
         return result
     try:
-        smtp = _open_smtp(notify)
-    except _SmtpFailure as exc:
+        smtp = open_smtp(notify)
+    except SmtpFailure as exc:
         return _fail_all(result, rows, f"email: {exc}")
     try:
         for key, entries in groups.items():
@@ -206,7 +197,7 @@ def _send_emails(notify: NotifySettings, rows: list[OutboxEntry]) -> _ChannelRes
                 for entry in entries:
                     result.failed.setdefault(entry.notification_id, f"email to {address}: {exc}")
     finally:
-        _close(smtp)
+        close_smtp(smtp)
     result.delivered = [e.notification_id for e in rows if e.notification_id not in result.failed]
     return result
 
@@ -215,44 +206,6 @@ def _fail_all(result: _ChannelResult, rows: list[OutboxEntry], error: str) -> _C
     for entry in rows:
         result.failed.setdefault(entry.notification_id, error)
     return result
-
-
-def _open_smtp(notify: NotifySettings) -> smtplib.SMTP:
-    host, port, user = notify.smtp_host, notify.smtp_port, notify.smtp_user
-    server = f"SMTP server {host}:{port}"
-    try:
-        if notify.smtp_security == "ssl":
-            context = ssl.create_default_context()
-            smtp = smtplib.SMTP_SSL(host, port, timeout=TIMEOUT_SECONDS, context=context)
-        else:
-            smtp = smtplib.SMTP(host, port, timeout=TIMEOUT_SECONDS)
-    except (OSError, smtplib.SMTPException) as exc:
-        raise _SmtpFailure(f"cannot reach {server}: {exc}") from None
-    try:
-        if notify.smtp_security == "starttls":
-            smtp.starttls(context=ssl.create_default_context())
-        if user:
-            password = notify.smtp_password.get_secret_value() if notify.smtp_password else ""
-            smtp.login(user, password)
-    except smtplib.SMTPAuthenticationError as exc:
-        _close(smtp)
-        reply = exc.smtp_error.decode(errors="replace") if exc.smtp_error else ""
-        raise _SmtpFailure(
-            f"authentication failed at {server} as user {user!r}: {exc.smtp_code} {reply}"
-        ) from None
-    except (OSError, smtplib.SMTPException) as exc:
-        _close(smtp)
-        who = f" as user {user!r}" if user else ""
-        raise _SmtpFailure(f"{server}{who}: {exc}") from None
-    return smtp
-
-
-def _close(smtp: smtplib.SMTP) -> None:
-    # What was sent is sent: a server that drops the connection at QUIT changes nothing.
-    try:
-        smtp.quit()
-    except (OSError, smtplib.SMTPException):
-        smtp.close()
 
 
 def _email(sender: str, address: str, entries: list[OutboxEntry]) -> EmailMessage:

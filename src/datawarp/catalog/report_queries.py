@@ -1,0 +1,206 @@
+"""Reads for the report, the web pages and ``/metrics`` beyond the dashboard functions.
+
+Like the dashboards, only loads into ``staging`` count (test loads are experiments), and a
+load's validation verdict is its latest run of the gates (``datawarp validate`` may re-run
+them). Every function returns plain rows (dicts).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from psycopg.rows import dict_row
+
+Row = dict[str, Any]
+
+# `latest`: the latest gate run of each load started in the window (one row per check).
+_LATEST_IN_WINDOW = sql.SQL(
+    "WITH latest AS ("
+    "  SELECT v.*, e.load_status FROM datawarp.tbl_validation_results v"
+    "    JOIN datawarp.tbl_load_events e ON e.load_id = v.load_id"
+    "   WHERE e.started_at > %(as_of)s - make_interval(days => %(days)s)"
+    "     AND e.started_at <= %(as_of)s AND e.target_schema = 'staging'"
+    "     AND v.run_id IS NOT DISTINCT FROM (SELECT max(r.run_id)"
+    "           FROM datawarp.tbl_validation_results r WHERE r.load_id = v.load_id)) "
+)
+
+
+def _rows(
+    conn: psycopg.Connection, query: str | sql.Composable, params: dict[str, Any] | tuple = ()
+) -> list[Row]:
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(query, params).fetchall()
+
+
+def validation_summary(conn: psycopg.Connection, as_of: datetime, days: int) -> list[Row]:
+    """Per gate check: how many loads of the window passed, warned and failed it."""
+    return _rows(
+        conn,
+        _LATEST_IN_WINDOW
+        + sql.SQL(
+            "SELECT validation_type, check_name,"
+            " count(*) FILTER (WHERE status = 'pass') AS pass,"
+            " count(*) FILTER (WHERE status = 'warn') AS warn,"
+            " count(*) FILTER (WHERE status = 'fail') AS fail"
+            " FROM latest GROUP BY validation_type, check_name"
+            " ORDER BY fail DESC, warn DESC, validation_type, check_name"
+        ),
+        {"as_of": as_of, "days": days},
+    )
+
+
+def validation_failures(
+    conn: psycopg.Connection, as_of: datetime, days: int, limit: int = 20
+) -> list[Row]:
+    """The latest failed checks of the window, newest first."""
+    return _rows(
+        conn,
+        _LATEST_IN_WINDOW
+        + sql.SQL(
+            "SELECT load_id, source_code, check_name, message, load_status, validated_at"
+            " FROM latest WHERE status = 'fail'"
+            " ORDER BY validated_at DESC, validation_id DESC LIMIT %(limit)s"
+        ),
+        {"as_of": as_of, "days": days, "limit": limit},
+    )
+
+
+def row_history(conn: psycopg.Connection, as_of: datetime, days: int) -> list[Row]:
+    """Each source's table rows after each load of the window, and its last figure before it."""
+    return _rows(
+        conn,
+        "WITH measured AS ("
+        "  SELECT m.source_code, m.measured_at, m.row_count FROM datawarp.tbl_source_metrics m"
+        "    JOIN datawarp.tbl_load_events e ON e.load_id = m.load_id"
+        "   WHERE e.target_schema = 'staging' AND m.measured_at <= %(as_of)s"
+        "     AND m.row_count IS NOT NULL)"
+        " SELECT * FROM (SELECT DISTINCT ON (source_code) * FROM measured"
+        "   WHERE measured_at <= %(as_of)s - make_interval(days => %(days)s)"
+        "   ORDER BY source_code, measured_at DESC) before_window"
+        " UNION ALL"
+        " SELECT * FROM measured WHERE measured_at > %(as_of)s - make_interval(days => %(days)s)"
+        " ORDER BY source_code, measured_at",
+        {"as_of": as_of, "days": days},
+    )
+
+
+# --- one source ------------------------------------------------------------------------------
+
+
+def source_loads(conn: psycopg.Connection, source_code: str, limit: int = 20) -> list[Row]:
+    return _rows(
+        conn,
+        "SELECT load_id, load_status, target_schema, period, source_file, rows_loaded,"
+        " columns_added, started_at, duration_seconds, error_message"
+        " FROM datawarp.tbl_load_events WHERE source_code = %s"
+        " ORDER BY started_at DESC, load_id DESC LIMIT %s",
+        (source_code, limit),
+    )
+
+
+def source_validation(conn: psycopg.Connection, source_code: str, limit: int = 50) -> list[Row]:
+    """The latest gate run of each of the source's loads, newest first."""
+    return _rows(
+        conn,
+        "SELECT v.load_id, v.validation_type, v.check_name, v.status, v.message, v.validated_at"
+        " FROM datawarp.tbl_validation_results v WHERE v.source_code = %s"
+        " AND v.run_id IS NOT DISTINCT FROM (SELECT max(r.run_id)"
+        "   FROM datawarp.tbl_validation_results r WHERE r.load_id = v.load_id)"
+        " ORDER BY v.validation_id DESC LIMIT %s",
+        (source_code, limit),
+    )
+
+
+def source_schema_changes(conn: psycopg.Connection, source_code: str, limit: int = 50) -> list[Row]:
+    return _rows(
+        conn,
+        "SELECT change_id, kind, status, target_schema || '.' || target_table AS target_table,"
+        " (SELECT string_agg(c->>'name', ', ') FROM jsonb_array_elements(columns) c) AS columns,"
+        " requested_at, decided_at, decided_by"
+        " FROM datawarp.tbl_schema_changes WHERE source_code = %s"
+        " ORDER BY change_id DESC LIMIT %s",
+        (source_code, limit),
+    )
+
+
+def source_columns(conn: psycopg.Connection, source_code: str) -> list[Row]:
+    return _rows(
+        conn,
+        "SELECT column_name, data_type, original_header, description,"
+        " array_to_string(search_terms, ', ') AS search_terms"
+        " FROM datawarp.tbl_column_metadata WHERE source_code = %s"
+        " ORDER BY first_load_id NULLS LAST, column_name",
+        (source_code,),
+    )
+
+
+# --- /metrics: the whole history, read at scrape time ----------------------------------------
+
+
+def loads_by_status(conn: psycopg.Connection) -> dict[str, int]:
+    rows = _rows(
+        conn,
+        "SELECT load_status, count(*) AS loads FROM datawarp.tbl_load_events"
+        " WHERE target_schema = 'staging' AND load_status <> 'in_progress' GROUP BY 1",
+    )
+    return {r["load_status"]: r["loads"] for r in rows}
+
+
+def load_duration_histogram(
+    conn: psycopg.Connection, bounds: list[float]
+) -> tuple[list[int], int, float]:
+    """Completed loads: (cumulative count at or under each bound, count, sum of seconds)."""
+    row = _rows(
+        conn,
+        "WITH done AS (SELECT duration_seconds AS s FROM datawarp.tbl_load_events"
+        "  WHERE target_schema = 'staging' AND load_status = 'completed'"
+        "    AND duration_seconds IS NOT NULL)"
+        " SELECT ARRAY(SELECT (SELECT count(*) FROM done WHERE s <= b.le)"
+        "   FROM unnest(%s::numeric[]) WITH ORDINALITY AS b(le, n) ORDER BY b.n) AS buckets,"
+        " (SELECT count(*) FROM done) AS count,"
+        " (SELECT coalesce(sum(s), 0)::float8 FROM done) AS sum",
+        (bounds,),
+    )[0]
+    return list(row["buckets"]), row["count"], row["sum"]
+
+
+def last_successful_loads(conn: psycopg.Connection) -> dict[str, datetime]:
+    rows = _rows(
+        conn,
+        "SELECT source_code, max(completed_at) AS at FROM datawarp.tbl_load_events"
+        " WHERE target_schema = 'staging' AND load_status = 'completed' GROUP BY 1 ORDER BY 1",
+    )
+    return {r["source_code"]: r["at"] for r in rows}
+
+
+def source_rows(conn: psycopg.Connection) -> dict[str, int]:
+    """Each source's table rows after its latest completed load."""
+    rows = _rows(
+        conn,
+        "SELECT DISTINCT ON (m.source_code) m.source_code, m.row_count"
+        " FROM datawarp.tbl_source_metrics m"
+        " JOIN datawarp.tbl_load_events e ON e.load_id = m.load_id"
+        " WHERE e.target_schema = 'staging' AND m.row_count IS NOT NULL"
+        " ORDER BY m.source_code, m.measured_at DESC, m.metric_id DESC",
+    )
+    return {r["source_code"]: r["row_count"] for r in rows}
+
+
+def open_alerts_by_severity(conn: psycopg.Connection) -> dict[str, int]:
+    rows = _rows(
+        conn,
+        "SELECT severity, count(*) AS alerts FROM datawarp.tbl_alerts"
+        " WHERE status <> 'resolved' GROUP BY 1",
+    )
+    return {r["severity"]: r["alerts"] for r in rows}
+
+
+def table_bytes(conn: psycopg.Connection) -> list[Row]:
+    """Every table in the data schemas (staging, staging_test, archive) with its size."""
+    return _rows(
+        conn,
+        "SELECT schema_name, table_name, total_bytes FROM datawarp.table_sizes() ORDER BY 1, 2",
+    )

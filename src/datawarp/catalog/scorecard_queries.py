@@ -1,0 +1,217 @@
+"""Every query the success-criteria scorecard runs (the policy is ``ops.scorecard``).
+
+Each returns plain facts (counts, names, times) for one window ``(since, as_of]`` of load start
+times, the same convention as the dashboard functions of migration 0007, so the scorecard and
+the dashboards count the same loads. Only loads into ``staging`` count.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+import psycopg
+from psycopg import sql
+from psycopg.rows import class_row
+
+from datawarp.catalog.introspect import identifier, table_exists
+from datawarp.core.naming import PROVENANCE_PREFIX, STAGING_SCHEMA, TableRef
+
+SAMPLE = 5  # names or ids quoted in a criterion's detail; the count says the rest
+
+
+@dataclass(frozen=True)
+class LoadCounts:
+    finished: int
+    completed: int
+
+
+@dataclass(frozen=True)
+class StagingTable:
+    """A table in ``staging`` and the registered source it belongs to, if any."""
+
+    table_name: str
+    source_code: str | None
+    owner: str | None
+
+
+@dataclass(frozen=True)
+class ValidationCounts:
+    required: int
+    unvalidated: int
+    unvalidated_sample: list[int]
+
+
+@dataclass(frozen=True)
+class Recovery:
+    """A failed load and the finish of its source's next completed load (None: none yet)."""
+
+    load_id: int
+    source_code: str
+    failed_at: datetime
+    recovered_at: datetime | None
+
+
+@dataclass(frozen=True)
+class ColumnCoverage:
+    columns: int
+    described: int
+    undescribed_sample: list[str]
+
+
+@dataclass(frozen=True)
+class RepeatedFile:
+    """A completed load of the same source, period and bytes as an earlier completed load."""
+
+    source_code: str
+    target_table: str
+    period: str | None
+    first_load_id: int
+    repeat_load_id: int
+
+
+def load_counts(conn: psycopg.Connection, since: datetime, as_of: datetime) -> LoadCounts:
+    with conn.cursor(row_factory=class_row(LoadCounts)) as cur:
+        return cur.execute(
+            "SELECT count(*) AS finished,"
+            "       count(*) FILTER (WHERE load_status = 'completed') AS completed"
+            "  FROM datawarp.tbl_load_events"
+            " WHERE started_at > %s AND started_at <= %s"
+            "   AND target_schema = 'staging' AND load_status <> 'in_progress'",
+            (since, as_of),
+        ).fetchone()
+
+
+def staging_tables(conn: psycopg.Connection) -> list[StagingTable]:
+    """Every table of ``staging``; an archived source's name no longer claims a live table."""
+    with conn.cursor(row_factory=class_row(StagingTable)) as cur:
+        return cur.execute(
+            "SELECT c.relname::text AS table_name, s.source_code, s.owner"
+            "  FROM pg_class c"
+            "  LEFT JOIN datawarp.tbl_data_sources s"
+            "    ON c.relname::text = 'tbl_' || s.source_code AND s.status <> 'archived'"
+            " WHERE c.relnamespace = to_regnamespace(%s) AND c.relkind IN ('r', 'p')"
+            "   AND NOT c.relispartition"
+            " ORDER BY 1",
+            (STAGING_SCHEMA,),
+        ).fetchall()
+
+
+def undocumented_sources(conn: psycopg.Connection) -> list[str]:
+    """Sources with a blank owner or purpose: the CHECK constraints forbid it, but a superuser
+    can drop or bypass them, so the scorecard looks rather than trusts."""
+    rows = conn.execute(
+        "SELECT source_code FROM datawarp.tbl_data_sources"
+        " WHERE btrim(coalesce(owner, '')) = '' OR btrim(coalesce(purpose, '')) = ''"
+        " ORDER BY 1"
+    ).fetchall()
+    return [code for (code,) in rows]
+
+
+def validation_counts(
+    conn: psycopg.Connection, since: datetime, as_of: datetime
+) -> ValidationCounts:
+    """Completed loads of sources requiring validation, and those with no result at all."""
+    with conn.cursor(row_factory=class_row(ValidationCounts)) as cur:
+        return cur.execute(
+            "SELECT count(*) AS required,"
+            "       count(*) FILTER (WHERE NOT validated) AS unvalidated,"
+            "       coalesce((array_agg(load_id ORDER BY load_id) FILTER (WHERE NOT validated))"
+            "                [1:%s::int], '{}') AS unvalidated_sample"
+            "  FROM (SELECT e.load_id, EXISTS (SELECT 1 FROM datawarp.tbl_validation_results v"
+            "                                   WHERE v.load_id = e.load_id) AS validated"
+            "          FROM datawarp.tbl_load_events e"
+            "          JOIN datawarp.tbl_data_sources s ON s.source_code = e.source_code"
+            "         WHERE e.started_at > %s AND e.started_at <= %s"
+            "           AND e.target_schema = 'staging' AND e.load_status = 'completed'"
+            "           AND s.validation_required) loads",
+            (SAMPLE, since, as_of),
+        ).fetchone()
+
+
+def recoveries(conn: psycopg.Connection, since: datetime, as_of: datetime) -> list[Recovery]:
+    """Each failed or rolled-back load of the window and its source's next success by as_of."""
+    with conn.cursor(row_factory=class_row(Recovery)) as cur:
+        return cur.execute(
+            "SELECT f.load_id, f.source_code, f.completed_at AS failed_at,"
+            "       r.completed_at AS recovered_at"
+            "  FROM datawarp.tbl_load_events f"
+            "  LEFT JOIN LATERAL ("
+            "      SELECT e.completed_at FROM datawarp.tbl_load_events e"
+            "       WHERE e.source_code = f.source_code AND e.load_status = 'completed'"
+            "         AND e.target_schema = 'staging'"
+            "         AND e.completed_at > f.completed_at AND e.completed_at <= %(as_of)s"
+            "       ORDER BY e.completed_at LIMIT 1"
+            "  ) r ON true"
+            " WHERE f.started_at > %(since)s AND f.started_at <= %(as_of)s"
+            "   AND f.target_schema = 'staging' AND f.load_status IN ('failed', 'rolled_back')"
+            " ORDER BY f.load_id",
+            {"since": since, "as_of": as_of},
+        ).fetchall()
+
+
+def column_coverage(conn: psycopg.Connection) -> ColumnCoverage:
+    """Data columns of registered sources' staging tables, and those with a description.
+
+    Read from ``pg_attribute`` rather than from the metadata table, so that a column added by
+    hand, which DataWarp never recorded, counts as undescribed.
+    """
+    with conn.cursor(row_factory=class_row(ColumnCoverage)) as cur:
+        return cur.execute(
+            "SELECT count(*) AS columns,"
+            "       count(*) FILTER (WHERE described) AS described,"
+            "       coalesce((array_agg(name ORDER BY name) FILTER (WHERE NOT described))[1:%s::int],"
+            "                '{}') AS undescribed_sample"
+            "  FROM (SELECT s.source_code || '.' || a.attname AS name,"
+            "               coalesce(btrim(m.description) <> '', false) AS described"
+            "          FROM datawarp.tbl_data_sources s"
+            "          JOIN pg_class c ON c.relname::text = 'tbl_' || s.source_code"
+            "           AND c.relnamespace = to_regnamespace(%s) AND c.relkind IN ('r', 'p')"
+            "          JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0"
+            "           AND NOT a.attisdropped AND NOT starts_with(a.attname::text, %s)"
+            "          LEFT JOIN datawarp.tbl_column_metadata m"
+            "            ON m.source_code = s.source_code AND m.column_name = a.attname::text"
+            "         WHERE s.status <> 'archived') columns",
+            (SAMPLE, STAGING_SCHEMA, PROVENANCE_PREFIX),
+        ).fetchone()
+
+
+def repeated_files(
+    conn: psycopg.Connection, since: datetime, as_of: datetime
+) -> list[RepeatedFile]:
+    """Completed loads of the window repeating an earlier completed load's file and period.
+
+    Found from the window's loads by file hash (an index lookup each), never by grouping the
+    whole history: the same file twice is a recent mistake the scorecard should catch.
+    """
+    with conn.cursor(row_factory=class_row(RepeatedFile)) as cur:
+        return cur.execute(
+            "SELECT e.source_code, coalesce(e.target_table, 'tbl_' || e.source_code)"
+            "       AS target_table, e.period, d.load_id AS first_load_id,"
+            "       e.load_id AS repeat_load_id"
+            "  FROM datawarp.tbl_load_events e"
+            "  JOIN datawarp.tbl_load_events d"
+            "    ON d.file_sha256 = e.file_sha256 AND d.source_code = e.source_code"
+            "   AND d.period IS NOT DISTINCT FROM e.period AND d.load_id < e.load_id"
+            "   AND d.load_status = 'completed' AND d.target_schema = 'staging'"
+            " WHERE e.started_at > %s AND e.started_at <= %s"
+            "   AND e.target_schema = 'staging' AND e.load_status = 'completed'"
+            "   AND e.file_sha256 IS NOT NULL"
+            " ORDER BY e.load_id, d.load_id",
+            (since, as_of),
+        ).fetchall()
+
+
+def loads_with_rows(
+    conn: psycopg.Connection, target: TableRef, load_ids: Iterable[int]
+) -> set[int]:
+    """Which of these loads still have a row in the table (one index probe each)."""
+    ids = sorted(set(load_ids))
+    if not ids or not table_exists(conn, target.schema, target.table):
+        return set()
+    query = sql.SQL(
+        "SELECT id FROM unnest(%s::bigint[]) AS id"
+        " WHERE EXISTS (SELECT 1 FROM {} t WHERE t._load_id = id)"
+    ).format(identifier(target))
+    return {load_id for (load_id,) in conn.execute(query, (ids,)).fetchall()}
