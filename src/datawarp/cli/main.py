@@ -20,9 +20,18 @@ from datawarp.cli import (
     db_cmd,
     demo_cmd,
     health_cmd,
+    hygiene_cmd,
     inspect_cmd,
+    lifecycle_cmd,
     load_cmd,
+    loads_cmd,
+    maintenance_cmd,
+    notify_cmd,
+    orphans_cmd,
+    report_cmd,
     schema_cmd,
+    scorecard_cmd,
+    serve_cmd,
     sources_cmd,
     validate_cmd,
 )
@@ -99,8 +108,17 @@ demo_cmd.install(app)
 load_cmd.install(app)
 schema_cmd.install(app)
 validate_cmd.install(app)
+scorecard_cmd.install(app)
 health_cmd.install(app)
 alerts_cmd.install(app)
+maintenance_cmd.install(app)
+notify_cmd.install(app)
+lifecycle_cmd.install(app)
+orphans_cmd.install(app)
+loads_cmd.install(app)
+hygiene_cmd.install(app)
+report_cmd.install(app)
+serve_cmd.install(app)
 app.command("inspect", epilog="Example: datawarp inspect Monthly-AE-September-2023.csv --json")(
     inspect_cmd.inspect
 )

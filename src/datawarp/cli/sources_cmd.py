@@ -140,7 +140,7 @@ def list_command(
     for r in records:
         table.add_row(
             r.source_code,
-            r.status,
+            "[yellow]DEPRECATED[/]" if r.status == SourceStatus.DEPRECATED else r.status,
             r.publication,
             r.domain,
             r.owner,
@@ -158,10 +158,12 @@ def show_command(
 ) -> None:
     """Show every field of a source and its status history."""
     from datawarp.catalog import audit, registry
+    from datawarp.cli.lifecycle_cmd import warn_if_deprecated
 
     with state(ctx).reading() as conn:
         record = registry.get_source(conn, source_code)
         history = audit.status_history(conn, source_code)
+        warn_if_deprecated(conn, source_code)
     if json_output:
         print_json({**record.model_dump(mode="json"), "status_history": history})
         return

@@ -14,10 +14,15 @@ to the command being run, the more it wins):
 Only ``load_settings`` reads the environment and the file: ``Settings(...)`` built directly
 (tests, ``database_for_url``) holds exactly what it was given.
 
+Notification delivery (``NotifySettings``) sits in its own ``[notify]`` table, top level
+(``[datawarp.notify]`` also works), and each of its keys is the variable
+``DATAWARP_NOTIFY_<KEY>``. The SMTP password is read from ``DATAWARP_NOTIFY_SMTP_PASSWORD``
+only: a settings file is shared, copied and committed, so a password found in one is refused.
+
 Mistakes are refused at start-up, all at once, one line each naming where the setting came
 from and its dotted key: an unknown key anywhere (top level, ``[datawarp.validation]``, its
-``severity`` table, each ``sources.<code>`` block), a table other than ``[datawarp]``, an
-invalid value or source code.
+``severity`` table, each ``sources.<code>`` block, ``[notify]``), a table other than
+``[datawarp]`` and ``[notify]``, an invalid value, source code, e-mail address or URL.
 """
 
 from __future__ import annotations
@@ -25,11 +30,22 @@ from __future__ import annotations
 import os
 import tomllib
 from contextvars import ContextVar
+from email.utils import formataddr
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import platformdirs
-from pydantic import Field, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    SecretStr,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+)
+from pydantic.networks import validate_email
 from pydantic_settings import (
     BaseSettings,
     EnvSettingsSource,
@@ -40,13 +56,19 @@ from pydantic_settings import (
 
 from datawarp.core.errors import InputProblems
 from datawarp.core.gate_settings import DEFAULT_SEVERITY, ValidationSettings
+from datawarp.core.lifecycle_settings import LifecycleSettings
 from datawarp.core.monitoring_settings import MonitoringSettings
 
 CONFIG_FILE_NAME = "datawarp.toml"
 ENV_PREFIX = "DATAWARP_"
 CONFIG_ENV = f"{ENV_PREFIX}CONFIG"
 TABLE = "datawarp"
+NOTIFY = "notify"
+PASSWORD_ENV = f"{ENV_PREFIX}NOTIFY_SMTP_PASSWORD"
 _INVALID = "Invalid DataWarp setting"
+_HTTP_URL = TypeAdapter(HttpUrl)
+# Settings that were renamed: an old settings file is told what to write instead.
+_REPLACED = {"dba_email": "replaced by dba_emails in the [notify] table"}
 
 # The file and environment layers of the load_settings call in progress. A context variable
 # rather than a class attribute, so that Settings(...) built anywhere else, or in another
@@ -54,6 +76,71 @@ _INVALID = "Invalid DataWarp setting"
 _LAYERS: ContextVar[tuple[PydanticBaseSettingsSource, ...]] = ContextVar(
     "datawarp_settings_layers", default=()
 )
+
+
+def _checked_address(value: str) -> str:
+    """The address normalised; a display name ("DataWarp <dw@nhs.net>") is kept if given."""
+    name, address = validate_email(value.strip())
+    return formataddr((name, address)) if "<" in value else address
+
+
+class NotifySettings(BaseModel):
+    """Where notifications are delivered: e-mail through SMTP, and one webhook.
+
+    A channel is configured when its server is named (``smtp_host``, ``webhook_url``); with
+    neither, notifications stay in the outbox and the log.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    smtp_host: str | None = Field(default=None, description="SMTP server; unset: no e-mail")
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_security: Literal["none", "starttls", "ssl"] = "starttls"
+    smtp_user: str | None = Field(default=None, description="SMTP login; unset: no login")
+    smtp_password: SecretStr | None = Field(
+        default=None, description=f"Only from the environment: {PASSWORD_ENV}"
+    )
+    email_from: str | None = Field(default=None, description="The sender of every e-mail")
+    dba_emails: list[str] = Field(
+        default_factory=list, description="Who the recipient 'dba' means (comma-separated)"
+    )
+    webhook_url: str | None = Field(default=None, description="One POST per delivery run")
+    webhook_format: Literal["json", "slack", "teams"] = "json"
+
+    @field_validator("email_from")
+    @classmethod
+    def _valid_sender(cls, value: str | None) -> str | None:
+        return None if value is None else _checked_address(value)
+
+    @field_validator("dba_emails", mode="before")
+    @classmethod
+    def _valid_dba_emails(cls, value: Any) -> Any:
+        # A comma-separated string is what an environment variable can hold.
+        if isinstance(value, str):
+            value = value.split(",")
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            return value  # pydantic reports the wrong type
+        checked, bad = [], []
+        for item in filter(None, (item.strip() for item in value)):
+            try:
+                checked.append(_checked_address(item))
+            except ValueError as exc:
+                reason = str(exc).removeprefix("value is not a valid email address: ")
+                bad.append(f"{item!r} ({reason})")
+        if bad:
+            raise ValueError(f"not a valid e-mail address: {', '.join(bad)}")
+        return checked
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _valid_webhook(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            _HTTP_URL.validate_python(value)
+        except ValidationError as exc:
+            raise ValueError(exc.errors()[0]["msg"]) from None
+        return value
 
 
 class Settings(BaseSettings):
@@ -64,9 +151,6 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         default=None, description="PostgreSQL URL; unset means the embedded server"
     )
-    dba_email: str | None = Field(
-        default=None, description="Where schema reviews and DBA alerts go (log only if unset)"
-    )
     schema_auto_add_limit: int = Field(
         default=5, ge=1, description="Fewer new columns than this in one load are auto-added"
     )
@@ -75,6 +159,8 @@ class Settings(BaseSettings):
     )
     validation: ValidationSettings = Field(default_factory=ValidationSettings)
     monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
+    notify: NotifySettings = Field(default_factory=NotifySettings)
+    lifecycle: LifecycleSettings = Field(default_factory=LifecycleSettings)
     home: Path = Field(
         default_factory=lambda: platformdirs.user_data_path("datawarp"),
         description="Folder for the embedded server's data and the download cache",
@@ -102,7 +188,7 @@ class Settings(BaseSettings):
 
 
 class _ConfigFileTable(InitSettingsSource):
-    """The ``[datawarp]`` table of the settings file.
+    """The ``[datawarp]`` table of the settings file, and the ``[notify]`` table.
 
     pydantic-settings' TomlConfigSettingsSource takes a whole file as the settings; ours sit
     in one table so that the file can grow other sections, and anything outside it is refused
@@ -112,8 +198,10 @@ class _ConfigFileTable(InitSettingsSource):
     def __init__(self, settings_cls: type[BaseSettings], path: Path | None):
         self.path = path
         self.problems: list[str] = []
+        self.notify_section = f"{TABLE}.{NOTIFY}"  # as the file spells it, for messages
         document = _read_toml(path) if path is not None else {}
         table = document.pop(TABLE, {})
+        notify = document.pop(NOTIFY, None)
         for key, value in document.items():
             kind = "table" if isinstance(value, dict) else "key"
             self.problems.append(
@@ -123,16 +211,52 @@ class _ConfigFileTable(InitSettingsSource):
         if not isinstance(table, dict):
             self.problems.append(f"{_INVALID} in {path}: {TABLE!r} must be the [{TABLE}] table")
             table = {}
+        if notify is not None:
+            self._take_notify(table, notify)
+        self._refuse_password(table.get(NOTIFY))
         self.values = table
         super().__init__(settings_cls, table)
 
+    def _take_notify(self, table: dict[str, Any], notify: Any) -> None:
+        """The top-level ``[notify]`` table is read as ``[datawarp.notify]``."""
+        if NOTIFY in table:
+            self.problems.append(
+                f"{_INVALID} in {self.path}: both [{NOTIFY}] and [{TABLE}.{NOTIFY}] given; keep one"
+            )
+        elif not isinstance(notify, dict):
+            self.problems.append(
+                f"{_INVALID} in {self.path}: {NOTIFY!r} must be the [{NOTIFY}] table"
+            )
+        else:
+            table[NOTIFY] = notify
+            self.notify_section = NOTIFY
+
+    def _refuse_password(self, notify: Any) -> None:
+        # Dropped as well as refused, so that the value can reach no message.
+        if isinstance(notify, dict) and "smtp_password" in notify:
+            del notify["smtp_password"]
+            self.problems.append(
+                f"{_INVALID} in {self.path}: [{self.notify_section}] smtp_password is not read"
+                f" from a settings file; set the environment variable {PASSWORD_ENV}"
+            )
+
+    def section(self, parent: list[str]) -> str:
+        if parent[:1] == [NOTIFY]:
+            return ".".join((self.notify_section, *parent[1:]))
+        return ".".join((TABLE, *parent))
+
 
 class _Environment(EnvSettingsSource):
-    """``DATAWARP_<FIELD>`` variables; a JSON value that does not parse names its variable."""
+    """``DATAWARP_<FIELD>`` variables; a JSON value that does not parse names its variable.
+
+    The notify keys are flat variables, ``DATAWARP_NOTIFY_<KEY>``, as operators' scripts set
+    them; they win over a ``DATAWARP_NOTIFY`` JSON object.
+    """
 
     def __init__(self, settings_cls: type[BaseSettings]):
         super().__init__(settings_cls)
         self.values: dict[str, Any] = {}
+        self.notify_variables: set[str] = set()
 
     def prepare_field_value(self, field_name: str, field, value: Any, value_is_complex: bool):
         try:
@@ -145,9 +269,19 @@ class _Environment(EnvSettingsSource):
             ) from None
 
     def __call__(self) -> dict[str, Any]:
+        values = super().__call__()
+        found = {
+            name: self.env_vars.get(_notify_env_name(name).lower())
+            for name in NotifySettings.model_fields
+        }
+        notify = {name: value for name, value in found.items() if value is not None}
+        if notify:
+            given = values.get(NOTIFY)
+            values[NOTIFY] = {**given, **notify} if isinstance(given, dict) else notify
+        self.notify_variables = set(notify)
         # Kept to tell, when a value is refused, whether it came from here.
-        self.values = super().__call__()
-        return self.values
+        self.values = values
+        return values
 
 
 def _find_config_file(config_file: Path | None = None) -> Path | None:
@@ -187,7 +321,7 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
         settings = Settings(**flags)
     except ValidationError as exc:
         layers = {"flags": flags, "env": env_layer.values, "file": file_layer.values}
-        problems = [_problem_line(error, layers, file_layer.path) for error in exc.errors()]
+        problems = [_problem_line(error, layers, file_layer, env_layer) for error in exc.errors()]
         raise InputProblems([*file_layer.problems, *problems]) from None
     finally:
         _LAYERS.reset(token)
@@ -198,6 +332,10 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
 
 def _env_name(field_name: str) -> str:
     return f"{ENV_PREFIX}{field_name.upper()}"
+
+
+def _notify_env_name(key: str) -> str:
+    return f"{ENV_PREFIX}{NOTIFY.upper()}_{key.upper()}"
 
 
 def _layer_of(loc: tuple, layers: dict[str, dict[str, Any]]) -> str | None:
@@ -214,7 +352,10 @@ def _layer_of(loc: tuple, layers: dict[str, dict[str, Any]]) -> str | None:
 
 
 def _problem_line(
-    error: dict[str, Any], layers: dict[str, dict[str, Any]], path: Path | None
+    error: dict[str, Any],
+    layers: dict[str, dict[str, Any]],
+    file_layer: _ConfigFileTable,
+    env_layer: _Environment,
 ) -> str:
     loc = tuple(error["loc"])
     bad_key = loc[-1:] == ("[key]",)  # pydantic's marker for a dict key that failed
@@ -226,9 +367,12 @@ def _problem_line(
     what = _what(error, parent, key, bad_key)
     layer = _layer_of(loc, layers)
     if layer == "file":
-        return f"{_INVALID} in {path}: [{'.'.join((TABLE, *parent))}] {what}"
+        return f"{_INVALID} in {file_layer.path}: [{file_layer.section(parent)}] {what}"
+    variable = _env_name(str(loc[0]))
+    if loc[0] == NOTIFY and len(loc) > 1 and loc[1] in env_layer.notify_variables:
+        variable = _notify_env_name(str(loc[1]))
     origin = {
-        "env": f" in environment variable {_env_name(str(loc[0]))}",
+        "env": f" in environment variable {variable}",
         "flags": " on the command line",
     }.get(layer or "", "")
     dotted = f"{'.'.join(parent)}: " if parent else ""
@@ -240,7 +384,11 @@ def _what(error: dict[str, Any], parent: list[str], key: str, bad_key: bool) -> 
     if error["type"] == "extra_forbidden":
         if parent[-1:] == ["severity"]:
             return f"unknown check {key!r} (known: {', '.join(sorted(DEFAULT_SEVERITY))})"
+        if not parent and key in _REPLACED:
+            return f"unknown key {key!r} ({_REPLACED[key]})"
         return f"unknown key {key!r}"
     if bad_key:
         return f"invalid key {key!r}: {message}"
+    if key == "smtp_password":
+        return f"{key}: {message}"  # never the value
     return f"{key} = {error['input']!r}: {message}"
