@@ -1,8 +1,9 @@
 """Every query the success-criteria scorecard runs (the policy is ``ops.scorecard``).
 
-Each returns plain facts (counts, names, times) for one window ``(since, as_of]`` of load start
-times, the same convention as the dashboard functions of migration 0007, so the scorecard and
-the dashboards count the same loads. Only loads into ``staging`` count.
+Windowed facts come from loads into ``staging`` *started* in ``(since, as_of]``, the
+convention of the dashboard functions of migration 0007, so the scorecard and the dashboards
+count the same loads; they are read in one statement (``window_loads``). The rest describe the
+catalog as it is now. Each returns plain facts: counts, names, times.
 """
 
 from __future__ import annotations
@@ -71,18 +72,6 @@ class RepeatedFile:
     repeat_load_id: int
 
 
-def load_counts(conn: psycopg.Connection, since: datetime, as_of: datetime) -> LoadCounts:
-    with conn.cursor(row_factory=class_row(LoadCounts)) as cur:
-        return cur.execute(
-            "SELECT count(*) AS finished,"
-            "       count(*) FILTER (WHERE load_status = 'completed') AS completed"
-            "  FROM datawarp.tbl_load_events"
-            " WHERE started_at > %s AND started_at <= %s"
-            "   AND target_schema = 'staging' AND load_status <> 'in_progress'",
-            (since, as_of),
-        ).fetchone()
-
-
 def staging_tables(conn: psycopg.Connection) -> list[StagingTable]:
     """Every table of ``staging``; an archived source's name no longer claims a live table."""
     with conn.cursor(row_factory=class_row(StagingTable)) as cur:
@@ -109,25 +98,67 @@ def undocumented_sources(conn: psycopg.Connection) -> list[str]:
     return [code for (code,) in rows]
 
 
-def validation_counts(
-    conn: psycopg.Connection, since: datetime, as_of: datetime
-) -> ValidationCounts:
-    """Completed loads of sources requiring validation, and those with no result at all."""
-    with conn.cursor(row_factory=class_row(ValidationCounts)) as cur:
-        return cur.execute(
-            "SELECT count(*) AS required,"
-            "       count(*) FILTER (WHERE NOT validated) AS unvalidated,"
-            "       coalesce((array_agg(load_id ORDER BY load_id) FILTER (WHERE NOT validated))"
-            "                [1:%s::int], '{}') AS unvalidated_sample"
-            "  FROM (SELECT e.load_id, EXISTS (SELECT 1 FROM datawarp.tbl_validation_results v"
-            "                                   WHERE v.load_id = e.load_id) AS validated"
-            "          FROM datawarp.tbl_load_events e"
-            "          JOIN datawarp.tbl_data_sources s ON s.source_code = e.source_code"
-            "         WHERE e.started_at > %s AND e.started_at <= %s"
-            "           AND e.target_schema = 'staging' AND e.load_status = 'completed'"
-            "           AND s.validation_required) loads",
-            (SAMPLE, since, as_of),
-        ).fetchone()
+@dataclass(frozen=True)
+class WindowLoads:
+    """What the scorecard judges about the window's loads, read in one pass."""
+
+    loads: LoadCounts
+    validation: ValidationCounts
+    repeats: list[RepeatedFile]
+
+
+# One pass over the window's events (40,000 in a million-event catalog): each load is read
+# once, and only the loads that need it pay for an index probe. OFFSET 0 keeps the subquery
+# whole, so a probe runs once per load, not once per aggregate that reads its result.
+_WINDOW_LOADS = """
+SELECT count(*) AS finished,
+       count(*) FILTER (WHERE load_status = 'completed') AS completed,
+       count(validated) AS required,
+       count(*) FILTER (WHERE NOT validated) AS unvalidated,
+       coalesce(array_agg(load_id) FILTER (WHERE NOT validated), '{}') AS unvalidated_ids,
+       coalesce(jsonb_agg(jsonb_build_object(
+           'source_code', source_code, 'target_table', target_table, 'period', period,
+           'repeat_load_id', load_id, 'earlier', earlier)) FILTER (WHERE earlier <> '{}'),
+           '[]') AS repeats
+  FROM (SELECT e.load_id, e.source_code, e.load_status, e.period,
+               coalesce(e.target_table, 'tbl_' || e.source_code) AS target_table,
+               CASE WHEN e.load_status = 'completed' AND s.validation_required THEN
+                   EXISTS (SELECT 1 FROM datawarp.tbl_validation_results v
+                            WHERE v.load_id = e.load_id)
+               END AS validated,
+               -- A REPLACE load deleted its period's earlier rows: only other loads can
+               -- leave the same file's rows twice.
+               CASE WHEN e.load_status = 'completed' AND e.file_sha256 IS NOT NULL
+                         AND e.load_mode IS DISTINCT FROM 'REPLACE' THEN
+                   ARRAY(SELECT d.load_id FROM datawarp.tbl_load_events d
+                          WHERE d.file_sha256 = e.file_sha256 AND d.load_id < e.load_id
+                            AND d.load_status = 'completed' AND d.target_schema = 'staging'
+                            AND d.source_code = e.source_code
+                            AND d.period IS NOT DISTINCT FROM e.period
+                          ORDER BY d.load_id)
+               END AS earlier
+          FROM datawarp.tbl_load_events e
+          LEFT JOIN datawarp.tbl_data_sources s ON s.source_code = e.source_code
+         WHERE e.started_at > %(since)s AND e.started_at <= %(as_of)s
+           AND e.target_schema = 'staging' AND e.load_status <> 'in_progress'
+        OFFSET 0) loads
+"""
+
+
+def window_loads(conn: psycopg.Connection, since: datetime, as_of: datetime) -> WindowLoads:
+    """Loads into ``staging`` started in ``(since, as_of]``: counts, validation, and the
+    completed loads repeating an earlier completed load's file for the same period."""
+    row = conn.execute(_WINDOW_LOADS, {"since": since, "as_of": as_of}).fetchone()
+    finished, completed, required, unvalidated, unvalidated_ids, repeats = row
+    return WindowLoads(
+        LoadCounts(finished, completed),
+        ValidationCounts(required, unvalidated, sorted(unvalidated_ids)[:SAMPLE]),
+        [
+            RepeatedFile(r["source_code"], r["target_table"], r["period"], first, repeat)
+            for repeat, r in sorted((r["repeat_load_id"], r) for r in repeats)
+            for first in r["earlier"]
+        ],
+    )
 
 
 def recoveries(conn: psycopg.Connection, since: datetime, as_of: datetime) -> list[Recovery]:
@@ -175,32 +206,6 @@ def column_coverage(conn: psycopg.Connection) -> ColumnCoverage:
             "         WHERE s.status <> 'archived') columns",
             (SAMPLE, STAGING_SCHEMA, PROVENANCE_PREFIX),
         ).fetchone()
-
-
-def repeated_files(
-    conn: psycopg.Connection, since: datetime, as_of: datetime
-) -> list[RepeatedFile]:
-    """Completed loads of the window repeating an earlier completed load's file and period.
-
-    Found from the window's loads by file hash (an index lookup each), never by grouping the
-    whole history: the same file twice is a recent mistake the scorecard should catch.
-    """
-    with conn.cursor(row_factory=class_row(RepeatedFile)) as cur:
-        return cur.execute(
-            "SELECT e.source_code, coalesce(e.target_table, 'tbl_' || e.source_code)"
-            "       AS target_table, e.period, d.load_id AS first_load_id,"
-            "       e.load_id AS repeat_load_id"
-            "  FROM datawarp.tbl_load_events e"
-            "  JOIN datawarp.tbl_load_events d"
-            "    ON d.file_sha256 = e.file_sha256 AND d.source_code = e.source_code"
-            "   AND d.period IS NOT DISTINCT FROM e.period AND d.load_id < e.load_id"
-            "   AND d.load_status = 'completed' AND d.target_schema = 'staging'"
-            " WHERE e.started_at > %s AND e.started_at <= %s"
-            "   AND e.target_schema = 'staging' AND e.load_status = 'completed'"
-            "   AND e.file_sha256 IS NOT NULL"
-            " ORDER BY e.load_id, d.load_id",
-            (since, as_of),
-        ).fetchall()
 
 
 def loads_with_rows(

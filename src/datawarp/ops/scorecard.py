@@ -259,20 +259,20 @@ def _loads_with_rows(conn: psycopg.Connection, repeats: list[RepeatedFile]) -> s
 
 def gather(conn: psycopg.Connection, settings: MonitoringSettings, as_of: datetime) -> Facts:
     since = as_of - timedelta(days=WINDOW_DAYS)
-    repeats = scorecard_queries.repeated_files(conn, since, as_of)
+    window = scorecard_queries.window_loads(conn, since, as_of)
     fresh = monitoring.freshness(
         conn, as_of, settings.stale_after_days, settings.overdue_grace_days
     )
     active = [r for r in fresh if r["status"] == "active"]
     return Facts(
         as_of=as_of,
-        loads=scorecard_queries.load_counts(conn, since, as_of),
+        loads=window.loads,
         tables=scorecard_queries.staging_tables(conn),
         undocumented=scorecard_queries.undocumented_sources(conn),
-        validation=scorecard_queries.validation_counts(conn, since, as_of),
+        validation=window.validation,
         recoveries=scorecard_queries.recoveries(conn, since, as_of),
         columns=scorecard_queries.column_coverage(conn),
-        duplicates=duplicates_with_rows(repeats, _loads_with_rows(conn, repeats)),
+        duplicates=duplicates_with_rows(window.repeats, _loads_with_rows(conn, window.repeats)),
         active_sources=len(active),
         stale_sources=[r["source_code"] for r in active if r["stale"]],
     )
