@@ -16,6 +16,7 @@ import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
+from datawarp.catalog.access import load_group_ddl
 from datawarp.catalog.introspect import identifier, table_columns
 from datawarp.core.naming import TableRef
 from datawarp.core.pgtypes import IncomingColumn, type_sql
@@ -51,9 +52,13 @@ def create_table(
         sql.SQL("{} {}").format(sql.Identifier(name), sql.SQL(ddl))
         for name, ddl in PROVENANCE_COLUMNS
     ]
-    conn.execute(
-        sql.SQL("CREATE TABLE {} ({})").format(identifier(target), sql.SQL(", ").join(definitions))
-    )
+    # Owned by the engineers' group once access is set up, so DBAs can alter and drop it.
+    with load_group_ddl(conn):
+        conn.execute(
+            sql.SQL("CREATE TABLE {} ({})").format(
+                identifier(target), sql.SQL(", ").join(definitions)
+            )
+        )
 
 
 def create_indexes(conn: psycopg.Connection, target: TableRef) -> None:

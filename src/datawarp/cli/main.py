@@ -10,11 +10,13 @@ import traceback
 from pathlib import Path
 from typing import Annotated, Any
 
+import click
 import typer
 from typer.core import TyperGroup
 
 from datawarp import __version__
 from datawarp.cli import (
+    access_cmd,
     alerts_cmd,
     audit_cmd,
     db_cmd,
@@ -42,15 +44,45 @@ from datawarp.core.errors import DataWarpError
 class DataWarpGroup(TyperGroup):
     """Root command group that reports DataWarp errors the way cron and people both want."""
 
+    def resolve_command(self, ctx: typer.Context, args: list[str]) -> Any:
+        # Kept to name the command in a permission refusal, once the command's context is gone.
+        ctx.meta["datawarp.args"] = list(args)
+        return super().resolve_command(ctx, args)
+
     def invoke(self, ctx: typer.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except DataWarpError as exc:
+        except Exception as exc:
+            problems, code = _reported(ctx, exc)
+            if problems is None:
+                raise
             if isinstance(ctx.obj, AppState) and ctx.obj.verbose:
                 traceback.print_exc()
-            for problem in getattr(exc, "problems", None) or [exc.message]:
+            for problem in problems:
                 typer.echo(f"Error: {problem}", err=True)
-            raise typer.Exit(exc.exit_code) from None
+            raise typer.Exit(code) from None
+
+
+def _reported(ctx: typer.Context, exc: Exception) -> tuple[list[str] | None, int]:
+    """The lines and exit code for an error DataWarp reports; (None, 0) for anything else.
+
+    A database refusal of a privilege, wherever it surfaces, becomes the one permission line.
+    """
+    if isinstance(exc, click.exceptions.Exit | click.exceptions.ClickException):
+        return None, 0
+    from datawarp.catalog.access import refusal_login
+    from datawarp.core.errors import PermissionDenied
+
+    url = ctx.obj._database.url if isinstance(ctx.obj, AppState) and ctx.obj._database else None
+    login = None if isinstance(exc, PermissionDenied) else refusal_login(exc, url)
+    if login is not None:
+        from datawarp.ops.access import command_words, denial_message
+
+        words = command_words(ctx.meta.get("datawarp.args", []))
+        return [denial_message(words, login)], 1
+    if isinstance(exc, DataWarpError):
+        return getattr(exc, "problems", None) or [exc.message], exc.exit_code
+    return None, 0
 
 
 app = typer.Typer(
@@ -119,6 +151,7 @@ loads_cmd.install(app)
 hygiene_cmd.install(app)
 report_cmd.install(app)
 serve_cmd.install(app)
+access_cmd.install(app)
 app.command("inspect", epilog="Example: datawarp inspect Monthly-AE-September-2023.csv --json")(
     inspect_cmd.inspect
 )

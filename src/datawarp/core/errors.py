@@ -53,3 +53,9 @@ class LoadAborted(DataWarpError):
     """A load could not go ahead (another process is loading the source); nothing was loaded."""
 
     exit_code = 1
+
+
+class PermissionDenied(DataWarpError):
+    """The user's DataWarp role does not allow this; nothing was written."""
+
+    exit_code = 1
