@@ -80,8 +80,13 @@ def finish_event(
     error_message: str | None = None,
     sheet: str | None = None,
     column_stats: dict | None = None,
+    validated: bool | None = None,
+    repeat_of: int | None = None,
 ) -> None:
     """Move an event from in_progress to its final status (the database allows this once).
+
+    ``validated`` (the gates ran) and ``repeat_of`` (the earlier completed load of the same
+    file and period that this one adds to) are what the scorecard counts.
 
     A completed load finishes its event inside the data transaction, so the rows and the
     'completed' record commit together: no window where one exists without the other.
@@ -92,7 +97,8 @@ def finish_event(
         "UPDATE datawarp.tbl_load_events SET load_status = %s, rows_loaded = %s,"
         " columns_added = %s, error_message = %s, completed_at = clock_timestamp(),"
         " duration_seconds = extract(epoch FROM clock_timestamp() - started_at),"
-        " sheet = coalesce(%s, sheet), column_stats = %s WHERE load_id = %s",
+        " sheet = coalesce(%s, sheet), column_stats = %s, validated = %s, repeat_of = %s"
+        " WHERE load_id = %s",
         (
             status,
             rows_loaded,
@@ -100,6 +106,8 @@ def finish_event(
             error_message,
             sheet,
             None if column_stats is None else Jsonb(column_stats),
+            validated,
+            repeat_of,
             load_id,
         ),
     )

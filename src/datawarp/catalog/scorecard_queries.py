@@ -107,41 +107,27 @@ class WindowLoads:
     repeats: list[RepeatedFile]
 
 
-# One pass over the window's events (40,000 in a million-event catalog): each load is read
-# once, and only the loads that need it pay for an index probe. OFFSET 0 keeps the subquery
-# whole, so a probe runs once per load, not once per aggregate that reads its result.
+# One pass over the window's events (40,000 in a million-event catalog) and nothing else:
+# whether the gates ran, and which earlier load a forced reload repeats, were recorded on
+# each event when it finished (migration 0012), so no load needs a probe of its own.
 _WINDOW_LOADS = """
 SELECT count(*) AS finished,
-       count(*) FILTER (WHERE load_status = 'completed') AS completed,
-       count(validated) AS required,
-       count(*) FILTER (WHERE NOT validated) AS unvalidated,
-       coalesce(array_agg(load_id) FILTER (WHERE NOT validated), '{}') AS unvalidated_ids,
+       count(*) FILTER (WHERE e.load_status = 'completed') AS completed,
+       count(*) FILTER (WHERE e.load_status = 'completed' AND s.validation_required) AS required,
+       count(*) FILTER (WHERE e.load_status = 'completed' AND s.validation_required
+                          AND NOT coalesce(e.validated, false)) AS unvalidated,
+       coalesce(array_agg(e.load_id) FILTER (WHERE e.load_status = 'completed'
+                          AND s.validation_required AND NOT coalesce(e.validated, false)),
+                '{}') AS unvalidated_ids,
        coalesce(jsonb_agg(jsonb_build_object(
-           'source_code', source_code, 'target_table', target_table, 'period', period,
-           'repeat_load_id', load_id, 'earlier', earlier)) FILTER (WHERE earlier <> '{}'),
-           '[]') AS repeats
-  FROM (SELECT e.load_id, e.source_code, e.load_status, e.period,
-               coalesce(e.target_table, 'tbl_' || e.source_code) AS target_table,
-               CASE WHEN e.load_status = 'completed' AND s.validation_required THEN
-                   EXISTS (SELECT 1 FROM datawarp.tbl_validation_results v
-                            WHERE v.load_id = e.load_id)
-               END AS validated,
-               -- A REPLACE load deleted its period's earlier rows: only other loads can
-               -- leave the same file's rows twice.
-               CASE WHEN e.load_status = 'completed' AND e.file_sha256 IS NOT NULL
-                         AND e.load_mode IS DISTINCT FROM 'REPLACE' THEN
-                   ARRAY(SELECT d.load_id FROM datawarp.tbl_load_events d
-                          WHERE d.file_sha256 = e.file_sha256 AND d.load_id < e.load_id
-                            AND d.load_status = 'completed' AND d.target_schema = 'staging'
-                            AND d.source_code = e.source_code
-                            AND d.period IS NOT DISTINCT FROM e.period
-                          ORDER BY d.load_id)
-               END AS earlier
-          FROM datawarp.tbl_load_events e
-          LEFT JOIN datawarp.tbl_data_sources s ON s.source_code = e.source_code
-         WHERE e.started_at > %(since)s AND e.started_at <= %(as_of)s
-           AND e.target_schema = 'staging' AND e.load_status <> 'in_progress'
-        OFFSET 0) loads
+           'source_code', e.source_code,
+           'target_table', coalesce(e.target_table, 'tbl_' || e.source_code),
+           'period', e.period, 'repeat_load_id', e.load_id, 'earlier', jsonb_build_array(e.repeat_of)
+       )) FILTER (WHERE e.load_status = 'completed' AND e.repeat_of IS NOT NULL), '[]') AS repeats
+  FROM datawarp.tbl_load_events e
+  LEFT JOIN datawarp.tbl_data_sources s ON s.source_code = e.source_code
+ WHERE e.started_at > %(since)s AND e.started_at <= %(as_of)s
+   AND e.target_schema = 'staging' AND e.load_status <> 'in_progress'
 """
 
 

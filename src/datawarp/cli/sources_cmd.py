@@ -81,6 +81,7 @@ def update(
 ) -> None:
     """Change the editable fields of a registered source (every change is audited)."""
     from datawarp.catalog import registry
+    from datawarp.cli.lifecycle_cmd import warn_if_deprecated
 
     with state(ctx).writing() as conn:
         record = registry.update_source(
@@ -98,6 +99,7 @@ def update(
                 else registry.parse_bool(validation_required, "validation_required")
             ),
         )
+        warn_if_deprecated(conn, source_code)
     if json_output:
         print_json(record)
     else:

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from datawarp.cli.lifecycle_cmd import warn_if_deprecated
 from datawarp.cli.output import console, print_json
 from datawarp.cli.state import state
 from datawarp.core.errors import NotFoundError
@@ -42,6 +43,7 @@ def validate(
     settings = app_state.settings().validation.for_source(source_code)
     with app_state.writing(autocommit=True) as conn:
         found, results = revalidate(conn, source_code, load_id, settings)
+        warn_if_deprecated(conn, source_code)
     _print(found, results, json_output, f"Validation of {source_code}, load {found}:")
     if worst(results) == "fail":
         raise typer.Exit(1)
@@ -74,6 +76,7 @@ def describe(
     terms = [t.strip() for t in search_terms.split(",") if t.strip()] if search_terms else None
     with state(ctx).writing() as conn:
         describe_column(conn, source_code, column, text, terms)
+        warn_if_deprecated(conn, source_code)
     console.print(f"[green]✓[/] Described {source_code}.{column}")
 
 

@@ -141,7 +141,9 @@ def _load_table(
     steps.activate_source(conn, job)
     steps.record_completion(
         conn, job, Completion(outcome.load_id, outcome.rows_loaded, removed,
-                              outcome.columns_added, prepared.created, outcome.sheet, stats),
+                              outcome.columns_added, prepared.created, outcome.sheet, stats,
+                              validated=bool(outcome.validation),
+                              repeat_of=steps.repeated_load(conn, job, table.source)),
     )  # fmt: skip
     return prepared
 

@@ -84,6 +84,14 @@ def previous_load(conn: psycopg.Connection, job: FileJob, fetched: FetchedFile) 
     )
 
 
+def repeated_load(conn: psycopg.Connection, job: FileJob, fetched: FetchedFile) -> int | None:
+    """The earlier completed load of these bytes and period that this one adds to (a forced
+    reload); None under REPLACE, which removes the earlier rows."""
+    if job.task.load_mode == LoadMode.REPLACE:
+        return None
+    return previous_load(conn, job, fetched)
+
+
 def extract_file(fetched: FetchedFile, task: FileTask) -> ExtractedTable:
     """The file's table; a workbook with several data sheets needs ``sheet:`` in the manifest."""
     table = open_fetched(fetched, sheet=task.sheet, member=task.member)
@@ -303,6 +311,8 @@ class Completion:
     created_table: bool
     sheet: str | None
     stats: dict[str, Any]
+    validated: bool
+    repeat_of: int | None
 
 
 def record_completion(conn: psycopg.Connection, job: FileJob, done: Completion) -> None:
@@ -311,6 +321,7 @@ def record_completion(conn: psycopg.Connection, job: FileJob, done: Completion) 
     loads.finish_event(
         conn, done.load_id, LoadStatus.COMPLETED, rows_loaded=done.rows_loaded,
         columns_added=done.columns_added, sheet=done.sheet, column_stats=done.stats,
+        validated=done.validated, repeat_of=done.repeat_of,
     )  # fmt: skip
     rows = loads.table_rows_after_load(
         conn, job.source_code, job.target.schema, job.target.table, loaded=done.rows_loaded,
