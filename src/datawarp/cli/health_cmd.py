@@ -10,6 +10,7 @@ from rich.markup import escape
 
 from datawarp.cli.output import console, listing, local_time, print_json
 from datawarp.cli.state import state
+from datawarp.ops.formatting import format_bytes
 
 if TYPE_CHECKING:
     from datawarp.ops.monitoring import Dashboard
@@ -112,7 +113,7 @@ def _cell(value: Any, column: str = "") -> str:
     if isinstance(value, bool):
         return "yes" if value else ""
     if column.endswith("_bytes") and isinstance(value, int):
-        return _size(value)
+        return format_bytes(value)
     if hasattr(value, "astimezone"):
         return local_time(value)
     if isinstance(value, Decimal | float):
@@ -120,14 +121,6 @@ def _cell(value: Any, column: str = "") -> str:
     if isinstance(value, int):
         return f"{value:,}"
     return str(value)
-
-
-def _size(count: float) -> str:
-    for unit in ("B", "kB", "MB", "GB"):
-        if count < 1024:
-            return f"{count:,.0f} {unit}"
-        count /= 1024
-    return f"{count:,.1f} TB"
 
 
 def _sparkline(values: list) -> str:

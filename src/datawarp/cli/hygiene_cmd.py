@@ -10,6 +10,7 @@ from rich.markup import escape
 
 from datawarp.cli.output import console, listing, local_time, print_json
 from datawarp.cli.state import state
+from datawarp.ops.formatting import format_bytes
 
 if TYPE_CHECKING:
     from datawarp.ops.incidents import DuplicateReport, Growth
@@ -128,7 +129,7 @@ def growth_command(
     for item in found:
         table.add_row(
             item.source_code, f"{item.rows_before or 0:,}", f"{item.rows_now:,}",
-            f"{item.weekly_growth_percent:+g}%", _size(item.total_bytes), item.load_mode,
+            f"{item.weekly_growth_percent:+g}%", format_bytes(item.total_bytes), item.load_mode,
             f"{item.retention_days} d", _past_retention(item),
         )  # fmt: skip
     console.print(table)
@@ -140,17 +141,6 @@ def _past_retention(item: Growth) -> str:
     if item.holds_data_past_retention:
         return f"yes, since {local_time(item.oldest_load_at)}"
     return "no"
-
-
-def _size(count: int | None) -> str:
-    if count is None:
-        return ""
-    size = float(count)
-    for unit in ("B", "kB", "MB", "GB"):
-        if size < 1024:
-            return f"{size:,.0f} {unit}"
-        size /= 1024
-    return f"{size:,.1f} TB"
 
 
 @test_loads_app.command("purge", epilog="Example: datawarp test-loads purge --older-than 2w")
@@ -186,9 +176,11 @@ def purge_command(
         _print_purge(found)
         if dry_run:
             total = sum(item.total_bytes for item in over_limit)
-            console.print(f"Dry run: {len(over_limit)} table(s) would go, freeing {_size(total)}")
+            console.print(
+                f"Dry run: {len(over_limit)} table(s) would go, freeing {format_bytes(total)}"
+            )
         else:
-            console.print(f"{len(gone)} table(s) dropped, {_size(freed)} freed")
+            console.print(f"{len(gone)} table(s) dropped, {format_bytes(freed)} freed")
     raise typer.Exit(0 if dry_run or len(gone) == len(over_limit) else 1)
 
 
@@ -196,7 +188,7 @@ def _print_purge(found) -> None:
     for item in found:
         mark = "[green]✓[/] dropped" if item.dropped else f"kept ({item.kept_because})"
         age = "" if item.age_days is None else f", {item.age_days:g} days old ({item.dated_by})"
-        console.print(f"{mark} {item.table}: {_size(item.total_bytes)}{age}")
+        console.print(f"{mark} {item.table}: {format_bytes(item.total_bytes)}{age}")
 
 
 def install(app: typer.Typer) -> None:

@@ -15,6 +15,7 @@ from typer.core import TyperGroup
 
 from datawarp.cli.output import console, listing, print_json
 from datawarp.cli.state import AppState, state
+from datawarp.ops.formatting import format_bytes
 
 if TYPE_CHECKING:
     import psycopg
@@ -47,15 +48,6 @@ def archive_store(app_state: AppState) -> ArchiveStore:
 
     settings = app_state.settings()
     return ArchiveStore.at(settings.lifecycle.archive_location(settings.home))
-
-
-def _size(value: int | None) -> str:
-    size = float(value or 0)
-    for unit in ("B", "kB", "MB", "GB"):
-        if size < 1000 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1000
-    return ""
 
 
 # --- deprecate / undeprecate -----------------------------------------------------------------
@@ -166,7 +158,7 @@ def print_archive(record: dict, json_output: bool, verb: str = "Archived") -> No
     where = "dropped" if record.get("table_dropped_at") else f"kept as {record['archive_table']}"
     console.print(
         f"[green]✓[/] {verb} {record['source_table']}: {record['row_count']} rows verified in"
-        f" {escape(record['path'])} ({_size(record['file_bytes'])}, sha256"
+        f" {escape(record['path'])} ({format_bytes(record['file_bytes'])}, sha256"
         f" {record['file_sha256'][:12]}…); table {where}"
     )
 
@@ -269,7 +261,9 @@ def retention_command(
         rows = sum(p["row_count"] for p in r.periods)
         size = sum(p["bytes"] or 0 for p in r.periods)
         labels = ", ".join(p["period"] or "(no period)" for p in r.periods)
-        table.add_row(r.source_code, str(r.cutoff), labels, str(rows), _size(size), r.note or "")
+        table.add_row(
+            r.source_code, str(r.cutoff), labels, str(rows), format_bytes(size), r.note or ""
+        )
     console.print(table)
 
 
