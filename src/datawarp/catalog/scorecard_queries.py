@@ -98,6 +98,25 @@ def undocumented_sources(conn: psycopg.Connection) -> list[str]:
     return [code for (code,) in rows]
 
 
+def active_sources_staleness(
+    conn: psycopg.Connection, as_of: datetime, default_days: int
+) -> dict[str, bool]:
+    """Each active source and whether it is stale: no completed load into ``staging`` in its
+    last ``stale_after_days`` (the source's own, else ``default_days``) up to ``as_of`` — the
+    freshness dashboard's rule, read with one index probe per source and no cadence work."""
+    rows = conn.execute(
+        "SELECT s.source_code, NOT EXISTS ("
+        "    SELECT 1 FROM datawarp.tbl_load_events e"
+        "     WHERE e.source_code = s.source_code AND e.load_status = 'completed'"
+        "       AND e.target_schema = 'staging' AND e.completed_at <= %(as_of)s"
+        "       AND e.completed_at >= %(as_of)s"
+        "           - make_interval(days => coalesce(s.stale_after_days, %(days)s)))"
+        "  FROM datawarp.tbl_data_sources s WHERE s.status = 'active' ORDER BY 1",
+        {"as_of": as_of, "days": default_days},
+    ).fetchall()
+    return dict(rows)
+
+
 @dataclass(frozen=True)
 class WindowLoads:
     """What the scorecard judges about the window's loads, read in one pass."""

@@ -43,7 +43,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from datawarp.catalog import monitoring, scorecard_queries
+from datawarp.catalog import scorecard_queries
 from datawarp.catalog.scorecard_queries import (
     ColumnCoverage,
     LoadCounts,
@@ -260,10 +260,7 @@ def _loads_with_rows(conn: psycopg.Connection, repeats: list[RepeatedFile]) -> s
 def gather(conn: psycopg.Connection, settings: MonitoringSettings, as_of: datetime) -> Facts:
     since = as_of - timedelta(days=WINDOW_DAYS)
     window = scorecard_queries.window_loads(conn, since, as_of)
-    fresh = monitoring.freshness(
-        conn, as_of, settings.stale_after_days, settings.overdue_grace_days
-    )
-    active = [r for r in fresh if r["status"] == "active"]
+    staleness = scorecard_queries.active_sources_staleness(conn, as_of, settings.stale_after_days)
     return Facts(
         as_of=as_of,
         loads=window.loads,
@@ -273,8 +270,8 @@ def gather(conn: psycopg.Connection, settings: MonitoringSettings, as_of: dateti
         recoveries=scorecard_queries.recoveries(conn, since, as_of),
         columns=scorecard_queries.column_coverage(conn),
         duplicates=duplicates_with_rows(window.repeats, _loads_with_rows(conn, window.repeats)),
-        active_sources=len(active),
-        stale_sources=[r["source_code"] for r in active if r["stale"]],
+        active_sources=len(staleness),
+        stale_sources=[code for code, stale in staleness.items() if stale],
     )
 
 
