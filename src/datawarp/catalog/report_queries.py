@@ -137,54 +137,54 @@ def source_columns(conn: psycopg.Connection, source_code: str) -> list[Row]:
     )
 
 
-# --- /metrics: the whole history, read at scrape time ----------------------------------------
+# --- /metrics: whole-history counters kept as loads finish (migration 0013) -------------------
 
 
 def loads_by_status(conn: psycopg.Connection) -> dict[str, int]:
-    rows = _rows(
-        conn,
-        "SELECT load_status, count(*) AS loads FROM datawarp.tbl_load_events"
-        " WHERE target_schema = 'staging' AND load_status <> 'in_progress' GROUP BY 1",
-    )
+    rows = _rows(conn, "SELECT load_status, loads FROM datawarp.tbl_load_totals")
     return {r["load_status"]: r["loads"] for r in rows}
 
 
-def load_duration_histogram(
-    conn: psycopg.Connection, bounds: list[float]
-) -> tuple[list[int], int, float]:
-    """Completed loads: (cumulative count at or under each bound, count, sum of seconds)."""
-    row = _rows(
+def load_duration_histogram(conn: psycopg.Connection) -> tuple[list[tuple[float, int]], int, float]:
+    """Completed loads: (upper bound, cumulative count) per finite bucket, count, sum."""
+    rows = _rows(conn, "SELECT le, loads FROM datawarp.tbl_load_duration_buckets ORDER BY le")
+    total = _rows(
         conn,
-        "WITH done AS (SELECT duration_seconds AS s FROM datawarp.tbl_load_events"
-        "  WHERE target_schema = 'staging' AND load_status = 'completed'"
-        "    AND duration_seconds IS NOT NULL)"
-        " SELECT ARRAY(SELECT (SELECT count(*) FROM done WHERE s <= b.le)"
-        "   FROM unnest(%s::numeric[]) WITH ORDINALITY AS b(le, n) ORDER BY b.n) AS buckets,"
-        " (SELECT count(*) FROM done) AS count,"
-        " (SELECT coalesce(sum(s), 0)::float8 FROM done) AS sum",
-        (bounds,),
+        "SELECT coalesce(sum(loads), 0) AS count,"
+        " coalesce(sum(duration_seconds_sum), 0)::float8 AS sum"
+        " FROM datawarp.tbl_load_totals WHERE load_status = 'completed'",
     )[0]
-    return list(row["buckets"]), row["count"], row["sum"]
+    cumulative, buckets = 0, []
+    for row in rows:
+        cumulative += row["loads"]
+        if row["le"] != float("inf"):
+            buckets.append((row["le"], cumulative))
+    return buckets, total["count"], total["sum"]
 
 
 def last_successful_loads(conn: psycopg.Connection) -> dict[str, datetime]:
+    """One index probe per registered source (its latest completed load into staging)."""
     rows = _rows(
         conn,
-        "SELECT source_code, max(completed_at) AS at FROM datawarp.tbl_load_events"
-        " WHERE target_schema = 'staging' AND load_status = 'completed' GROUP BY 1 ORDER BY 1",
+        "SELECT s.source_code, last.completed_at AS at FROM datawarp.tbl_data_sources s"
+        " JOIN LATERAL (SELECT e.completed_at FROM datawarp.tbl_load_events e"
+        "   WHERE e.source_code = s.source_code AND e.load_status = 'completed'"
+        "     AND e.target_schema = 'staging' ORDER BY e.completed_at DESC LIMIT 1) last ON true"
+        " ORDER BY 1",
     )
     return {r["source_code"]: r["at"] for r in rows}
 
 
 def source_rows(conn: psycopg.Connection) -> dict[str, int]:
-    """Each source's table rows after its latest completed load."""
+    """Each source's table rows after its latest completed load (one probe per source)."""
     rows = _rows(
         conn,
-        "SELECT DISTINCT ON (m.source_code) m.source_code, m.row_count"
-        " FROM datawarp.tbl_source_metrics m"
-        " JOIN datawarp.tbl_load_events e ON e.load_id = m.load_id"
-        " WHERE e.target_schema = 'staging' AND m.row_count IS NOT NULL"
-        " ORDER BY m.source_code, m.measured_at DESC, m.metric_id DESC",
+        "SELECT s.source_code, m.row_count FROM datawarp.tbl_data_sources s"
+        " JOIN LATERAL (SELECT m.row_count FROM datawarp.tbl_source_metrics m"
+        "   JOIN datawarp.tbl_load_events e ON e.load_id = m.load_id"
+        "   WHERE m.source_code = s.source_code AND e.target_schema = 'staging'"
+        "     AND m.row_count IS NOT NULL"
+        "   ORDER BY m.measured_at DESC, m.metric_id DESC LIMIT 1) m ON true ORDER BY 1",
     )
     return {r["source_code"]: r["row_count"] for r in rows}
 

@@ -2,7 +2,8 @@
 
 Nothing is counted in the server's memory, so the figures survive restarts, agree with the
 dashboards, and several ``datawarp serve`` processes report the same numbers. Loads count
-over the whole history, into ``staging`` only (as on the dashboards). When the catalog cannot
+over the whole history, into ``staging`` only (as on the dashboards), from the totals the
+load events' trigger keeps (migration 0013; the buckets' bounds, seconds, are set there). When the catalog cannot
 be read the scrape fails (HTTP 503), which Prometheus records as ``up == 0``.
 """
 
@@ -25,8 +26,6 @@ from datawarp.catalog.pool import ReadPool
 from datawarp.core.vocabulary import FINAL_LOAD_STATUSES, AlertSeverity
 from datawarp.web.data import reading, site
 
-# Seconds; NHS publications load in seconds to a few minutes.
-DURATION_BUCKETS = (0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0)
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
@@ -42,9 +41,7 @@ class CatalogCollector:
     def collect(self) -> Iterator[Metric]:
         with reading(self.pool) as conn:
             statuses = report_queries.loads_by_status(conn)
-            buckets, count, total = report_queries.load_duration_histogram(
-                conn, list(DURATION_BUCKETS)
-            )
+            buckets, count, total = report_queries.load_duration_histogram(conn)
             last = report_queries.last_successful_loads(conn)
             rows = report_queries.source_rows(conn)
             alerts = report_queries.open_alerts_by_severity(conn)
@@ -58,8 +55,7 @@ class CatalogCollector:
         yield HistogramMetricFamily(
             "datawarp_load_duration_seconds",
             "Duration of completed loads into staging, whole history",
-            buckets=[(_le(b), n) for b, n in zip(DURATION_BUCKETS, buckets, strict=True)]
-            + [("+Inf", count)],
+            buckets=[(_le(b), n) for b, n in buckets] + [("+Inf", count)],
             sum_value=total,
         )
         yield _gauge(
