@@ -10,20 +10,16 @@ from datetime import datetime
 from typing import Any
 
 import psycopg
-from psycopg.rows import dict_row
+
+from datawarp.catalog.rows import fetch_dicts
 
 Row = dict[str, Any]
 RECENT_LOADS = 50  # consecutive failures are counted among a source's last loads
 
 
-def _rows(conn: psycopg.Connection, query: str, params: dict[str, Any]) -> list[Row]:
-    with conn.cursor(row_factory=dict_row) as cur:
-        return cur.execute(query, params).fetchall()
-
-
 def failures_in_a_row(conn: psycopg.Connection, as_of: datetime) -> list[Row]:
     """Per source: failed or rolled-back loads since its last completed one (among recent)."""
-    return _rows(conn, """
+    return fetch_dicts(conn, """
         SELECT s.source_code, s.owner, count(*) AS failures, max(r.load_id) AS latest_load_id,
                (array_agg(r.error_message ORDER BY r.started_at DESC))[1] AS last_error
           FROM datawarp.tbl_data_sources s
@@ -44,7 +40,7 @@ def failures_in_a_row(conn: psycopg.Connection, as_of: datetime) -> list[Row]:
 
 def latest_load_speeds(conn: psycopg.Connection, as_of: datetime, history: int) -> list[Row]:
     """Per source: its latest completed load's duration and the average of the ones before."""
-    return _rows(conn, """
+    return fetch_dicts(conn, """
         SELECT s.source_code, s.owner, last.load_id, last.duration_seconds,
                prior.average, prior.loads
           FROM datawarp.tbl_data_sources s
@@ -66,7 +62,7 @@ def latest_load_speeds(conn: psycopg.Connection, as_of: datetime, history: int) 
 
 
 def new_tables(conn: psycopg.Connection, as_of: datetime, days: int) -> list[Row]:
-    return _rows(conn, """
+    return fetch_dicts(conn, """
         SELECT c.source_code, s.owner, c.change_id, c.target_schema || '.' || c.target_table
                AS target, c.requested_at
           FROM datawarp.tbl_schema_changes c
@@ -80,7 +76,7 @@ def new_tables(conn: psycopg.Connection, as_of: datetime, days: int) -> list[Row
 
 def latest_validation(conn: psycopg.Connection, as_of: datetime) -> list[Row]:
     """Per source: the checks that warned or failed in the latest run on its latest load."""
-    return _rows(conn, """
+    return fetch_dicts(conn, """
         SELECT s.source_code, s.owner, last.load_id,
                array_agg(v.check_name || ': ' || v.message ORDER BY v.validation_id)
                    FILTER (WHERE v.status = 'fail') AS failed,
@@ -101,7 +97,7 @@ def latest_validation(conn: psycopg.Connection, as_of: datetime) -> list[Row]:
 
 
 def old_pending_reviews(conn: psycopg.Connection, as_of: datetime, days: int) -> list[Row]:
-    return _rows(conn, """
+    return fetch_dicts(conn, """
         SELECT c.source_code, s.owner, min(c.change_id) AS oldest_change_id,
                count(*) AS pending, min(c.requested_at) AS oldest_requested_at
           FROM datawarp.tbl_schema_changes c

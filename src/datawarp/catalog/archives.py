@@ -24,9 +24,9 @@ from typing import Any
 
 import psycopg
 from psycopg import sql
-from psycopg.rows import dict_row
 
 from datawarp.catalog.introspect import identifier, qualified_name, table_exists
+from datawarp.catalog.rows import fetch_dicts
 
 # The loader's COPY writer: a short queue keeps memory bounded while the server catches up.
 from datawarp.catalog.staging_arrow import _ShortQueueWriter
@@ -71,11 +71,6 @@ def database_errors(action: str) -> Iterator[None]:
         raise DatabaseError(f"{action} failed: {detail}") from None
 
 
-def _rows(conn: psycopg.Connection, query: Any, params: Any = ()) -> list[Row]:
-    with conn.cursor(row_factory=dict_row) as cur:
-        return cur.execute(query, params).fetchall()
-
-
 # --- the registry's lifecycle fields -------------------------------------------------------
 
 
@@ -83,7 +78,7 @@ def _update_source(conn: psycopg.Connection, code: str, assignments: str, *param
     query = sql.SQL("UPDATE datawarp.tbl_data_sources SET {} WHERE source_code = %s RETURNING *")
     try:
         with conn.transaction():
-            found = _rows(conn, query.format(sql.SQL(assignments)), (*params, code))
+            found = fetch_dicts(conn, query.format(sql.SQL(assignments)), (*params, code))
     except (psycopg.errors.CheckViolation, psycopg.errors.RaiseException) as exc:
         raise ConflictError(f"Refused by the database: {exc.diag.message_primary}") from None
     if not found:
@@ -93,7 +88,9 @@ def _update_source(conn: psycopg.Connection, code: str, assignments: str, *param
 
 def source_row(conn: psycopg.Connection, code: str) -> Row:
     """Every field of a source, the lifecycle's dates included."""
-    found = _rows(conn, "SELECT * FROM datawarp.tbl_data_sources WHERE source_code = %s", (code,))
+    found = fetch_dicts(
+        conn, "SELECT * FROM datawarp.tbl_data_sources WHERE source_code = %s", (code,)
+    )
     if not found:
         raise NotFoundError(f"Source {code!r} is not registered")
     return found[0]
@@ -291,7 +288,7 @@ def record_archive(conn: psycopg.Connection, **fields: Any) -> Row:
         sql.SQL(", ").join(map(sql.Identifier, fields)),
         sql.SQL(", ").join(sql.Placeholder() * len(fields)),
     )
-    return _rows(conn, query, list(fields.values()))[0]
+    return fetch_dicts(conn, query, list(fields.values()))[0]
 
 
 def mark_table_dropped(conn: psycopg.Connection, archive_id: int) -> datetime:
@@ -302,12 +299,12 @@ def mark_table_dropped(conn: psycopg.Connection, archive_id: int) -> datetime:
 def archives_of(conn: psycopg.Connection, code: str, kind: str) -> list[Row]:
     """Newest first."""
     query = "SELECT * FROM datawarp.tbl_archives WHERE source_code = %s AND kind = %s"
-    return _rows(conn, query + " ORDER BY archive_id DESC", (code, kind))
+    return fetch_dicts(conn, query + " ORDER BY archive_id DESC", (code, kind))
 
 
 def load_history(conn: psycopg.Connection, code: str, table: str, period: Any = ...) -> list[Row]:
     """The loads that wrote into staging ``table``: all, or one period's (None: no period)."""
-    return _rows(
+    return fetch_dicts(
         conn,
         "SELECT load_id, load_status, period, period_kind, source_file, sheet, file_sha256,"
         " file_bytes, rows_loaded, columns_added, load_mode, started_at, completed_at, loaded_by"
@@ -318,7 +315,7 @@ def load_history(conn: psycopg.Connection, code: str, table: str, period: Any = 
 
 
 def column_metadata(conn: psycopg.Connection, code: str) -> list[Row]:
-    return _rows(
+    return fetch_dicts(
         conn,
         "SELECT column_name, description, search_terms, original_header, data_type"
         " FROM datawarp.tbl_column_metadata WHERE source_code = %s ORDER BY column_name",
@@ -345,7 +342,7 @@ def expired_rows(
         "  OR datawarp.period_end(t._period, k.period_kind) < %(cutoff)s"
         " GROUP BY 1, 2 ORDER BY 3 NULLS FIRST, 1"
     ).format(identifier(ref))
-    return _rows(conn, query, {"code": code, "cutoff": cutoff, "before": loaded_before})
+    return fetch_dicts(conn, query, {"code": code, "cutoff": cutoff, "before": loaded_before})
 
 
 def delete_rows(conn: psycopg.Connection, ref: TableRef, rows: RowFilter) -> int:
@@ -370,15 +367,15 @@ def sample_usage(conn: psycopg.Connection, at: datetime) -> int:
 def table_reads(conn: psycopg.Connection, as_of: datetime, days: int) -> dict[str, Row]:
     """Reads of each staging table over the window, by table name."""
     query = "SELECT * FROM datawarp.table_reads(%s, %s) WHERE schema_name = %s"
-    return {r["table_name"]: r for r in _rows(conn, query, (as_of, days, STAGING_SCHEMA))}
+    return {r["table_name"]: r for r in fetch_dicts(conn, query, (as_of, days, STAGING_SCHEMA))}
 
 
 def orphans_and_ghosts(conn: psycopg.Connection) -> tuple[list[Row], list[Row], bool]:
     """Staging tables no source owns, active or deprecated sources whose table is gone, and
     whether the DDL log (creation times and creators) is installed."""
     return (
-        _rows(conn, "SELECT * FROM datawarp.orphan_tables()"),
-        _rows(conn, "SELECT * FROM datawarp.ghost_sources()"),
+        fetch_dicts(conn, "SELECT * FROM datawarp.orphan_tables()"),
+        fetch_dicts(conn, "SELECT * FROM datawarp.ghost_sources()"),
         conn.execute("SELECT datawarp.ddl_log_installed()").fetchone()[0],
     )
 

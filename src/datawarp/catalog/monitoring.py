@@ -11,14 +11,10 @@ from typing import Any
 
 import psycopg
 from psycopg import sql
-from psycopg.rows import dict_row
+
+from datawarp.catalog.rows import fetch_dicts
 
 Row = dict[str, Any]
-
-
-def _rows(conn: psycopg.Connection, query: sql.Composable, params: tuple = ()) -> list[Row]:
-    with conn.cursor(row_factory=dict_row) as cur:
-        return cur.execute(query, params).fetchall()
 
 
 def _function(name: str, arguments: int, *, limited: bool = False) -> sql.Composable:
@@ -30,46 +26,46 @@ def _function(name: str, arguments: int, *, limited: bool = False) -> sql.Compos
 
 
 def load_health_daily(conn: psycopg.Connection, as_of: datetime, days: int) -> list[Row]:
-    return _rows(conn, _function("load_health_daily", 2), (as_of, days))
+    return fetch_dicts(conn, _function("load_health_daily", 2), (as_of, days))
 
 
 def load_health_by_source(conn: psycopg.Connection, as_of: datetime, days: int) -> list[Row]:
-    return _rows(conn, _function("load_health_by_source", 2), (as_of, days))
+    return fetch_dicts(conn, _function("load_health_by_source", 2), (as_of, days))
 
 
 def failed_loads(
     conn: psycopg.Connection, as_of: datetime, days: int, limit: int = 100
 ) -> list[Row]:
-    return _rows(conn, _function("failed_loads", 2, limited=True), (as_of, days, limit))
+    return fetch_dicts(conn, _function("failed_loads", 2, limited=True), (as_of, days, limit))
 
 
 def freshness(
     conn: psycopg.Connection, as_of: datetime, stale_after_days: int, grace_days: int
 ) -> list[Row]:
-    return _rows(conn, _function("freshness", 3), (as_of, stale_after_days, grace_days))
+    return fetch_dicts(conn, _function("freshness", 3), (as_of, stale_after_days, grace_days))
 
 
 def table_sizes(conn: psycopg.Connection, limit: int = 20) -> list[Row]:
-    return _rows(conn, _function("table_sizes", 0, limited=True), (limit,))
+    return fetch_dicts(conn, _function("table_sizes", 0, limited=True), (limit,))
 
 
 def storage_totals(conn: psycopg.Connection) -> dict[str, list[Row]]:
     """Bytes by domain and by schema (staging, staging_test, archive)."""
     return {
-        "by_domain": _rows(conn, sql.SQL("SELECT * FROM datawarp.v_storage_by_domain")),
-        "by_schema": _rows(conn, sql.SQL("SELECT * FROM datawarp.v_storage_by_schema")),
+        "by_domain": fetch_dicts(conn, sql.SQL("SELECT * FROM datawarp.v_storage_by_domain")),
+        "by_schema": fetch_dicts(conn, sql.SQL("SELECT * FROM datawarp.v_storage_by_schema")),
     }
 
 
 def row_growth(conn: psycopg.Connection, as_of: datetime, days: int) -> list[Row]:
-    return _rows(conn, _function("row_growth", 2), (as_of, days))
+    return fetch_dicts(conn, _function("row_growth", 2), (as_of, days))
 
 
 def schema_evolution(
     conn: psycopg.Connection, as_of: datetime, days: int, high_drift: int
 ) -> list[Row]:
-    return _rows(conn, _function("schema_evolution", 3), (as_of, days, high_drift))
+    return fetch_dicts(conn, _function("schema_evolution", 3), (as_of, days, high_drift))
 
 
 def pending_reviews(conn: psycopg.Connection, as_of: datetime) -> list[Row]:
-    return _rows(conn, _function("pending_reviews", 1), (as_of,))
+    return fetch_dicts(conn, _function("pending_reviews", 1), (as_of,))

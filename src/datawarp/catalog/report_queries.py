@@ -12,7 +12,8 @@ from typing import Any
 
 import psycopg
 from psycopg import sql
-from psycopg.rows import dict_row
+
+from datawarp.catalog.rows import fetch_dicts
 
 Row = dict[str, Any]
 
@@ -28,16 +29,9 @@ _LATEST_IN_WINDOW = sql.SQL(
 )
 
 
-def _rows(
-    conn: psycopg.Connection, query: str | sql.Composable, params: dict[str, Any] | tuple = ()
-) -> list[Row]:
-    with conn.cursor(row_factory=dict_row) as cur:
-        return cur.execute(query, params).fetchall()
-
-
 def validation_summary(conn: psycopg.Connection, as_of: datetime, days: int) -> list[Row]:
     """Per gate check: how many loads of the window passed, warned and failed it."""
-    return _rows(
+    return fetch_dicts(
         conn,
         _LATEST_IN_WINDOW
         + sql.SQL(
@@ -56,7 +50,7 @@ def validation_failures(
     conn: psycopg.Connection, as_of: datetime, days: int, limit: int = 20
 ) -> list[Row]:
     """The latest failed checks of the window, newest first."""
-    return _rows(
+    return fetch_dicts(
         conn,
         _LATEST_IN_WINDOW
         + sql.SQL(
@@ -70,7 +64,7 @@ def validation_failures(
 
 def row_history(conn: psycopg.Connection, as_of: datetime, days: int) -> list[Row]:
     """Each source's table rows after each load of the window, and its last figure before it."""
-    return _rows(
+    return fetch_dicts(
         conn,
         "WITH measured AS ("
         "  SELECT m.source_code, m.measured_at, m.row_count FROM datawarp.tbl_source_metrics m"
@@ -91,7 +85,7 @@ def row_history(conn: psycopg.Connection, as_of: datetime, days: int) -> list[Ro
 
 
 def source_loads(conn: psycopg.Connection, source_code: str, limit: int = 20) -> list[Row]:
-    return _rows(
+    return fetch_dicts(
         conn,
         "SELECT load_id, load_status, target_schema, period, source_file, rows_loaded,"
         " columns_added, started_at, duration_seconds, error_message"
@@ -103,7 +97,7 @@ def source_loads(conn: psycopg.Connection, source_code: str, limit: int = 20) ->
 
 def source_validation(conn: psycopg.Connection, source_code: str, limit: int = 50) -> list[Row]:
     """The latest gate run of each of the source's loads, newest first."""
-    return _rows(
+    return fetch_dicts(
         conn,
         "SELECT v.load_id, v.validation_type, v.check_name, v.status, v.message, v.validated_at"
         " FROM datawarp.tbl_validation_results v WHERE v.source_code = %s"
@@ -115,7 +109,7 @@ def source_validation(conn: psycopg.Connection, source_code: str, limit: int = 5
 
 
 def source_schema_changes(conn: psycopg.Connection, source_code: str, limit: int = 50) -> list[Row]:
-    return _rows(
+    return fetch_dicts(
         conn,
         "SELECT change_id, kind, status, target_schema || '.' || target_table AS target_table,"
         " (SELECT string_agg(c->>'name', ', ') FROM jsonb_array_elements(columns) c) AS columns,"
@@ -127,7 +121,7 @@ def source_schema_changes(conn: psycopg.Connection, source_code: str, limit: int
 
 
 def source_columns(conn: psycopg.Connection, source_code: str) -> list[Row]:
-    return _rows(
+    return fetch_dicts(
         conn,
         "SELECT column_name, data_type, original_header, description,"
         " array_to_string(search_terms, ', ') AS search_terms"
@@ -141,14 +135,14 @@ def source_columns(conn: psycopg.Connection, source_code: str) -> list[Row]:
 
 
 def loads_by_status(conn: psycopg.Connection) -> dict[str, int]:
-    rows = _rows(conn, "SELECT load_status, loads FROM datawarp.tbl_load_totals")
+    rows = fetch_dicts(conn, "SELECT load_status, loads FROM datawarp.tbl_load_totals")
     return {r["load_status"]: r["loads"] for r in rows}
 
 
 def load_duration_histogram(conn: psycopg.Connection) -> tuple[list[tuple[float, int]], int, float]:
     """Completed loads: (upper bound, cumulative count) per finite bucket, count, sum."""
-    rows = _rows(conn, "SELECT le, loads FROM datawarp.tbl_load_duration_buckets ORDER BY le")
-    total = _rows(
+    rows = fetch_dicts(conn, "SELECT le, loads FROM datawarp.tbl_load_duration_buckets ORDER BY le")
+    total = fetch_dicts(
         conn,
         "SELECT coalesce(sum(loads), 0) AS count,"
         " coalesce(sum(duration_seconds_sum), 0)::float8 AS sum"
@@ -164,7 +158,7 @@ def load_duration_histogram(conn: psycopg.Connection) -> tuple[list[tuple[float,
 
 def last_successful_loads(conn: psycopg.Connection) -> dict[str, datetime]:
     """One index probe per registered source (its latest completed load into staging)."""
-    rows = _rows(
+    rows = fetch_dicts(
         conn,
         "SELECT s.source_code, last.completed_at AS at FROM datawarp.tbl_data_sources s"
         " JOIN LATERAL (SELECT e.completed_at FROM datawarp.tbl_load_events e"
@@ -177,7 +171,7 @@ def last_successful_loads(conn: psycopg.Connection) -> dict[str, datetime]:
 
 def source_rows(conn: psycopg.Connection) -> dict[str, int]:
     """Each source's table rows after its latest completed load (one probe per source)."""
-    rows = _rows(
+    rows = fetch_dicts(
         conn,
         "SELECT s.source_code, m.row_count FROM datawarp.tbl_data_sources s"
         " JOIN LATERAL (SELECT m.row_count FROM datawarp.tbl_source_metrics m"
@@ -190,7 +184,7 @@ def source_rows(conn: psycopg.Connection) -> dict[str, int]:
 
 
 def open_alerts_by_severity(conn: psycopg.Connection) -> dict[str, int]:
-    rows = _rows(
+    rows = fetch_dicts(
         conn,
         "SELECT severity, count(*) AS alerts FROM datawarp.tbl_alerts"
         " WHERE status <> 'resolved' GROUP BY 1",
@@ -200,7 +194,7 @@ def open_alerts_by_severity(conn: psycopg.Connection) -> dict[str, int]:
 
 def table_bytes(conn: psycopg.Connection) -> list[Row]:
     """Every table in the data schemas (staging, staging_test, archive) with its size."""
-    return _rows(
+    return fetch_dicts(
         conn,
         "SELECT schema_name, table_name, total_bytes FROM datawarp.table_sizes() ORDER BY 1, 2",
     )
