@@ -10,7 +10,8 @@ in its own process so its peak memory (ru_maxrss) is its own:
   1. minimal: ``COPY (SELECT * ...) TO STDOUT (FORMAT csv)`` → pyarrow's streaming CSV reader
      with the same column types → ``ParquetWriter`` (zstd), nothing else;
   2. DataWarp: ``ops.lifecycle.archive_source`` of a deprecated source holding the same rows:
-     numeric extents, export with the row hashes, read-back into a temporary table, checksums,
+     numeric extents, export with the row hashes and value digest, the file read back and its
+     values compared,
      the move to the archive schema, the metadata snapshot and the registry, in one
      transaction. Each repetition archives a fresh copy (an archived source stays archived).
 
@@ -124,11 +125,11 @@ def _datawarp(url: str, folder: Path, code: str) -> tuple[int, dict[str, float]]
     from datawarp.catalog.connect import connect
     from datawarp.core.settings import Settings
     from datawarp.ops import parquet_export
+    from datawarp.ops.archive_store import ArchiveStore
     from datawarp.ops.lifecycle import archive_source
-    from datawarp.ops.parquet_export import ArchiveStore
 
     phases: dict[str, float] = {}
-    for name in ("_write", "verify"):
+    for name in ("_write", "verify_file"):
         step = getattr(parquet_export, name)
 
         def timed(*args, _step=step, _name=name, **kwargs):
@@ -142,7 +143,7 @@ def _datawarp(url: str, folder: Path, code: str) -> tuple[int, dict[str, float]]
     settings = Settings(database_url=url, home=folder)
     with connect(url) as conn:
         record = archive_source(conn, code, ArchiveStore.at(str(folder)), settings, force=True)
-    return record["row_count"], {"export": phases["_write"], "verify": phases["verify"]}
+    return record["row_count"], {"export": phases["_write"], "verify": phases["verify_file"]}
 
 
 def _child(argv: list[str]) -> None:

@@ -23,9 +23,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from datawarp.core.settings import Settings
+from datawarp.ops.archive_store import ArchiveFailed, ArchiveStore
 from datawarp.ops.lifecycle import archive_source, deprecate, purge, restore
 from datawarp.ops.orphans import archive_orphan
-from datawarp.ops.parquet_export import ArchiveFailed, ArchiveStore
 from tests.cli_helpers import run_cli
 from tests.pipeline.helpers import HEADER, provider_rows, register, run, write_csv, write_manifest
 
@@ -466,3 +466,56 @@ def test_the_archive_date_defaults_to_the_grace_period(conn, db_url, tmp_path, h
     load_source(conn, db_url, tmp_path, home)
     row = deprecate(conn, "ae", "Old", settings_for(db_url, home, deprecation_grace_days=10))
     assert row["archive_after"] == date.fromordinal(TODAY.toordinal() + 10)
+
+
+class _OneValueChanged(pq.ParquetWriter):
+    """A writer that stores a different first ``attendances`` than it was given."""
+
+    def write_table(self, table, row_group_size=None):
+        column = table.column("attendances").to_pylist()
+        column[0] = (column[0] or 0) + 1
+        index = table.column_names.index("attendances")
+        changed = pa.array(column, table.schema.field(index).type)
+        super().write_table(table.set_column(index, table.field(index), changed), row_group_size)
+
+
+@pytest.mark.parametrize("verify", ["file", "database"])
+def test_a_file_that_differs_from_the_table_is_refused(
+    conn, db_url, tmp_path, home, monkeypatch, verify
+):
+    settings = deprecated_source(conn, db_url, tmp_path, home)
+    settings = settings_for(db_url, home, verify=verify)
+    before = state_of(conn)
+    monkeypatch.setattr(pq, "ParquetWriter", _OneValueChanged)
+
+    with pytest.raises(ArchiveFailed, match="its values differ from the table's"):
+        archive_source(conn, "ae", ArchiveStore.at(str(tmp_path / "archive")), settings)
+
+    assert state_of(conn) == before
+    assert files_in(tmp_path / "archive") == []
+
+
+def test_database_verification_and_archive_verify(conn, db_url, tmp_path, home):
+    deprecated_source(conn, db_url, tmp_path, home)
+    env = {"DATAWARP_HOME": str(home),
+           "DATAWARP_LIFECYCLE": json.dumps({"archive_path": str(tmp_path / "pq"),
+                                             "verify": "database"})}  # fmt: skip
+    archived = run_cli("archive", "ae", "--json", database_url=db_url, env=env)
+    assert archived.exit_code == 0, archived.stderr
+    record = json.loads(archived.stdout)
+
+    checked = run_cli("archive", "verify", "ae", "--json", database_url=db_url, env=env)
+    assert checked.exit_code == 0, checked.stderr
+    assert json.loads(checked.stdout)["content_checksum"] == record["content_checksum"]
+    assert json.loads(checked.stdout)["rows"] == 26
+
+    # The same file with one value changed: the bytes no longer match the record.
+    path = Path(record["path"])
+    table = pq.read_table(path)
+    index = table.column_names.index("attendances")
+    values = table.column(index).to_pylist()
+    values[0] += 1
+    pq.write_table(table.set_column(index, table.field(index), pa.array(values, pa.int16())), path)
+    refused = run_cli("archive", "verify", "ae", database_url=db_url, env=env)
+    assert refused.exit_code != 0 and refused.stderr.count("\n") == 1, refused.stderr
+    assert "differs from its record" in refused.stderr

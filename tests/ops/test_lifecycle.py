@@ -11,8 +11,9 @@ import pyarrow.parquet as pq
 
 from datawarp.catalog import audit
 from datawarp.core.clock import FixedClock
-from datawarp.ops.lifecycle import apply_retention, candidates, sample_usage
-from datawarp.ops.parquet_export import ArchiveStore
+from datawarp.ops.archive_store import ArchiveStore
+from datawarp.ops.lifecycle import candidates, sample_usage
+from datawarp.ops.retention import apply_retention
 from tests.cli_helpers import run_cli
 from tests.ops.test_archive import load_source, settings_for
 from tests.pipeline.helpers import HEADER, provider_rows, register, run, write_csv, write_manifest

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pyarrow.parquet as pq
 
+from datawarp.ops.archive_store import ArchiveStore
 from datawarp.ops.orphans import adopt, archive_name, archive_orphan, find_orphans
-from datawarp.ops.parquet_export import ArchiveStore
 from tests.cli_helpers import run_cli
 from tests.ops.test_archive import load_source, settings_for
 from tests.pipeline.helpers import HEADER, provider_rows, run, write_csv, write_manifest

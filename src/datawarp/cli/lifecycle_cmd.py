@@ -20,7 +20,7 @@ from datawarp.ops.formatting import format_bytes
 if TYPE_CHECKING:
     import psycopg
 
-    from datawarp.ops.parquet_export import ArchiveStore
+    from datawarp.ops.archive_store import ArchiveStore
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 SourceArgument = Annotated[str, typer.Argument(help="A registered source code.")]
@@ -44,7 +44,7 @@ def warn_if_deprecated(conn: psycopg.Connection, code: str) -> None:
 
 
 def archive_store(app_state: AppState) -> ArchiveStore:
-    from datawarp.ops.parquet_export import ArchiveStore
+    from datawarp.ops.archive_store import ArchiveStore
 
     settings = app_state.settings()
     return ArchiveStore.at(settings.lifecycle.archive_location(settings.home))
@@ -205,6 +205,25 @@ def purge_command(
     )
 
 
+@archive_app.command("verify", epilog="Example: datawarp archive verify ae_2019")
+def verify_command(
+    ctx: typer.Context, source_code: SourceArgument, json_output: JsonOption = False
+) -> None:
+    """Check a source's archive file end to end: its SHA-256, then its rows loaded back into the
+    database against the checksum the server computed from the table (nothing is kept)."""
+    from datawarp.ops.lifecycle import verify_archive
+
+    with state(ctx).writing() as conn:
+        result = verify_archive(conn, source_code)
+    if json_output:
+        print_json(result)
+        return
+    console.print(
+        f"[green]✓[/] {escape(result['path'])}: SHA-256 as recorded; {result['rows']} rows"
+        f" loaded back match the table's checksum {result['content_checksum']}"
+    )
+
+
 @archive_app.command(
     "restore", epilog="Example: datawarp archive restore ae_2019 --into staging.ae_2019_back"
 )
@@ -245,7 +264,7 @@ def retention_command(
     json_output: JsonOption = False,
 ) -> None:
     """Export periods older than each source's retention_days to Parquet, then delete them."""
-    from datawarp.ops.lifecycle import apply_retention
+    from datawarp.ops.retention import apply_retention
 
     app_state = state(ctx)
     store = archive_store(app_state)

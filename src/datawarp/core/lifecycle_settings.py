@@ -35,6 +35,12 @@ class LifecycleSettings(BaseModel):
         description="What the weekly maintenance does with orphans older than 7 days:"
         " archive them, or only alert the DBA",
     )
+    verify: Literal["file", "database"] = Field(
+        "file",
+        description="How an archive file is checked before anything moves: read back and"
+        " compared value by value with the rows exported ('file'), or also loaded back into"
+        " the database and compared by the server's checksum ('database', about twice as slow)",
+    )
     row_group_rows: int = Field(
         100_000, ge=1_000, le=10_000_000, description="Rows per Parquet row group"
     )

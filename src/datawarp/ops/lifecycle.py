@@ -1,5 +1,5 @@
-"""A source's end of life: deprecate → grace → archive to verified Parquet; restore and purge;
-retention; and which sources look ready to be deprecated.
+"""A source's end of life: deprecate → grace → archive to verified Parquet; verify, restore and
+purge; and which sources look ready to be deprecated (retention: ``ops.retention``).
 
 - ``deprecate`` stores the reason, ``deprecated_at`` and ``archive_after`` (today +
   ``deprecation_grace_days`` unless given; a past date is refused) and states them in the
@@ -21,30 +21,26 @@ retention; and which sources look ready to be deprecated.
 - ``restore`` copies the archive table, or loads the Parquet file when the table was purged,
   into a new table, and checks the rows against the archive's checksum; the source's status
   does not change.
-- ``apply_retention``: per source, each period that ended more than ``retention_days`` ago
-  (``datawarp.period_end`` of the kind its loads recorded), and the rows without a period
-  loaded that long ago, go to one verified file each (kind ``retention``) and are deleted, in
-  one transaction per source.
+- ``verify_archive``: the recorded file's bytes against its SHA-256, then its rows loaded back
+  into a temporary table and compared with the server's checksum recorded at the export.
 """
 
 from __future__ import annotations
 
 import hashlib
-import re
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
-from datawarp.catalog import archives, registry
+from datawarp.catalog import archives
 from datawarp.catalog import monitoring as dashboards
-from datawarp.catalog.archives import RowFilter
 from datawarp.catalog.introspect import table_exists
 from datawarp.core.clock import SYSTEM_CLOCK, Clock, today
 from datawarp.core.errors import BadInputError, ConflictError, NotFoundError
 from datawarp.core.naming import ARCHIVE_SCHEMA, MAX_IDENTIFIER_BYTES, TableRef, archive_table
 from datawarp.core.vocabulary import ArchiveKind, SourceStatus
 from datawarp.ops import parquet_export as px
-from datawarp.ops.parquet_export import ArchiveFailed, ArchiveStore
+from datawarp.ops.archive_store import ArchiveFailed, ArchiveStore, first_line, removed_on_failure
 
 if TYPE_CHECKING:
     import psycopg
@@ -60,15 +56,6 @@ class Candidate:
     source_code: str
     owner: str
     reasons: list[str]
-
-
-@dataclass
-class RetentionReport:
-    source_code: str
-    cutoff: date
-    periods: list[Row] = field(default_factory=list)
-    moved: bool = False
-    note: str | None = None
 
 
 # --- deprecation ---------------------------------------------------------------------------
@@ -226,7 +213,7 @@ def archive_source(
     day = today(clock)
     with (
         archives.database_errors(f"Archiving {code}"),
-        px.removed_on_failure(store) as written,
+        removed_on_failure(store) as written,
         conn.transaction(),
     ):
         row = archives.source_row(conn, code)
@@ -270,7 +257,7 @@ def purge(conn: psycopg.Connection, code: str) -> Row:
         try:
             sha256, size = px.file_digest(filesystem, path)
         except OSError as exc:
-            reason = px.first_line(exc)
+            reason = first_line(exc)
             message = f"Cannot read {record['path']} ({reason}); the table was kept"
             raise ArchiveFailed(message) from None
         if (sha256, size) != (record["file_sha256"], record["file_bytes"]):
@@ -316,81 +303,19 @@ def open_recorded(path: str) -> tuple[Any, str]:
     return store.filesystem, store.root
 
 
-# --- retention -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Run:
-    """What one retention run shares between its sources."""
-
-    store: ArchiveStore
-    settings: Settings
-    now: datetime
-    dry_run: bool
-
-
-def apply_retention(
-    conn: psycopg.Connection,
-    store: ArchiveStore,
-    settings: Settings,
-    *,
-    source: str | None = None,
-    dry_run: bool = False,
-    clock: Clock = SYSTEM_CLOCK,
-) -> list[RetentionReport]:
-    if source is not None:
-        codes = [archives.source_row(conn, source)["source_code"]]
-    else:
-        live = [r for r in registry.list_sources(conn) if r.status != SourceStatus.ARCHIVED]
-        codes = [r.source_code for r in live]
-    run = _Run(store, settings, clock.now(), dry_run)
-    return [_retain(conn, code, run) for code in codes]
-
-
-def _retain(conn: psycopg.Connection, code: str, run: _Run) -> RetentionReport:
-    ref = TableRef.for_source(code)
-    days = archives.source_row(conn, code)["retention_days"]
-    report = RetentionReport(code, run.now.date() - timedelta(days=days))
-    before = run.now - timedelta(days=days)
-    with (
-        archives.database_errors(f"Retention of {code}"),
-        px.removed_on_failure(run.store) as written,
-        conn.transaction(),
-    ):
-        if not table_exists(conn, ref.schema, ref.table):
-            report.note = f"no table {ref}"
-            return report
-        if not run.dry_run:
-            px.lock_source(conn, code, run.settings)
-            archives.lock_for_export(conn, ref)
-        report.periods = archives.expired_rows(conn, code, ref, report.cutoff, before)
-        if not report.periods:
-            report.note = f"no period ended before {report.cutoff}, no older rows without one"
-            return report
-        for period in [] if run.dry_run else report.periods:
-            rows = RowFilter(period["period"], None if period["period"] else before)
-            period["path"] = _retire(conn, code, ref, rows, run, written)
-        report.moved = not run.dry_run
-    return report
-
-
-def _retire(
-    conn: psycopg.Connection, code: str, ref: TableRef, rows: RowFilter, run: _Run, written: list
-) -> str:
-    """One period's rows to a verified file, then out of the table."""
-    label = re.sub(r"[^A-Za-z0-9-]", "_", rows.period or "no_period")
-    name = f"{code}/retention/tbl_{code}_{label}_{run.now:%Y%m%dT%H%M%S}.parquet"
-    metadata = source_metadata(conn, code, ref, period=rows.period)
-    metadata["datawarp.retention"] = {"period": rows.period, "before": rows.unperiodised_before}
-    exported = px.export_verified(
-        conn, ref, rows, run.store, name, metadata,
-        row_group_rows=run.settings.lifecycle.row_group_rows, written=written,
-    )  # fmt: skip
-    archives.record_archive(conn, kind=ArchiveKind.RETENTION, source_code=code,
-                            source_table=str(ref), period=rows.period, **exported)  # fmt: skip
-    deleted = archives.delete_rows(conn, ref, rows)
-    if deleted != exported["row_count"]:
-        raise ArchiveFailed(
-            f"Retention of {code}: {deleted} rows to delete, {exported['row_count']} exported"
-        )
-    return exported["path"]
+def verify_archive(conn: psycopg.Connection, code: str) -> Row:
+    """The full round trip of a source's latest archive file; nothing is written."""
+    with archives.database_errors(f"Verifying the archive of {code}"), conn.transaction():
+        record = _latest_archive(conn, code)
+        filesystem, path = open_recorded(record["path"])
+        try:
+            sha256, size = px.file_digest(filesystem, path)
+        except OSError as exc:
+            raise ArchiveFailed(f"Cannot read {record['path']}: {first_line(exc)}") from None
+        if (sha256, size) != (record["file_sha256"], record["file_bytes"]):
+            raise ArchiveFailed(f"{record['path']} differs from its record (SHA-256 or size)")
+        columns = px.file_columns(filesystem, path)
+        px.verify_in_database(conn, filesystem, path, columns, record["row_count"],
+                              record["content_checksum"])  # fmt: skip
+    return {"source_code": code, "path": record["path"], "rows": record["row_count"],
+            "file_sha256": sha256, "content_checksum": record["content_checksum"]}  # fmt: skip

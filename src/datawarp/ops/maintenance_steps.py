@@ -15,7 +15,9 @@ from datawarp.core.clock import today
 from datawarp.core.naming import TableRef
 from datawarp.core.vocabulary import SourceStatus, StepOutcome
 from datawarp.ops import incidents, lifecycle, orphans
-from datawarp.ops.parquet_export import ArchiveStore, export_verified, removed_on_failure
+from datawarp.ops import retention as retention_policy
+from datawarp.ops.archive_store import ArchiveStore, removed_on_failure
+from datawarp.ops.parquet_export import export_verified
 
 if TYPE_CHECKING:
     from datawarp.ops.maintenance import StepContext
@@ -137,7 +139,7 @@ def archive_due_sources(context: StepContext) -> tuple[str, dict[str, Any]]:
 
 def retention(context: StepContext) -> tuple[str, dict[str, Any]]:
     with context.database.connect(autocommit=True) as conn:
-        reports = lifecycle.apply_retention(conn, _store(context), context.settings,
+        reports = retention_policy.apply_retention(conn, _store(context), context.settings,
                                             dry_run=context.dry_run, clock=context.clock)  # fmt: skip
     periods = {r.source_code: [p.get("period") for p in r.periods] for r in reports if r.periods}
     return OK, {"periods_moved" if not context.dry_run else "periods_to_move": periods}

@@ -38,6 +38,7 @@ from datawarp.core.naming import (
 from datawarp.core.notifications import DBA, Notification
 from datawarp.core.vocabulary import ArchiveKind, SourceStatus
 from datawarp.ops import parquet_export as px
+from datawarp.ops.archive_store import ArchiveStore, removed_on_failure
 
 if TYPE_CHECKING:
     import psycopg
@@ -159,7 +160,7 @@ def archive_name(table: str, day: Any) -> str:
 def archive_orphan(
     conn: psycopg.Connection,
     table: str,
-    store: px.ArchiveStore,
+    store: ArchiveStore,
     settings: Settings,
     *,
     clock: Clock = SYSTEM_CLOCK,
@@ -167,7 +168,7 @@ def archive_orphan(
     """The orphan to verified Parquet and the archive schema; its tbl_archives row."""
     with (
         archives.database_errors(f"Archiving {table}"),
-        px.removed_on_failure(store) as written,
+        removed_on_failure(store) as written,
         conn.transaction(),
     ):
         row = _orphan_row(conn, table)

@@ -19,9 +19,13 @@ the source (``datawarp.source``), its column metadata (``datawarp.columns``) and
 history of the table or period (``datawarp.load_history``); the file's own key-value metadata,
 written after the rows, adds ``datawarp.row_count`` and ``datawarp.content_checksum``.
 
-Verification reads the file back into a temporary table of the same column types and compares
-the row count and the order-independent content checksum (``catalog.archives``) with those
-computed from the table during the export; the file's SHA-256 is that of the bytes read back.
+Verification reads the file back with pyarrow and compares its row count and a digest of its
+values, in order (``arrow_digest``), with those of the values the table's COPY produced: what
+was exported is what the file holds, types included. The server's own content checksum of the
+rows (``catalog.archives``), computed in the export's COPY, is recorded beside it; ``datawarp
+archive verify`` (or ``verify = "database"`` in ``[datawarp.lifecycle]``) loads the file back
+into a temporary table and compares that checksum too: the full round trip, at about twice the
+time of the archive itself. The file's SHA-256 is that of the bytes as stored.
 ``archive_table_to`` archives a whole table (a source's or an orphan's) with it.
 """
 
@@ -35,30 +39,32 @@ import queue
 import re
 import threading
 from collections.abc import Iterable, Iterator
-from contextlib import closing, contextmanager, suppress
+from contextlib import closing
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.csv as pa_csv
-import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from datawarp.catalog import archives, loads
 from datawarp.catalog.archives import Column, RowFilter
 from datawarp.catalog.introspect import table_exists
-from datawarp.core.errors import BadInputError, ConflictError, DataWarpError, LoadAborted
+from datawarp.core.errors import ConflictError, LoadAborted
 from datawarp.core.pgtypes import PG_TYPE_KEY
+from datawarp.ops.archive_store import ArchiveFailed, ArchiveStore, first_line
+from datawarp.ops.arrow_digest import ValueDigest
 
 if TYPE_CHECKING:
     import psycopg
+    import pyarrow.fs as pafs
 
     from datawarp.core.naming import TableRef
     from datawarp.core.settings import Settings
 
 CSV_BLOCK_BYTES = 1 << 20  # small blocks and batches: measured to halve peak memory, not speed
 READ_BACK_ROWS = 16_384
+CHECK_BATCH_ROWS = 65_536
 _FIXED_TYPES = {
     "smallint": pa.int16(), "integer": pa.int32(), "bigint": pa.int64(), "real": pa.float32(),
     "double precision": pa.float64(), "boolean": pa.bool_(), "date": pa.date32(),
@@ -67,63 +73,6 @@ _FIXED_TYPES = {
 }  # fmt: skip
 _NUMERIC = re.compile(r"numeric(?:\((\d+),(-?\d+)\))?")
 _WRITE_CSV = pa_csv.WriteOptions(include_header=False)
-
-
-class ArchiveFailed(DataWarpError):
-    """Writing or checking an archive file failed; the database was left as it was."""
-
-    exit_code = 1
-
-
-@dataclass(frozen=True)
-class ArchiveStore:
-    """Where Parquet files go: a folder on any pyarrow filesystem."""
-
-    filesystem: pafs.FileSystem
-    root: str
-    scheme: str | None = None  # s3, gs, ...; None for local paths
-
-    @classmethod
-    def at(cls, location: str) -> ArchiveStore:
-        """A local folder or a filesystem URI (``s3://bucket/prefix``, ``gs://...``)."""
-        uri = location if "://" in location else str(Path(location).expanduser().resolve())
-        try:
-            filesystem, root = pafs.FileSystem.from_uri(uri)
-        except (pa.ArrowException, ValueError, OSError) as exc:
-            raise BadInputError(f"Invalid archive_path {location!r}: {first_line(exc)}") from None
-        return cls(filesystem, root.rstrip("/"), uri.split("://")[0] if "://" in uri else None)
-
-    def shown(self, path: str) -> str:
-        """The path as recorded in tbl_archives and shown to people."""
-        return f"{self.scheme}://{path}" if self.scheme else path
-
-    def prepare(self, name: str) -> str:
-        """The path for ``name``, its folder created; a root that is a file is refused."""
-        if self.filesystem.get_file_info(self.root).type == pafs.FileType.File:
-            raise BadInputError(f"Archive folder {self.shown(self.root)} is a file")
-        target = f"{self.root}/{name}"
-        try:
-            self.filesystem.create_dir(target.rsplit("/", 1)[0], recursive=True)
-        except OSError as exc:
-            raise ArchiveFailed(f"Cannot create {self.shown(target)}: {first_line(exc)}") from None
-        return target
-
-
-def first_line(exc: BaseException) -> str:
-    return (str(exc) or type(exc).__name__).splitlines()[0]
-
-
-@contextmanager
-def removed_on_failure(store: ArchiveStore) -> Iterator[list[str]]:
-    """Paths appended to the list are deleted if the block fails: a failed run leaves no file."""
-    written: list[str] = []
-    try:
-        yield written
-    except BaseException:
-        for path in reversed(written):
-            with suppress(OSError):  # never written, or already gone
-                store.filesystem.delete_file(path)
-        raise
 
 
 def arrow_type(pg_type: str, extent: tuple[int | None, int | None, bool] | None) -> pa.DataType:
@@ -237,14 +186,17 @@ def _csv_reader(blocks: io.RawIOBase, schema: pa.Schema) -> pa_csv.CSVStreamingR
 
 
 class _RowGroups:
-    """Batches gathered into row groups of a fixed size; the row hashes summed on the way."""
+    """Batches gathered into row groups of a fixed size; on the way, the server's row hashes
+    summed and the values digested."""
 
     def __init__(self, writer: pq.ParquetWriter, schema: pa.Schema, size: int):
         self.writer, self.schema, self.size = writer, schema, size
         self.pending: list[pa.RecordBatch] = []
         self.pending_rows = self.rows = self.hash_sum = 0
+        self.digest = ValueDigest(schema)
 
     def add(self, batch: pa.RecordBatch) -> None:
+        self.digest.add(batch.columns)  # the row hash, last, is not one of the file's columns
         hashes = batch.column(batch.num_columns - 1).to_numpy()
         # Split so int64 sums cannot overflow: h = hi * 2^32 + lo.
         self.hash_sum += int((hashes >> 32).sum()) * 2**32 + int((hashes & 0xFFFFFFFF).sum())
@@ -263,11 +215,22 @@ class _RowGroups:
         self.pending_rows = keep
 
 
+@dataclass(frozen=True)
+class _Written:
+    """What an export saw of the table: to be found again in the file."""
+
+    columns: list[Column]
+    schema: pa.Schema
+    rows: int
+    checksum: str  # the server's content checksum of the rows (catalog.archives)
+    digest: str  # the values as Arrow received them (arrow_digest)
+
+
 def _write(
     conn: psycopg.Connection, ref: TableRef, rows: RowFilter, store: ArchiveStore, path: str,
     metadata: dict[str, Any], row_group_rows: int,
-) -> tuple[list[Column], int, str]:  # fmt: skip
-    """The rows into ``path``; returns the columns, and the row count and checksum seen."""
+) -> _Written:  # fmt: skip
+    """The rows into ``path``."""
     columns = archives.columns_of(conn, ref)
     schema = arrow_schema(conn, ref, columns, rows).with_metadata(_metadata(metadata))
     with (
@@ -285,15 +248,19 @@ def _write(
         checksum = f"{groups.hash_sum % archives.MODULUS:016x}"
         counts = {"datawarp.row_count": groups.rows, "datawarp.content_checksum": checksum}
         writer.add_key_value_metadata(_metadata(counts))
-    return columns, groups.rows, checksum
+    return _Written(columns, schema, groups.rows, checksum, groups.digest.hexdigest())
 
 
 def export_verified(
     conn: psycopg.Connection, ref: TableRef, rows: RowFilter, store: ArchiveStore, name: str,
     metadata: dict[str, Any], *, row_group_rows: int, written: list[str],
+    in_database: bool = False,
 ) -> dict[str, Any]:  # fmt: skip
     """Write, read back and compare; the verified file is renamed to ``name``.
 
+    The file is read back with pyarrow and its values compared with those exported
+    (``verify_file``); ``in_database`` also loads it back into the server and compares the
+    server's checksum (``verify_in_database``), at about twice the time.
     Runs in the caller's transaction, which must hold the table still (``lock_for_export``).
     Paths written are appended to ``written`` so a failure later on can remove them.
     """
@@ -301,17 +268,21 @@ def export_verified(
     partial = final + ".partial"
     written.append(partial)
     try:
-        columns, count, checksum = _write(conn, ref, rows, store, partial, metadata, row_group_rows)
+        done = _write(conn, ref, rows, store, partial, metadata, row_group_rows)
         sha256, size = file_digest(store.filesystem, partial)
-        verify(conn, store.filesystem, partial, columns, count, checksum)
+        verify_file(store.filesystem, partial, done.schema, done.rows, done.digest)
+        if in_database:
+            verify_in_database(
+                conn, store.filesystem, partial, done.columns, done.rows, done.checksum
+            )
         store.filesystem.move(partial, final)
     except (OSError, pa.ArrowException) as exc:
         raise ArchiveFailed(
             f"Writing {store.shown(final)} failed: {first_line(exc)}; nothing was changed"
         ) from None
     written.append(final)
-    return {"path": store.shown(final), "file_bytes": size, "row_count": count,
-            "file_sha256": sha256, "content_checksum": checksum}  # fmt: skip
+    return {"path": store.shown(final), "file_bytes": size, "row_count": done.rows,
+            "file_sha256": sha256, "content_checksum": done.checksum}  # fmt: skip
 
 
 def file_digest(filesystem: pafs.FileSystem, path: str) -> tuple[str, int]:
@@ -339,20 +310,48 @@ def _csv_chunks(parquet: pq.ParquetFile) -> Iterable[memoryview]:
         yield memoryview(sink.getvalue())
 
 
+def _columns_of(schema: pa.Schema) -> list[Column]:
+    return [Column(f.name, (f.metadata or {}).get(PG_TYPE_KEY, b"?").decode()) for f in schema]
+
+
+def file_columns(filesystem: pafs.FileSystem, path: str) -> list[Column]:
+    """The PostgreSQL columns a file was exported from."""
+    with filesystem.open_input_file(path) as handle:
+        return _columns_of(pq.ParquetFile(handle).schema_arrow)
+
+
 def load_parquet(
     conn: psycopg.Connection, filesystem: pafs.FileSystem, path: str, target: TableRef | None
 ) -> tuple[TableRef, list[Column]]:
     """The file's rows into a new table (``None``: a temporary one) of the file's column types."""
     with filesystem.open_input_file(path) as handle:
         parquet = pq.ParquetFile(handle)
-        columns = [Column(f.name, (f.metadata or {}).get(PG_TYPE_KEY, b"?").decode())
-                   for f in parquet.schema_arrow]  # fmt: skip
+        columns = _columns_of(parquet.schema_arrow)
         target = archives.create_table(conn, target, columns)
         archives.copy_in(conn, target, [c.name for c in columns], _csv_chunks(parquet))
     return target, columns
 
 
-def verify(
+def verify_file(
+    filesystem: pafs.FileSystem, path: str, schema: pa.Schema, count: int, digest: str
+) -> None:
+    """The file, read back, holds the values exported, in their order, with their types."""
+    with filesystem.open_input_file(path) as handle:
+        parquet = pq.ParquetFile(handle)
+        if parquet.schema_arrow.types != schema.types:
+            raise ArchiveFailed(f"Verification of {path} failed: its column types differ")
+        found = ValueDigest(schema)
+        for batch in parquet.iter_batches(batch_size=CHECK_BATCH_ROWS):
+            found.add(batch.columns)
+    if found.rows != count:
+        raise ArchiveFailed(f"Verification of {path} failed: the table has {count} rows, the"
+                            f" file {found.rows}; nothing was changed")  # fmt: skip
+    if found.hexdigest() != digest:
+        raise ArchiveFailed(f"Verification of {path} failed: its values differ from the"
+                            " table's; nothing was changed")  # fmt: skip
+
+
+def verify_in_database(
     conn: psycopg.Connection, filesystem: pafs.FileSystem, path: str, columns: list[Column],
     count: int, checksum: str,
 ) -> None:  # fmt: skip
@@ -388,7 +387,8 @@ def archive_table_to(
     # Table names come from users: no separator or dot reaches the file's path.
     name = f"{code or 'orphans'}/{re.sub(r'[^A-Za-z0-9_-]', '_', target.table)}.parquet"
     exported = export_verified(conn, ref, RowFilter(), store, name, metadata,
-                               row_group_rows=settings.lifecycle.row_group_rows, written=written)  # fmt: skip
+                               row_group_rows=settings.lifecycle.row_group_rows, written=written,
+                               in_database=settings.lifecycle.verify == "database")  # fmt: skip
     archives.move_table(conn, ref, target)
     record = archives.record_archive(conn, kind=kind, source_code=code, source_table=str(ref),
                                      archive_table=str(target), **exported)  # fmt: skip
