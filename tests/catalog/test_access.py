@@ -1,9 +1,11 @@
 """Access control against real LOGIN roles: group roles, grants, the registry policy, ownership.
 
 Roles are cluster-wide, so every test uses its own prefix and login names and drops them after.
-Both test servers (the embedded one and the CI service) authenticate local connections with
-`trust`, so a password is not checked at connection time there; the stored SCRAM verifier is
-checked against the password instead (test_the_password_is_stored_only_as_its_verifier).
+Both test servers (the embedded one and the CI service) let local connections in with `trust`;
+for the lab's roles the lab puts lines at the top of the server's own pg_hba.conf that ask for
+the SCRAM password of every member of its groups, over TCP (the service) and over the socket
+(the embedded server listens on no TCP port), and removes them afterwards: every lab login
+proves its password, and a wrong one is refused (test_a_wrong_password_is_refused_at_login).
 """
 
 from __future__ import annotations
@@ -11,8 +13,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import os
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -24,6 +30,7 @@ from datawarp.core.naming import TableRef
 from datawarp.core.pgtypes import IncomingColumn
 
 PASSWORD = "correct horse battery staple"
+PASSWORD_SQL = sql.Literal(PASSWORD)
 
 
 @dataclass
@@ -67,14 +74,61 @@ def drop_roles(admin: psycopg.Connection, names: list[str]) -> None:
             admin.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(name)))
 
 
+def _refused(url: str) -> bool:
+    try:
+        psycopg.connect(url, connect_timeout=5).close()
+    except psycopg.OperationalError as exc:
+        refusals = ("password authentication failed", "no password supplied")
+        assert any(words in str(exc) for words in refusals), exc
+        return True
+    return False
+
+
+@contextmanager
+def passwords_required(admin: psycopg.Connection, lab: AccessLab) -> Iterator[None]:
+    """Members of the lab's groups must give their SCRAM password, however they connect."""
+    hba = Path(admin.execute("SHOW hba_file").fetchone()[0])
+    if not os.access(hba, os.W_OK) and os.environ.get("CI") != "true":
+        pytest.skip(f"{hba} is not writable here, so passwords cannot be made required")
+    marker = f"# datawarp access tests {lab.prefix}"
+    lines = [f"{kind} all +{group} {where}scram-sha-256 {marker}"
+             for group in lab.groups.values()
+             for kind, where in (("local", ""), ("host", "all "))]  # fmt: skip
+    original = hba.read_text()
+    hba.write_text("\n".join(lines) + "\n" + original)
+    try:
+        admin.execute("SELECT pg_reload_conf()")
+        # A login outside the lab's names and users, in one of its groups, proves the lines
+        # took effect: the postmaster reloads on its own time, so wait for its wrong password
+        # to be refused.
+        probe = f"probe_{lab.prefix}"
+        admin.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD {} IN ROLE {}").format(
+            sql.Identifier(probe), PASSWORD_SQL, sql.Identifier(lab.groups["analyst"])))  # fmt: skip
+        wrong = conninfo.make_conninfo(lab.url(probe), password="not the password")
+        for _ in range(200):
+            if _refused(wrong):
+                break
+        else:
+            pytest.fail(f"{hba}: the lines asking for passwords never took effect")
+        yield
+    finally:
+        kept = [line for line in hba.read_text().splitlines() if not line.endswith(marker)]
+        hba.write_text("\n".join(kept) + "\n")
+        admin.execute("SELECT pg_reload_conf()")
+        drop_roles(admin, [f"probe_{lab.prefix}"])
+
+
 @pytest.fixture(name="lab")
 def lab_fixture(db_url):
     prefix = f"t{uuid.uuid4().hex[:8]}"
     with psycopg.connect(db_url, autocommit=True) as admin:
         access.setup(admin, prefix)
         made = AccessLab(db_url, admin, prefix)
-        yield made
-        drop_roles(admin, made.logins + list(made.groups.values()))
+        try:
+            with passwords_required(admin, made):
+                yield made
+        finally:
+            drop_roles(admin, made.logins + list(made.groups.values()))
 
 
 def _register(conn: psycopg.Connection, code: str) -> None:
@@ -114,7 +168,7 @@ def test_setup_creates_nologin_groups_and_is_idempotent(lab):
 def test_an_unauthorised_login_cannot_insert_into_the_registry(lab):
     login = lab.login_name("intruder")
     ident = sql.Identifier(login)
-    lab.admin.execute(sql.SQL("CREATE ROLE {} LOGIN").format(ident))
+    lab.admin.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(ident, PASSWORD_SQL))
     # Full table privileges through the group, but not an authorised user: the policy refuses.
     lab.admin.execute(sql.SQL("GRANT {} TO {}").format(sql.Identifier(lab.groups["dba"]), ident))
     with lab.connect(login) as conn:
@@ -169,6 +223,16 @@ def test_injection_in_names_is_refused_with_nothing_created(lab, email, login, p
             access.grant_user(lab.admin, email, "analyst", login=login, password=lambda: "pw")
     assert lab.admin.execute("SELECT count(*) FROM pg_roles").fetchone()[0] == before
     assert access.list_users(lab.admin) == []
+
+
+def test_a_wrong_password_is_refused_at_login(lab):
+    login = lab.grant("login_check", "engineer")
+    assert _refused(conninfo.make_conninfo(lab.url(login), password="guess"))
+    assert _refused(conninfo.make_conninfo(lab.url(login), password=""))
+    with lab.connect(login) as conn:
+        assert conn.execute("SELECT current_user").fetchone()[0] == login
+    lab.admin.execute(sql.SQL("ALTER ROLE {} PASSWORD NULL").format(sql.Identifier(login)))
+    assert _refused(lab.url(login))  # no password stored: nobody gets in as this login
 
 
 def test_the_password_is_stored_only_as_its_verifier(lab):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+import numpy as np
 import pyarrow as pa
 from hypothesis import given
 from hypothesis import strategies as st
@@ -74,3 +75,18 @@ def test_row_order_nulls_and_signed_zero_count():
     found = {digest(t.to_batches()) for t in (base, swapped, empty_for_null, negative_zero)}
     assert len(found) == 4
     assert ValueDigest(SCHEMA).rows == 0
+
+
+def test_bytes_arrow_keeps_behind_a_null_string_do_not_count():
+    clean = pa.array(["ab", None, "c"])
+    validity = clean.buffers()[0]
+    offsets = pa.py_buffer(np.array([0, 2, 5, 6], dtype=np.int32).tobytes())
+    hidden = pa.Array.from_buffers(pa.string(), 3, [validity, offsets, pa.py_buffer(b"abxyzc")])
+    assert hidden.to_pylist() == clean.to_pylist()
+    schema = pa.schema([("s", pa.string())])
+    found = []
+    for array in (clean, hidden):
+        digest = ValueDigest(schema)
+        digest.add([array])
+        found.append(digest.hexdigest())
+    assert found[0] == found[1]

@@ -17,6 +17,7 @@ from psycopg import conninfo, sql
 from psycopg.rows import dict_row
 
 from datawarp.catalog.connect import os_user
+from datawarp.catalog.introspect import table_exists
 from datawarp.core.errors import BadInputError, ConflictError, NotFoundError, PermissionDenied
 
 DATAWARP_ROLES = ("analyst", "engineer", "dba")
@@ -76,6 +77,21 @@ def _require_createrole(conn: psycopg.Connection, command: str) -> None:
         )
 
 
+def _require_catalog_owner(conn: psycopg.Connection, command: str) -> None:
+    """Granting on every catalog table takes its owner (or a superuser), not only a DBA."""
+    owner, allowed = conn.execute(
+        "SELECT pg_get_userbyid(n.nspowner), r.rolsuper"
+        " OR pg_has_role(session_user, n.nspowner, 'MEMBER')"
+        " FROM pg_namespace n, pg_roles r WHERE n.nspname = 'datawarp'"
+        " AND r.rolname = session_user"
+    ).fetchone()
+    if not allowed:
+        raise PermissionDenied(
+            f"permission denied: {command} needs the catalog's owner ({owner}) or a superuser"
+            f" (you are {session_login(conn)})"
+        )
+
+
 def configured_groups(conn: psycopg.Connection) -> dict[str, str]:
     rows = conn.execute("SELECT datawarp_role, group_role FROM datawarp.tbl_access_groups")
     return dict(rows.fetchall())
@@ -85,6 +101,7 @@ def setup(conn: psycopg.Connection, prefix: str | None = None) -> dict[str, str]
     """Create the group roles and their grants; running it again changes nothing."""
     groups = group_names(prefix)
     _require_createrole(conn, "access setup")
+    _require_catalog_owner(conn, "access setup")
     with conn.transaction():
         for role, group in groups.items():
             if not _role_exists(conn, group):
@@ -189,6 +206,34 @@ def refusal_login(exc: BaseException | None, url: str | None = None) -> str | No
     return None
 
 
+def held_roles(conn: psycopg.Connection) -> set[str] | None:
+    """The DataWarp roles the session's login holds, by the database's own answer; ``None``
+    where no role applies: access is not set up, or the login is a superuser or owns the
+    catalog (they act without any setup)."""
+    unrestricted = conn.execute(
+        "SELECT r.rolsuper OR pg_has_role(session_user, n.nspowner, 'MEMBER')"
+        " FROM pg_roles r, pg_namespace n WHERE r.rolname = session_user"
+        " AND n.nspname = 'datawarp'"
+    ).fetchone()
+    if unrestricted is None or unrestricted[0]:
+        return None
+    if not table_exists(conn, "datawarp", "tbl_access_groups") or not configured_groups(conn):
+        return None
+    return {role for role, member in _memberships(conn, session_login(conn)).items() if member}
+
+
+def group_names_at(url: str | None) -> dict[str, str]:
+    """The group roles configured in the catalog at ``url``, read on a fresh connection after a
+    refusal (the failed one may be unusable); empty when they cannot be read."""
+    if url is None:
+        return {}
+    try:
+        with psycopg.connect(url, autocommit=True, connect_timeout=5) as conn:
+            return configured_groups(conn)
+    except psycopg.Error:
+        return {}
+
+
 def url_login(url: str | None) -> str:
     """The login a URL connects as; libpq's default is the operating-system user."""
     try:
@@ -271,7 +316,7 @@ def grant_user(
             if not secret:
                 raise BadInputError(f"A password is needed to create the login {login!r}")
             _create_login(conn, login, secret)
-        conn.execute(sql.SQL("GRANT {} TO {}").format(*map(sql.Identifier, (groups[role], login))))
+        _set_membership(conn, login, groups[role], member=True)
         if role == "dba":  # attributes are not inherited: DBAs run `access grant` themselves
             conn.execute(sql.SQL("ALTER ROLE {} CREATEROLE").format(sql.Identifier(login)))
         conn.execute(
@@ -282,6 +327,11 @@ def grant_user(
             (email, login, role),
         )
     return _user(conn, email)
+
+
+def _set_membership(conn: psycopg.Connection, login: str, group: str, *, member: bool) -> None:
+    """Through the catalog owner's function (migration 0014): DBAs lack ADMIN on the groups."""
+    conn.execute("SELECT datawarp.set_group_membership(%s, %s, %s)", (login, group, member))
 
 
 def _create_login(conn: psycopg.Connection, login: str, password: str) -> None:
@@ -303,11 +353,7 @@ def revoke_user(conn: psycopg.Connection, email: str) -> dict:
     with conn.transaction():
         if _role_exists(conn, existing["db_role"]):
             for group in groups.values():
-                conn.execute(
-                    sql.SQL("REVOKE {} FROM {}").format(
-                        sql.Identifier(group), sql.Identifier(existing["db_role"])
-                    )
-                )
+                _set_membership(conn, existing["db_role"], group, member=False)
             if existing["datawarp_role"] == "dba":
                 conn.execute(
                     sql.SQL("ALTER ROLE {} NOCREATEROLE").format(

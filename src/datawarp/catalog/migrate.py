@@ -18,7 +18,7 @@ from importlib import resources
 import psycopg
 
 from datawarp.catalog.introspect import table_exists
-from datawarp.core.errors import DatabaseError
+from datawarp.core.errors import DatabaseError, PermissionDenied
 from datawarp.core.naming import CATALOG_SCHEMA
 
 # Any fixed 64-bit number works; it only has to be the same in every DataWarp process.
@@ -110,8 +110,9 @@ def upgrade(conn: psycopg.Connection) -> list[Migration]:
         raise DatabaseError("upgrade needs a connection outside any transaction")
     conn.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK_KEY,))
     try:
-        with conn.transaction():
-            conn.execute(BOOTSTRAP_SQL)
+        if not table_exists(conn, CATALOG_SCHEMA, "schema_migrations"):
+            with conn.transaction():  # a current catalog is upgraded without a single write
+                conn.execute(BOOTSTRAP_SQL)
         applied_now = []
         for migration in pending_migrations(conn):
             _apply(conn, migration)
@@ -131,6 +132,15 @@ def _apply(conn: psycopg.Connection, migration: Migration) -> None:
                 " VALUES (%s, %s, %s)",
                 (migration.version, migration.name, migration.checksum),
             )
+    except psycopg.errors.InsufficientPrivilege:
+        owner, login = conn.execute(
+            "SELECT pg_get_userbyid(nspowner), session_user FROM pg_namespace WHERE nspname = %s",
+            (CATALOG_SCHEMA,),
+        ).fetchone()
+        raise PermissionDenied(
+            f"permission denied: db upgrade needs the catalog's owner ({owner}) or a superuser"
+            f" (you are {login}); nothing was changed"
+        ) from None
     except psycopg.Error as exc:
         raise DatabaseError(
             f"Migration {migration.version:04d}_{migration.name} failed: {exc}".splitlines()[0]

@@ -62,7 +62,9 @@ def upgrade_command(ctx: typer.Context, json_output: JsonOption = False) -> None
     """Apply pending catalog migrations (also done automatically on first use)."""
     from datawarp.catalog import migrate
 
-    with state(ctx).database().connect(autocommit=True) as conn:
+    app_state = state(ctx)
+    with app_state.database().connect(autocommit=True) as conn:
+        app_state.require_role(conn)
         applied = migrate.upgrade(conn)
     if json_output:
         print_json([{"version": m.version, "name": m.name} for m in applied])

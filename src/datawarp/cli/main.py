@@ -70,7 +70,7 @@ def _reported(ctx: typer.Context, exc: Exception) -> tuple[list[str] | None, int
     """
     if isinstance(exc, click.exceptions.Exit | click.exceptions.ClickException):
         return None, 0
-    from datawarp.catalog.access import refusal_login
+    from datawarp.catalog.access import group_names_at, refusal_login
     from datawarp.core.errors import PermissionDenied
 
     url = ctx.obj._database.url if isinstance(ctx.obj, AppState) and ctx.obj._database else None
@@ -79,7 +79,7 @@ def _reported(ctx: typer.Context, exc: Exception) -> tuple[list[str] | None, int
         from datawarp.ops.access import command_words, denial_message
 
         words = command_words(ctx.meta.get("datawarp.args", []))
-        return [denial_message(words, login)], 1
+        return [denial_message(words, login, group_names_at(url))], 1
     if isinstance(exc, DataWarpError):
         return getattr(exc, "problems", None) or [exc.message], exc.exit_code
     return None, 0

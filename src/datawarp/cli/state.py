@@ -33,6 +33,8 @@ class AppState:
     _settings: Settings | None = field(default=None, repr=False)
     _database: Database | None = field(default=None, repr=False)
     _readiness: Readiness | None = field(default=None, repr=False)
+    _role_checked: bool = field(default=False, repr=False)
+    command_args: list[str] = field(default_factory=list, repr=False)  # to check the role
 
     def settings(self) -> Settings:
         if self._settings is None:
@@ -68,16 +70,35 @@ class AppState:
 
         with self.database().connect(autocommit=True) as conn:
             require_current(conn)
+            self.require_role(conn)
             yield conn
 
     @contextmanager
     def writing(self, *, autocommit: bool = False) -> Iterator[psycopg.Connection]:
         with self.ready_database().connect(autocommit=autocommit) as conn:
+            self.require_role(conn)
             yield conn
+
+    def require_role(self, conn: psycopg.Connection) -> None:
+        """Once per invocation: the command is one the login's DataWarp roles allow."""
+        if self._role_checked:
+            return
+        from datawarp.catalog.access import configured_groups, held_roles, session_login
+        from datawarp.ops.access import command_words, require_allowed
+
+        held = held_roles(conn)
+        if not conn.autocommit:
+            conn.rollback()  # the check's reads leave no transaction open for the command
+        self._role_checked = True
+        if held is not None:
+            words = command_words(self.command_args)
+            require_allowed(words, held, session_login(conn), configured_groups(conn))
 
 
 def state(ctx: typer.Context) -> AppState:
     root = ctx.find_root()
     if not isinstance(root.obj, AppState):
         root.obj = AppState()
+    if not root.obj.command_args:
+        root.obj.command_args = list(ctx.meta.get("datawarp.args", []))
     return root.obj

@@ -1,7 +1,8 @@
 """Who may run which command: the matrix of ``docs/access.md``, parsed, never hand-copied.
 
-The database enforces access; this module only names, when it refuses, which role the
-command needed, in one line a person can act on. The package ships the page as
+The database enforces access; this module names, when it refuses, which role the command
+needed, in one line a person can act on, and refuses up front a command the login's roles do
+not allow (``require_allowed``). The package ships the page as
 ``datawarp/ops/access.md`` so an installed DataWarp reads the same table; a test keeps the
 two files identical.
 """
@@ -12,6 +13,8 @@ import re
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+
+from datawarp.core.errors import PermissionDenied
 
 ROLES = ("analyst", "engineer", "dba")
 MATRIX_RESOURCE = "access.md"  # the package's copy of docs/access.md
@@ -78,8 +81,11 @@ def command_words(args: list[str]) -> list[str]:
     return words
 
 
-def denial_message(words: list[str], login: str | None) -> str:
-    """``permission denied: <command> needs role_<x> (you are <login>)``."""
+def denial_message(
+    words: list[str], login: str | None, groups: dict[str, str] | None = None
+) -> str:
+    """``permission denied: <command> needs role_<x> (you are <login>)``; with the catalog's
+    ``groups``, the group role as it is named there (``<prefix>_role_<x>``)."""
     try:
         table = matrix()
     except (OSError, ValueError):  # an installation without the docs still gets one line
@@ -90,5 +96,22 @@ def denial_message(words: list[str], login: str | None) -> str:
         words[:2],
     )
     command = " ".join(listed) or "this command"
-    role = f"role_{needed}" if needed else "a DataWarp role you lack"
+    role = "a DataWarp role you lack"
+    if needed:
+        role = (groups or {}).get(needed) or f"role_{needed}"
     return f"permission denied: {command} needs {role} (you are {login or 'unknown'})"
+
+
+def require_allowed(
+    words: list[str], held: set[str] | None, login: str, groups: dict[str, str]
+) -> None:
+    """Refuse, before anything runs, a command none of the ``held`` roles may run (``None``:
+    no role applies). The database refuses the writes anyway; this also covers the commands
+    whose reads are open to everyone (listing orphans, a retention dry run) and gives the
+    refusal before any work is done."""
+    if held is None:
+        return
+    table = matrix()
+    if table.required_role(words) is None or any(table.allowed(r, words) for r in held):
+        return
+    raise PermissionDenied(denial_message(words, login, groups))
