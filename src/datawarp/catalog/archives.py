@@ -25,11 +25,9 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from datawarp.catalog.copy_writer import BoundedCopyWriter
 from datawarp.catalog.introspect import identifier, qualified_name, table_exists
 from datawarp.catalog.rows import fetch_dicts
-
-# The loader's COPY writer: a short queue keeps memory bounded while the server catches up.
-from datawarp.catalog.staging_arrow import _ShortQueueWriter
 from datawarp.core.errors import ConflictError, DatabaseError, NotFoundError
 from datawarp.core.naming import STAGING_SCHEMA, TableRef
 
@@ -232,7 +230,7 @@ def copy_in(
     query = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(
         identifier(ref), sql.SQL(", ").join(map(sql.Identifier, names))
     )
-    with conn.cursor() as cur, cur.copy(query, writer=_ShortQueueWriter(cur)) as copy:
+    with conn.cursor() as cur, cur.copy(query, writer=BoundedCopyWriter(cur)) as copy:
         for chunk in chunks:
             copy.write(chunk)
 

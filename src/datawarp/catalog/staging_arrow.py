@@ -6,7 +6,7 @@ The batches come from ``ExtractedTable.iter_arrow_batches`` (data columns, then
 Python object per cell. In that CSV a NULL is an empty unquoted field and every string is
 quoted, so an empty string could never be mistaken for NULL, and commas, quotes and line
 breaks inside text survive. A worker thread feeds the connection while the next batch is
-converted, through a short queue so memory stays bounded.
+converted, through a short queue so memory stays bounded (``copy_writer``).
 
 Columns held back for schema review go to ``datawarp.tbl_quarantine`` exactly as
 ``load._quarantine`` writes them (one JSONB object per row of the non-NULL held values);
@@ -15,7 +15,6 @@ that path is rare and builds its JSON in Python.
 
 from __future__ import annotations
 
-import queue
 from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 
@@ -23,24 +22,15 @@ import psycopg
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 from psycopg import sql
-from psycopg.copy import QueuedLibpqWriter
 from psycopg.types.json import Jsonb
 
+from datawarp.catalog.copy_writer import BoundedCopyWriter
 from datawarp.catalog.introspect import identifier
 from datawarp.catalog.staging import COPIED_PROVENANCE, Provenance, quarantine_json
 from datawarp.core.naming import TableRef
 from datawarp.core.pgtypes import PG_TYPE_KEY
 
-COPY_QUEUE_BUFFERS = 64  # 128 KiB pieces waiting for the server: at most 8 MiB
 _WRITE_OPTIONS = pa_csv.WriteOptions(include_header=False, batch_size=4096)
-
-
-class _ShortQueueWriter(QueuedLibpqWriter):
-    """psycopg's threaded COPY writer with a short queue (its own holds 1024 pieces)."""
-
-    def __init__(self, cursor: psycopg.Cursor):
-        super().__init__(cursor)
-        self._queue = queue.Queue(maxsize=COPY_QUEUE_BUFFERS)
 
 
 def copy_arrow(
@@ -65,7 +55,7 @@ def copy_arrow(
     total = 0
     with conn.cursor() as cur:
         if not held_back:  # the usual load: one COPY for the whole file
-            with cur.copy(copy_main, writer=_ShortQueueWriter(cur)) as copy:
+            with cur.copy(copy_main, writer=BoundedCopyWriter(cur)) as copy:
                 for batch in batches:
                     copy.write(_csv_bytes(batch, column_names, kept, provenance))
                     total += batch.num_rows
