@@ -24,7 +24,7 @@ import psycopg
 import pytest
 from psycopg import conninfo, sql
 
-from datawarp.catalog import access, registry, staging
+from datawarp.catalog import access, access_checks, registry, staging
 from datawarp.core.errors import BadInputError, ConflictError, NotFoundError, PermissionDenied
 from datawarp.core.naming import TableRef
 from datawarp.core.pgtypes import IncomingColumn
@@ -299,15 +299,15 @@ def test_a_dba_can_alter_and_drop_what_an_engineers_load_created(lab):
 
 def test_check_reports_the_databases_answer(lab):
     analyst, engineer = lab.grant("chk_a", "analyst"), lab.grant("chk_e", "engineer")
-    seen = access.check_user(lab.admin, analyst)
+    seen = access_checks.check_user(lab.admin, analyst)
     assert seen["datawarp_role"] == "analyst" and seen["groups"]["analyst"] is True
     assert seen["tables"]["tbl_data_sources"] == dict(select=True, insert=False, update=False,
                                                       delete=False)  # fmt: skip
     assert seen["tables"]["tbl_authorized_users"]["select"] is False
     assert seen["registry_policy"]["insert_update"] is False
-    seen = access.check_user(lab.admin, engineer)
+    seen = access_checks.check_user(lab.admin, engineer)
     assert seen["datawarp_role"] == "engineer" and seen["registry_policy"]["insert_update"]
     assert seen["schemas"]["staging"] == {"usage": True, "create": True}
-    assert access.check_user(lab.admin)["catalog_admin"] is True
+    assert access_checks.check_user(lab.admin)["catalog_admin"] is True
     with pytest.raises(NotFoundError):
-        access.check_user(lab.admin, f"{lab.prefix}_nobody")
+        access_checks.check_user(lab.admin, f"{lab.prefix}_nobody")

@@ -13,11 +13,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import psycopg
-from psycopg import conninfo, sql
+from psycopg import sql
 from psycopg.rows import dict_row
 
-from datawarp.catalog.connect import os_user
-from datawarp.catalog.introspect import table_exists
 from datawarp.core.errors import BadInputError, ConflictError, NotFoundError, PermissionDenied
 
 DATAWARP_ROLES = ("analyst", "engineer", "dba")
@@ -61,7 +59,7 @@ def session_login(conn: psycopg.Connection) -> str:
     return conn.execute("SELECT session_user::text").fetchone()[0]
 
 
-def _role_exists(conn: psycopg.Connection, name: str) -> bool:
+def role_exists(conn: psycopg.Connection, name: str) -> bool:
     found = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (name,)).fetchone()
     return found is not None
 
@@ -104,7 +102,7 @@ def setup(conn: psycopg.Connection, prefix: str | None = None) -> dict[str, str]
     _require_catalog_owner(conn, "access setup")
     with conn.transaction():
         for role, group in groups.items():
-            if not _role_exists(conn, group):
+            if not role_exists(conn, group):
                 conn.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(group)))
             conn.execute(
                 "INSERT INTO datawarp.tbl_access_groups (datawarp_role, group_role)"
@@ -192,57 +190,6 @@ def load_group_ddl(conn: psycopg.Connection) -> Iterator[None]:
     conn.execute("SET LOCAL ROLE NONE")
 
 
-def refusal_login(exc: BaseException | None, url: str | None = None) -> str | None:
-    """The login refused, if ``exc`` (or what caused it) is the database refusing a privilege.
-
-    The connection is usually closed by then, so the login comes from the URL it used.
-    """
-    seen = set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        if isinstance(exc, psycopg.errors.InsufficientPrivilege):
-            return url_login(url)
-        exc = exc.__cause__ or exc.__context__
-    return None
-
-
-def held_roles(conn: psycopg.Connection) -> set[str] | None:
-    """The DataWarp roles the session's login holds, by the database's own answer; ``None``
-    where no role applies: access is not set up, or the login is a superuser or owns the
-    catalog (they act without any setup)."""
-    unrestricted = conn.execute(
-        "SELECT r.rolsuper OR pg_has_role(session_user, n.nspowner, 'MEMBER')"
-        " FROM pg_roles r, pg_namespace n WHERE r.rolname = session_user"
-        " AND n.nspname = 'datawarp'"
-    ).fetchone()
-    if unrestricted is None or unrestricted[0]:
-        return None
-    if not table_exists(conn, "datawarp", "tbl_access_groups") or not configured_groups(conn):
-        return None
-    return {role for role, member in _memberships(conn, session_login(conn)).items() if member}
-
-
-def group_names_at(url: str | None) -> dict[str, str]:
-    """The group roles configured in the catalog at ``url``, read on a fresh connection after a
-    refusal (the failed one may be unusable); empty when they cannot be read."""
-    if url is None:
-        return {}
-    try:
-        with psycopg.connect(url, autocommit=True, connect_timeout=5) as conn:
-            return configured_groups(conn)
-    except psycopg.Error:
-        return {}
-
-
-def url_login(url: str | None) -> str:
-    """The login a URL connects as; libpq's default is the operating-system user."""
-    try:
-        user = conninfo.conninfo_to_dict(url or "").get("user")
-    except psycopg.ProgrammingError:
-        user = None
-    return user or os_user()
-
-
 # --- authorised users ----------------------------------------------------------------------
 
 
@@ -275,7 +222,7 @@ def _check_login_is_free(conn, login: str, email: str, adopt: bool) -> bool:
         raise ConflictError(
             f"Login {login!r} already belongs to {owner[0]}; choose another --login"
         )
-    if not _role_exists(conn, login):
+    if not role_exists(conn, login):
         return True
     previous = conn.execute(
         "SELECT 1 FROM datawarp.tbl_authorized_users WHERE db_role = %s AND email = %s",
@@ -351,7 +298,7 @@ def revoke_user(conn: psycopg.Connection, email: str) -> dict:
     if not existing or not existing["active"]:
         raise NotFoundError(f"{email} is not an authorised user")
     with conn.transaction():
-        if _role_exists(conn, existing["db_role"]):
+        if role_exists(conn, existing["db_role"]):
             for group in groups.values():
                 _set_membership(conn, existing["db_role"], group, member=False)
             if existing["datawarp_role"] == "dba":
@@ -378,54 +325,3 @@ def list_users(conn: psycopg.Connection) -> list[dict]:
 
 CHECKED_TABLES = ("tbl_data_sources", "tbl_load_events", "tbl_schema_changes", "tbl_archives",
                   "tbl_authorized_users")  # fmt: skip
-
-
-def check_user(conn: psycopg.Connection, login: str | None = None) -> dict:
-    """What a login may do, as the database answers it (privileges, groups, the policies)."""
-    login = valid_role_name(login, "login name") if login else session_login(conn)
-    if not _role_exists(conn, login):
-        raise NotFoundError(f"No login {login!r} on this server")
-    schemas = {
-        schema: conn.execute(
-            "SELECT has_schema_privilege(%s, %s, 'USAGE'), has_schema_privilege(%s, %s, 'CREATE')",
-            (login, schema, login, schema),
-        ).fetchone()
-        for schema in ALL_SCHEMAS
-    }
-    tables = {
-        table: conn.execute(
-            "SELECT has_table_privilege(%(u)s, %(t)s, 'SELECT'), has_table_privilege(%(u)s,"
-            " %(t)s, 'INSERT'), has_table_privilege(%(u)s, %(t)s, 'UPDATE'),"
-            " has_table_privilege(%(u)s, %(t)s, 'DELETE')",
-            {"u": login, "t": f"datawarp.{table}"},
-        ).fetchone()
-        for table in CHECKED_TABLES
-    }
-    acts = conn.execute(
-        "SELECT datawarp.is_catalog_admin(%(u)s), datawarp.may_act_as(%(u)s, 'analyst'),"
-        " datawarp.may_act_as(%(u)s, 'engineer'), datawarp.may_act_as(%(u)s, 'dba')",
-        {"u": login},
-    ).fetchone()
-    return {
-        "login": login,
-        "catalog_admin": acts[0],
-        "datawarp_role": next(
-            (r for r, ok in zip(DATAWARP_ROLES[::-1], acts[:0:-1], strict=True) if ok), None
-        ),
-        "groups": _memberships(conn, login),
-        "schemas": {s: {"usage": u, "create": c} for s, (u, c) in schemas.items()},
-        "tables": {
-            t: dict(zip(("select", "insert", "update", "delete"), p, strict=True))
-            for t, p in tables.items()
-        },
-        "registry_policy": {"read": True, "insert_update": acts[2], "delete": acts[3]},
-    }
-
-
-def _memberships(conn: psycopg.Connection, login: str) -> dict[str, bool]:
-    rows = conn.execute(
-        "SELECT g.datawarp_role, coalesce(pg_has_role(%s, r.oid, 'MEMBER'), false)"
-        " FROM datawarp.tbl_access_groups g LEFT JOIN pg_roles r ON r.rolname = g.group_role",
-        (login,),
-    ).fetchall()
-    return dict(rows)

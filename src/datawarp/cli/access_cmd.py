@@ -120,11 +120,11 @@ def check(
     json_output: JsonOption = False,
 ) -> None:
     """What a login may do, as the database answers: privileges, groups, registry policy."""
-    from datawarp.catalog import access
+    from datawarp.catalog import access_checks
     from datawarp.ops.access import matrix
 
     with state(ctx).reading() as conn:
-        answer = access.check_user(conn, login)
+        answer = access_checks.check_user(conn, login)
     role = answer["datawarp_role"]
     answer["commands"] = sorted(
         " ".join(words) for words in matrix().required if role and matrix().allowed(role, words)

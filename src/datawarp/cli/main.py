@@ -70,7 +70,7 @@ def _reported(ctx: typer.Context, exc: Exception) -> tuple[list[str] | None, int
     """
     if isinstance(exc, click.exceptions.Exit | click.exceptions.ClickException):
         return None, 0
-    from datawarp.catalog.access import group_names_at, refusal_login
+    from datawarp.catalog.access_checks import group_names_at, refusal_login
     from datawarp.core.errors import PermissionDenied
 
     url = ctx.obj._database.url if isinstance(ctx.obj, AppState) and ctx.obj._database else None

@@ -83,7 +83,8 @@ class AppState:
         """Once per invocation: the command is one the login's DataWarp roles allow."""
         if self._role_checked:
             return
-        from datawarp.catalog.access import configured_groups, held_roles, session_login
+        from datawarp.catalog.access import configured_groups, session_login
+        from datawarp.catalog.access_checks import held_roles
         from datawarp.ops.access import command_words, require_allowed
 
         held = held_roles(conn)
