@@ -1,14 +1,18 @@
 """Load benchmark: DataWarp vs psql \\copy (and pandas.to_sql) on an NHS-shaped CSV.
 
-    python bench/bench_load.py [--rows 1000000] [--pandas-rows 100000] [--database-url URL]
+    python bench/bench_load.py [--rows 1000000] [--rounds 3] [--pandas-rows 100000]
+                               [--database-url URL] [--python-path]
 
-Generates a 12-column CSV with the project's generator, then, against the same server:
-  1. DataWarp: `load-batch --test` of that file (extract, type, COPY, provenance, events), on
-     the pyarrow fast path for plain CSVs (``--python-path`` adds a run without it);
-  2. psql `\\copy` of the same file into a pre-created table of the same types;
+Generates a 12-column CSV with the project's generator, then, against the same server, in
+--rounds interleaved rounds (the order rotated each round), each run a whole process timed
+from start to exit and each into a fresh table, rows and a column sum checked afterwards:
+  1. DataWarp: ``python -m datawarp load-batch MANIFEST --test`` as a user runs it (process
+     start, extract, type, COPY with provenance, event, metrics); its staging_test table is
+     dropped before each round so every run is a first load;
+  2. psql ``\\copy`` of the same file into a pre-created table of the same types;
   3. pandas.read_csv + DataFrame.to_sql (method="multi") on the first --pandas-rows rows,
-     if pandas and SQLAlchemy are installed (pip install '.[bench]').
-Each runs in its own process so its peak memory (ru_maxrss) is its own. Prints a table.
+     once, if pandas and SQLAlchemy are installed (pip install '.[bench]').
+Prints the median of each and its ratio to psql, and peak memory (the process's ru_maxrss).
 Without --database-url it starts a throw-away embedded PostgreSQL.
 """
 
@@ -19,6 +23,7 @@ import json
 import os
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -30,49 +35,60 @@ import psycopg
 PSQL_TABLE = """CREATE TABLE bench_copy (
     period text, org_code text, org_name text, region text, attendances integer,
     admissions integer, breaches integer, referrals integer, waiting integer, beds integer,
-    occupancy numeric, snapshot_date text)"""
+    occupancy numeric, snapshot_date date)"""
+DATAWARP_TABLE = "staging_test.tbl_bench_load"
+CHECK_COLUMN = "total_attendances"  # the generator's "Total Attendances"
 
 
 def _child(argv: list[str]) -> None:
-    """Run one measured step in this process and print JSON with time and peak memory."""
-    kind, url, csv_path, rows = argv[0], argv[1], Path(argv[2]), int(argv[3])
+    """pandas in this process, printing JSON with its time and peak memory."""
+    url, csv_path, rows = argv[0], Path(argv[1]), int(argv[2])
     started = time.perf_counter()
-    if kind == "datawarp-python":
-        os.environ["DATAWARP_NO_ARROW"] = "1"  # the Python path, for comparison
-        kind = "datawarp"
-    if kind == "datawarp":
-        loaded = _datawarp(url, csv_path)
-    elif kind == "pandas":
-        loaded = _pandas(url, csv_path, rows)
-    else:
-        raise SystemExit(f"unknown step {kind}")
+    loaded = _pandas(url, csv_path, rows)
     seconds = time.perf_counter() - started
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"seconds": seconds, "rows": loaded, "peak_mb": peak_mb}))
 
 
-def _datawarp(url: str, csv_path: Path) -> int:
-    from datawarp.catalog.database import database_for_url, make_ready
-    from datawarp.core.settings import Settings
-    from datawarp.pipeline.batch import BatchOptions, run_batch
-    from datawarp.pipeline.manifest import parse_manifest
+def _timed(command: list[str], env: dict | None = None) -> tuple[float, float]:
+    """Run a whole process; its wall time and its own peak memory (MB)."""
+    started = time.perf_counter()
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - started
+    out, err = process.communicate()
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{command[:4]} failed: {err.decode()[-500:]}")
+    return seconds, usage.ru_maxrss / 1024
 
-    manifest = parse_manifest(
-        f"sources:\n  - source_code: bench_load\n    path: {csv_path}\n    period: 2025-09\n"
-    )
-    home = Path(tempfile.mkdtemp(prefix="dw-bench-home-"))
-    database = database_for_url(url)
-    make_ready(database)
-    report = run_batch(
-        database,
-        Settings(database_url=url, home=home),
-        manifest,
-        BatchOptions(test=True, force=True),
-    )
-    (outcome,) = report.outcomes
-    if outcome.status != "completed":
-        raise SystemExit(f"DataWarp load failed: {outcome.error}")
-    return outcome.rows_loaded
+
+def _datawarp(url: str, manifest: Path, python_path: bool = False) -> dict:
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"DROP TABLE IF EXISTS {DATAWARP_TABLE}")
+    env = {**os.environ, "DATAWARP_HOME": str(manifest.parent / "home")}
+    if python_path:
+        env["DATAWARP_NO_ARROW"] = "1"
+    command = [
+        sys.executable,
+        "-m",
+        "datawarp",
+        "--database-url",
+        url,
+        "load-batch",
+        str(manifest),
+        "--test",
+        "--force",
+    ]  # fmt: skip (--force: the same file again)
+    seconds, peak = _timed(command, env)
+    return {"seconds": seconds, "peak_mb": peak, **_check(url, DATAWARP_TABLE, CHECK_COLUMN)}
+
+
+def _check(url: str, table: str, column: str) -> dict:
+    with psycopg.connect(url) as conn:
+        rows, total = conn.execute(
+            f"SELECT count(*), sum({column}) FROM {table}"  # noqa: S608 - fixed names
+        ).fetchone()
+    return {"rows": rows, "sum": int(total)}
 
 
 def _pandas(url: str, csv_path: Path, rows: int) -> int:
@@ -98,9 +114,9 @@ def _sqlalchemy_url(url: str) -> str:
     )
 
 
-def _measure(kind: str, url: str, csv_path: Path, rows: int) -> dict:
+def _measure_pandas(url: str, csv_path: Path, rows: int) -> dict:
     output = subprocess.run(
-        [sys.executable, __file__, "--child", kind, url, str(csv_path), str(rows)],
+        [sys.executable, __file__, "--child", url, str(csv_path), str(rows)],
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     return json.loads(output.stdout.strip().splitlines()[-1])
@@ -111,15 +127,10 @@ def _psql_copy(url: str, csv_path: Path) -> dict:
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("DROP TABLE IF EXISTS bench_copy")
         conn.execute(PSQL_TABLE)
-    started = time.perf_counter()
-    subprocess.run(
-        [psql, url, "-q", "-c", f"\\copy bench_copy FROM '{csv_path}' WITH (FORMAT csv, HEADER)"],
-        check=True,
-    )
-    seconds = time.perf_counter() - started
-    with psycopg.connect(url) as conn:
-        rows = conn.execute("SELECT count(*) FROM bench_copy").fetchone()[0]
-    return {"seconds": seconds, "rows": rows, "peak_mb": None}
+    copy = f"\\copy bench_copy FROM '{csv_path}' WITH (FORMAT csv, HEADER)"
+    env = {**os.environ, "PGOPTIONS": "-c datestyle=ISO,DMY"}  # the file's dd/mm/yyyy dates
+    seconds, peak = _timed([psql, url, "-q", "-c", copy], env)
+    return {"seconds": seconds, "peak_mb": peak, **_check(url, "bench_copy", "attendances")}
 
 
 def _embedded_bin() -> Path:
@@ -144,6 +155,7 @@ def main() -> None:
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--pandas-rows", type=int, default=100_000)
     parser.add_argument("--database-url", default=os.environ.get("DATAWARP_BENCH_DATABASE_URL"))
     parser.add_argument(
@@ -151,42 +163,72 @@ def main() -> None:
     )
     args = parser.parse_args()
 
+    from datawarp.catalog.connect import connect
+    from datawarp.catalog.migrate import upgrade
     from datawarp.demo.samplegen import write_large_csv
 
     server = None
     url = args.database_url
     if url is None:
         url, server = _embedded_url()
+    with connect(url, autocommit=True) as conn:
+        upgrade(conn)
     work = Path(tempfile.mkdtemp(prefix="dw-bench-"))
     csv_path = write_large_csv(work / "nhs_shaped.csv", args.rows)
+    manifest = work / "manifest.yaml"
+    manifest.write_text(
+        f"sources:\n  - source_code: bench_load\n    path: {csv_path}\n    period: 2025-09\n"
+    )
     size_mb = csv_path.stat().st_size / 1e6
-    print(f"{args.rows:,} rows x 12 columns, {size_mb:.0f} MB CSV; server: {url.split('@')[-1]}")
+    print(f"{args.rows:,} rows x 12 columns, {size_mb:.0f} MB CSV; server: {url.split('@')[-1]};"
+          f" {args.rounds} interleaved rounds, {os.cpu_count()} cores")  # fmt: skip
 
-    results = {"psql \\copy": _psql_copy(url, csv_path)}
-    results["DataWarp load-batch"] = _measure("datawarp", url, csv_path, args.rows)
+    steps = {"psql \\copy": lambda: _psql_copy(url, csv_path),
+             "DataWarp load-batch": lambda: _datawarp(url, manifest)}  # fmt: skip
     if args.python_path:
-        results["DataWarp (Python path)"] = _measure("datawarp-python", url, csv_path, args.rows)
+        steps["DataWarp (Python path)"] = lambda: _datawarp(url, manifest, python_path=True)
+    runs: dict[str, list[dict]] = {name: [] for name in steps}
+    names = list(steps)
+    for round_number in range(args.rounds):
+        for name in names[round_number % len(names) :] + names[: round_number % len(names)]:
+            runs[name].append(steps[name]())
+    for name, results in runs.items():
+        checks = {(r["rows"], r["sum"]) for r in results} | {
+            (r["rows"], r["sum"]) for r in runs["psql \\copy"]
+        }
+        if len(checks) != 1:
+            raise SystemExit(f"{name}: rows or sums differ from psql's: {sorted(checks)}")
+    results = {
+        name: {"seconds": statistics.median(r["seconds"] for r in rs), "rows": rs[0]["rows"],
+               "peak_mb": max(r["peak_mb"] for r in rs)}
+        for name, rs in runs.items()
+    }  # fmt: skip
     try:
         import pandas  # noqa: F401
         import sqlalchemy  # noqa: F401
 
-        results["pandas.to_sql"] = _measure("pandas", url, csv_path, args.pandas_rows)
+        results["pandas.to_sql"] = _measure_pandas(url, csv_path, args.pandas_rows)
     except ImportError:
         print("(pandas/SQLAlchemy not installed: pip install '.[bench]' to compare to_sql)")
+    _print(results)
+    print("runs:", "; ".join(f"{name} " + " ".join(f"{r['seconds']:.2f}" for r in rs)
+                             for name, rs in runs.items()))  # fmt: skip
+    shutil.rmtree(work, ignore_errors=True)
+    if server is not None:
+        server.cleanup()
 
+
+def _print(results: dict[str, dict]) -> None:
     base = results["psql \\copy"]["seconds"] / results["psql \\copy"]["rows"]
-    headings = ("method", "rows", "seconds", "rows/s", "vs copy", "peak MB")
-    print("{:<22}{:>11}{:>10}{:>12}{:>9}{:>9}".format(*headings))
+    headings = ("method", "rows", "median s", "rows/s", "vs copy", "peak MB")
+    print("{:<24}{:>11}{:>10}{:>12}{:>9}{:>9}".format(*headings))
     for name, r in results.items():
         per_row = r["seconds"] / r["rows"]
         peak = f"{r['peak_mb']:.0f}" if r["peak_mb"] else "-"
         print(
-            f"{name:<22}{r['rows']:>11,}{r['seconds']:>10.2f}{r['rows'] / r['seconds']:>12,.0f}"
-            f"{per_row / base:>9.1f}{peak:>9}"
+            f"{name:<24}{r['rows']:>11,}{r['seconds']:>10.2f}{r['rows'] / r['seconds']:>12,.0f}"
+            f"{per_row / base:>8.2f}×{peak:>9}"
         )
-    shutil.rmtree(work, ignore_errors=True)
-    if server is not None:
-        server.cleanup()
 
 
 if __name__ == "__main__":

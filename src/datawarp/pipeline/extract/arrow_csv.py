@@ -323,17 +323,18 @@ def typed_batches(
         + [pa.field("_row_number", pa.int32()), pa.field("_is_total", pa.bool_())]
     )
     converters = [ArrowConverter(pg_type) for pg_type in pg_types]
+
+    def convert(batch: pa.RecordBatch) -> tuple[list[pa.Array], int]:
+        columns = batch.columns
+        return [
+            converter(column, BufferFacts.of(column))
+            for converter, column in zip(converters, columns, strict=True)
+        ], batch.num_rows
+
     rows = 0
     try:
-        with contextlib.closing(source.batches()) as batches:
-            for batch in batches:
-                columns = batch.columns
-                facts = [BufferFacts.of(column) for column in columns]
-                arrays = [
-                    convert(column, fact)
-                    for convert, column, fact in zip(converters, columns, facts, strict=True)
-                ]
-                count = batch.num_rows
+        with contextlib.closing(source.batches(convert)) as converted:
+            for arrays, count in converted:
                 numbers = _row_numbers(first_line + rows, count)
                 totals = _totals(numbers, total_rows, first_line + rows, count)
                 typed = pa.RecordBatch.from_arrays([*arrays, numbers, totals], schema=schema)

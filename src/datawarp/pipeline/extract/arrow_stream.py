@@ -18,7 +18,7 @@ import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import pyarrow as pa
 import pyarrow.csv as pa_csv
@@ -47,8 +47,10 @@ class ArrowSource:
     delimiter: str
     width: int
 
-    def batches(self) -> Iterator[pa.RecordBatch]:
-        """Every data record as strings, ``BLOCK_BYTES`` of file at a time."""
+    def batches(self, transform: Callable[[pa.RecordBatch], Any] | None = None) -> Iterator[Any]:
+        """Every data record as strings, ``BLOCK_BYTES`` of file at a time; with ``transform``,
+        what it makes of each batch, computed on the reading thread (pass 2 converts there
+        while the caller writes the previous batch to the server)."""
         names = [f"f{index}" for index in range(self.width)]
         options = dict(
             read_options=pa_csv.ReadOptions(
@@ -72,7 +74,8 @@ class ArrowSource:
         with self._open() as raw:
             stream = _Throttled(raw, READ_WINDOW)
             try:
-                yield from _read_ahead(pa_csv.open_csv(stream, **options), stream)
+                reader = pa_csv.open_csv(stream, **options)
+                yield from _read_ahead(reader, stream, transform)
             except (pa.ArrowInvalid, UnicodeError) as exc:
                 raise ArrowFallback(
                     f"pyarrow cannot read it as the Python path does: {exc}"
@@ -89,9 +92,14 @@ class ArrowSource:
         return _Utf8Stream(raw, self.encoding)
 
 
-def _read_ahead(reader: pa.RecordBatchReader, stream: _Throttled) -> Iterator[pa.RecordBatch]:
-    """The reader's batches, the next one parsed in a thread while the caller works on this
-    one (pyarrow releases the GIL while parsing). At most ``READ_AHEAD`` batches wait."""
+def _read_ahead(
+    reader: pa.RecordBatchReader,
+    stream: _Throttled,
+    transform: Callable[[pa.RecordBatch], Any] | None,
+) -> Iterator[Any]:
+    """The reader's batches (or what ``transform`` makes of them), the next one parsed in a
+    thread while the caller works on this one (pyarrow releases the GIL while parsing and
+    computing). At most ``READ_AHEAD`` batches wait."""
     batches: queue.Queue = queue.Queue(maxsize=READ_AHEAD)
     stop = threading.Event()
 
@@ -113,7 +121,7 @@ def _read_ahead(reader: pa.RecordBatchReader, stream: _Throttled) -> Iterator[pa
                 if batch is None:
                     break
                 stream.release()
-                if not offer((batch, None)):
+                if not offer((batch if transform is None else transform(batch), None)):
                     return
             offer((None, None))
         except BaseException as exc:  # noqa: BLE001 - handed to the consumer
