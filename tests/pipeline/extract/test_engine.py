@@ -280,3 +280,23 @@ def test_the_garbage_collector_is_never_left_paused(tmp_path):
     assert gc.isenabled()  # the caller runs with the collector on between batches
     batches.close()
     assert gc.isenabled()
+
+
+def test_pass_two_reuses_the_parsed_sheet_unless_the_file_changed(tmp_path):
+    from datawarp.pipeline.extract import excel_reader
+
+    path = provider_workbook(tmp_path / "provider.xlsx")
+    table = open_table(str(path))
+    key = excel_reader._file_key(path)
+    kept = excel_reader._LAST_PARSED.get(key, "Provider Data")
+    assert kept is not None  # parsed once by pass 1, kept for pass 2
+    first = [row for batch in table.iter_batches() for row in batch]
+    assert excel_reader._LAST_PARSED.get(key, "Provider Data") is kept  # not parsed again
+
+    book = openpyxl.load_workbook(path)
+    book["Provider Data"]["D14"] = 301  # same shape, new value: the file's key changes
+    book.save(path)
+    assert excel_reader._LAST_PARSED.get(excel_reader._file_key(path), "Provider Data") is None
+    again = open_table(str(path))
+    changed = [row for batch in again.iter_batches() for row in batch]
+    assert first[-1][2] == 300 and changed[-1][2] == 301

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
@@ -48,6 +49,53 @@ def _guarded(display_name: str, action: Callable[[], T]) -> T:
         raise _corrupt(display_name, exc) from exc
 
 
+def _file_key(path: Path) -> tuple | None:
+    try:
+        found = path.stat()
+    except OSError:
+        return None
+    return (str(path.resolve()), found.st_size, found.st_mtime_ns)
+
+
+class _LastParsedSheet:
+    """The largest sheet calamine parsed of the last file read, kept for the next read of it
+    while the file is unchanged: finding the table and pass 1 read the sheets, pass 2 opens
+    the file again, and parsing a large sheet's XML is most of a workbook's cost (the table is
+    nearly always on the largest sheet). One sheet at a time, so memory stays that of the
+    largest sheet read; the sheet holds no file open."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entry: tuple[tuple, str, python_calamine.CalamineSheet] | None = None
+
+    def get(self, key: tuple | None, name: str) -> python_calamine.CalamineSheet | None:
+        with self._lock:
+            entry = self._entry
+        if key is not None and entry is not None and entry[:2] == (key, name):
+            return entry[2]
+        return None
+
+    def keep(self, key: tuple | None, name: str, sheet: python_calamine.CalamineSheet) -> None:
+        with self._lock:
+            entry = self._entry
+            if key is None:
+                return
+            if entry is None or entry[0] != key or _cells(sheet) > _cells(entry[2]):
+                self._entry = (key, name, sheet)
+
+    def forget_other_files(self, key: tuple | None) -> None:
+        with self._lock:
+            if self._entry is not None and self._entry[0] != key:
+                self._entry = None
+
+
+def _cells(sheet: python_calamine.CalamineSheet) -> int:
+    return sheet.height * sheet.width
+
+
+_LAST_PARSED = _LastParsedSheet()
+
+
 class ExcelWorkbook(Workbook):
     """A workbook python-calamine can read; ``kind`` is xlsx, xlsb, xls or ods."""
 
@@ -66,6 +114,7 @@ class ExcelWorkbook(Workbook):
         self._on_close = on_close
         self._scratch_dir: str | None = None
         self._book: python_calamine.CalamineWorkbook | None = None
+        self._file_key = _file_key(path)
         try:
             readable = self._path_calamine_understands(path, kind)
             self._book = _guarded(
@@ -98,8 +147,12 @@ class ExcelWorkbook(Workbook):
         if self._book is None:
             raise BadInputError(f"{self.display_name} is closed")
         book = self._book
-        calamine_sheet = _guarded(self.display_name, lambda: book.get_sheet_by_name(name))
-        return self._rows_of(calamine_sheet)
+        parsed = _LAST_PARSED.get(self._file_key, name)
+        if parsed is None:
+            _LAST_PARSED.forget_other_files(self._file_key)  # before the next one is parsed
+            parsed = _guarded(self.display_name, lambda: book.get_sheet_by_name(name))
+            _LAST_PARSED.keep(self._file_key, name, parsed)
+        return self._rows_of(parsed)
 
     def _rows_of(self, calamine_sheet: python_calamine.CalamineSheet) -> Iterator[Row]:
         start = calamine_sheet.start
