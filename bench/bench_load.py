@@ -161,6 +161,7 @@ def main() -> None:
     parser.add_argument(
         "--python-path", action="store_true", help="also load with DATAWARP_NO_ARROW=1 (slow)"
     )
+    parser.add_argument("--xlsx-rows", type=int, default=100_000, help="0 skips the workbook")
     args = parser.parse_args()
 
     from datawarp.catalog.connect import connect
@@ -211,11 +212,52 @@ def main() -> None:
     except ImportError:
         print("(pandas/SQLAlchemy not installed: pip install '.[bench]' to compare to_sql)")
     _print(results)
+    if args.xlsx_rows:
+        _workbook_rounds(url, work, args.xlsx_rows, args.rounds)
     print("runs:", "; ".join(f"{name} " + " ".join(f"{r['seconds']:.2f}" for r in rs)
                              for name, rs in runs.items()))  # fmt: skip
     shutil.rmtree(work, ignore_errors=True)
     if server is not None:
         server.cleanup()
+
+
+CALAMINE_READ = (
+    "import sys, python_calamine; book = python_calamine.CalamineWorkbook.from_path(sys.argv[1]);"
+    " print(len(book.get_sheet_by_index(0).to_python()) - 1)"
+)
+
+
+def _workbook_rounds(url: str, work: Path, rows: int, rounds: int) -> None:
+    """A single-sheet xlsx of the same columns: DataWarp's load against a plain calamine read
+    of the sheet (no database), interleaved the same way."""
+    from datawarp.demo.samplegen import write_large_xlsx
+
+    path = write_large_xlsx(work / "nhs_shaped.xlsx", rows)
+    manifest = work / "manifest_xlsx.yaml"
+    manifest.write_text(
+        f"sources:\n  - source_code: bench_load\n    path: {path}\n    period: 2025-09\n"
+    )
+    steps = {
+        "calamine read (no db)": lambda: dict(
+            zip(("seconds", "peak_mb"), _timed([sys.executable, "-c", CALAMINE_READ, str(path)]),
+                strict=True), rows=rows),
+        "DataWarp load-batch": lambda: _datawarp(url, manifest),
+    }  # fmt: skip
+    runs: dict[str, list[dict]] = {name: [] for name in steps}
+    names = list(steps)
+    for round_number in range(rounds):
+        for name in names[round_number % 2 :] + names[: round_number % 2]:
+            runs[name].append(steps[name]())
+    if {r["rows"] for rs in runs.values() for r in rs} != {rows}:
+        raise SystemExit(f"workbook rows differ: {runs}")
+    print(f"\n{rows:,}-row single-sheet xlsx ({path.stat().st_size / 1e6:.0f} MB), median of"
+          f" {rounds}:")  # fmt: skip
+    base = statistics.median(r["seconds"] for r in runs["calamine read (no db)"])
+    for name, rs in runs.items():
+        seconds = statistics.median(r["seconds"] for r in rs)
+        peak = max(r["peak_mb"] for r in rs)
+        each = " ".join(f"{r['seconds']:.2f}" for r in rs)
+        print(f"{name:<24}{seconds:>10.2f} s{seconds / base:>8.2f}×{peak:>8.0f} MB   runs {each}")
 
 
 def _print(results: dict[str, dict]) -> None:
