@@ -149,3 +149,12 @@ def test_second_manifest_loading_the_same_source_is_refused(conn, db_url, tmp_pa
     assert not table_exists(conn, "staging.tbl_src")
     again, _ = run(db_url, home, manifest)
     assert again.outcomes[0].status == "completed"
+
+
+def test_a_quote_never_closed_fails_naming_its_line_and_loads_nothing(conn, db_url, tmp_path, home):
+    lines = ["Org Code,Attendances,Note"] + [f"R{i:04d},{i},ok" for i in range(2000)]
+    lines[1500] = 'R1499,1499,"never closed'
+    data = tmp_path / "open_quote.csv"
+    data.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    report, _ = _load_one(conn, db_url, tmp_path, home, data)
+    _assert_failed_cleanly(conn, "src", report, "open_quote.csv", "line 1501", "never closed")

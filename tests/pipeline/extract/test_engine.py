@@ -300,3 +300,17 @@ def test_pass_two_reuses_the_parsed_sheet_unless_the_file_changed(tmp_path):
     again = open_table(str(path))
     changed = [row for batch in again.iter_batches() for row in batch]
     assert first[-1][2] == 300 and changed[-1][2] == 301
+
+
+def test_a_quoted_value_over_many_lines_is_a_warning_and_still_loads(tmp_path, monkeypatch):
+    note = "\n".join(f"part {i}" for i in range(30))
+    path = tmp_path / "long_note.csv"
+    path.write_text(f'Code,Count,Note\nR1,1,"{note}"\nR2,2,short\n', encoding="utf-8")
+    table = open_table(str(path))
+    assert table.row_count == 2
+    assert any("line 2: a quoted value runs over 30 lines" in w for w in table.warnings)
+    rows = [row for batch in table.iter_batches() for row in batch]
+    assert rows[0][2] == note
+
+    monkeypatch.setenv("DATAWARP_CSV_MULTILINE_LINES", "40")  # the threshold is a setting
+    assert not any("quoted value" in w for w in open_table(str(path)).warnings)

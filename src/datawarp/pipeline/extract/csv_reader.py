@@ -11,6 +11,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import os
 import zipfile
 import zlib
 from collections import Counter
@@ -29,6 +30,10 @@ CANDIDATE_DELIMITERS = (",", "\t", ";", "|")
 # A delimiter whose field count agrees on this share of sampled records counts as consistent;
 # the rest may be preamble or trailing note lines.
 CONSISTENT_SHARE = 0.8
+# A quoted value running over more lines than this is worth a look: usually a quote opened by
+# mistake that a later stray quote closed, swallowing the records between.
+MULTILINE_FIELD_ENV = "DATAWARP_CSV_MULTILINE_LINES"
+MULTILINE_FIELD_LINES = 20
 
 OpenBinary = Callable[[], BinaryIO]
 
@@ -149,6 +154,7 @@ class CsvWorkbook(Workbook):
         self.member = member
         self._open_binary = open_binary
         self._on_close = on_close
+        self._long_fields: dict[int, int] = {}  # first line of a record: lines it ran over
         self.sheets = [SheetInfo(csv_sheet_name(display_name), 0, False)]
         try:
             self.encoding = detect_encoding(open_binary)
@@ -164,20 +170,33 @@ class CsvWorkbook(Workbook):
         self.resolve_sheet(sheet)
         return self._records()
 
+    def read_warnings(self) -> list[str]:
+        return [
+            f"{self.display_name} line {line}: a quoted value runs over {lines} lines;"
+            " check that its quotes are where the publisher meant them"
+            for line, lines in sorted(self._long_fields.items())[:5]
+        ]
+
     def _records(self) -> Iterator[Row]:
-        last_line = 0
+        last_line, spanned = 0, 1
+        limit = _multiline_limit()
         try:
             with io.TextIOWrapper(
                 self._open_binary(), encoding=self.encoding, errors=CP1252_FALLBACK, newline=""
             ) as text:
                 reader = csv.reader(text, delimiter=self.delimiter, strict=False)
                 for record in reader:
+                    spanned = reader.line_num - last_line
+                    if spanned > limit:
+                        self._long_fields[last_line + 1] = spanned
                     # '' in record is a C-speed scan; most rows of a tidy file skip the copy.
                     yield (
                         last_line + 1,
                         [field or None for field in record] if "" in record else record,
                     )
                     last_line = reader.line_num
+            if spanned > 1:
+                self._check_closed(last_line - spanned + 1)
         except csv.Error as exc:
             raise BadInputError(
                 f"{self.display_name} line {last_line + 1}: malformed CSV ({exc}); "
@@ -186,10 +205,36 @@ class CsvWorkbook(Workbook):
         except (OSError, EOFError, zlib.error, zipfile.BadZipFile) as exc:
             raise _unreadable(self.display_name, exc) from exc
 
+    def _check_closed(self, first_line: int) -> None:
+        """The last record ran over several lines: was its quote ever closed? Python's reader
+        ends an open quote at the end of the file without a word, which would load the rest of
+        the file as one value (read again strictly, from where that record starts)."""
+        with io.TextIOWrapper(
+            self._open_binary(), encoding=self.encoding, errors=CP1252_FALLBACK, newline=""
+        ) as text:
+            tail = islice(text, first_line - 1, None)
+            try:
+                for _ in csv.reader(tail, delimiter=self.delimiter, strict=True):
+                    pass
+            except csv.Error as exc:
+                if "unexpected end of data" in str(exc):
+                    raise BadInputError(
+                        f"{self.display_name} line {first_line}: a quote opened in this record"
+                        " is never closed, so the rest of the file would be one value; fix the"
+                        " quote and load again"
+                    ) from None
+
     def close(self) -> None:
         if self._on_close is not None:
             on_close, self._on_close = self._on_close, None
             on_close()
+
+
+def _multiline_limit() -> int:
+    try:
+        return max(2, int(os.environ.get(MULTILINE_FIELD_ENV, MULTILINE_FIELD_LINES)))
+    except ValueError:
+        return MULTILINE_FIELD_LINES
 
 
 def _unreadable(display_name: str, exc: BaseException) -> BadInputError:

@@ -293,6 +293,7 @@ def _table(
         for column, profile in zip(layout.columns, profiles, strict=True)
     ]
     warnings = [*choice.warnings, *layout.warnings, *reader.end_warnings()]
+    warnings += workbook.read_warnings()
     warnings += [
         f"column {column.name} holds only suppression markers; it loads as NULL"
         for column in columns

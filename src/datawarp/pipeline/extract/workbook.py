@@ -47,6 +47,10 @@ class Workbook(ABC):
     def close(self) -> None:
         """Release files and temporary copies; safe to call twice."""
 
+    def read_warnings(self) -> list[str]:
+        """What reading the rows noticed that a person should check (none by default)."""
+        return []
+
     @property
     def sheet_names(self) -> list[str]:
         return [sheet.name for sheet in self.sheets]
