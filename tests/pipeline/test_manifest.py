@@ -134,3 +134,40 @@ def test_missing_sources_and_empty_manifest():
 def test_missing_manifest_file(tmp_path):
     with pytest.raises(BadInputError, match=r"Manifest .*nope.yaml not found"):
         load_manifest(tmp_path / "nope.yaml")
+
+
+def _laughs(levels: int) -> str:
+    lines = ["l0: &l0 ['ha', 'ha', 'ha', 'ha', 'ha', 'ha', 'ha', 'ha', 'ha']"]
+    for level in range(1, levels + 1):
+        refs = ", ".join([f"*l{level - 1}"] * 9)
+        lines.append(f"l{level}: &l{level} [{refs}]")
+    return "\n".join(lines) + "\nsources: []\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("sources:\n  - source_code: ae\n    path: a.csv\n    source_code: rtt\n",
+         "manifest.yaml:4: key 'source_code' appears twice in one mapping (lines 2 and 4)"),
+        ("period: 2025-09\nsources: []\nperiod: 2025-10\n",
+         "manifest.yaml:3: key 'period' appears twice in one mapping (lines 1 and 3)"),
+        (_laughs(9), "manifest.yaml: aliases expand it beyond 200,000 values"),
+        ("sources: " + "[" * 5000 + "]" * 5000 + "\n",
+         "manifest.yaml:1: nested more than 16 levels deep"),
+        ("# " + "x" * (2 << 20) + "\nsources: []\n", "manifest.yaml: larger than 1024 KB"),
+    ],
+    ids=["duplicate source_code", "duplicate top-level key", "billion laughs", "deep", "big"],
+)  # fmt: skip
+def test_hostile_manifests_are_one_line_problems(text, expected):
+    with pytest.raises(InputProblems) as caught:
+        parse_manifest(text)
+    (problem,) = caught.value.problems
+    assert problem.startswith(expected) and "\n" not in problem
+
+
+def test_an_alias_within_the_budget_still_works():
+    manifest = parse_manifest(
+        "sources:\n  - source_code: ae\n    path: a.csv\n    period: &month 2025-09\n"
+        "  - source_code: rtt\n    path: b.csv\n    period: *month\n"
+    )
+    assert [s.period for s in manifest.sources] == ["2025-09", "2025-09"]

@@ -120,25 +120,49 @@ def _normalised_period(value: Any) -> str:
     return str(value)
 
 
-class _LineIndex:
-    """Maps a path of keys/indexes in the document to the line (1-based) it starts on."""
+MAX_MANIFEST_BYTES = 1 << 20  # a manifest lists files; a megabyte is thousands of them
+MAX_DEPTH = 16  # the deepest real manifest nests 5 levels
+MAX_NODES = 200_000  # values after aliases are expanded: far above any real manifest
 
-    def __init__(self) -> None:
+
+class _LineIndex:
+    """Maps a path of keys/indexes in the document to the line (1-based) it starts on.
+
+    Building the plain data also guards it: a key written twice in one mapping is refused
+    with both lines (YAML would keep the last silently), and aliases may not expand the
+    document beyond ``MAX_NODES`` values (a "billion laughs" file expands exponentially).
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
         self.lines: dict[tuple, int] = {}
+        self.nodes = 0
+        self._scalars: dict[int, Any] = {}  # an alias reuses its anchor's node: resolve once
 
     def build(self, node: yaml.Node, path: tuple = ()) -> Any:
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            raise InputProblems([f"{self.name}: aliases expand it beyond {MAX_NODES:,} values"
+                                 " (is an anchor used recursively?)"])  # fmt: skip
         self.lines[path] = node.start_mark.line + 1
         if isinstance(node, yaml.MappingNode):
             result = {}
             for key_node, value_node in node.value:
                 key = key_node.value
-                self.lines[(*path, key)] = key_node.start_mark.line + 1
+                line = key_node.start_mark.line + 1
+                if key in result:
+                    raise InputProblems([f"{self.name}:{line}: key {key!r} appears twice in one"
+                                         f" mapping (lines {self.lines[(*path, key)]} and"
+                                         f" {line}); keep one"])  # fmt: skip
+                self.lines[(*path, key)] = line
                 result[key] = self.build(value_node, (*path, key))
-                self.lines[(*path, key)] = key_node.start_mark.line + 1
+                self.lines[(*path, key)] = line
             return result
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
-        return _scalar(node)
+        if id(node) not in self._scalars:
+            self._scalars[id(node)] = _scalar(node)
+        return self._scalars[id(node)]
 
     def line_for(self, loc: tuple) -> int:
         for end in range(len(loc), -1, -1):
@@ -156,6 +180,26 @@ def _scalar(node: yaml.ScalarNode) -> Any:
         loader.dispose()
 
 
+def _check_size_and_depth(text: str, name: str) -> None:
+    """Bounds checked on the event stream, before the recursive composer sees the text."""
+    if len(text.encode("utf-8", "replace")) > MAX_MANIFEST_BYTES:
+        raise InputProblems([f"{name}: larger than {MAX_MANIFEST_BYTES // 1024} KB; a manifest"
+                             " lists files, split it into several"])  # fmt: skip
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    line = event.start_mark.line + 1
+                    raise InputProblems([f"{name}:{line}: nested more than {MAX_DEPTH} levels"
+                                         " deep; a manifest needs a few"])  # fmt: skip
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.YAMLError:
+        return  # compose reports syntax errors with their line
+
+
 def _format_loc(loc: tuple) -> str:
     text = ""
     for part in loc:
@@ -167,6 +211,7 @@ def parse_manifest(
     text: str, *, name: str = "manifest.yaml", base_dir: Path | None = None
 ) -> Manifest:
     """Parse and validate manifest text; raises InputProblems listing every problem by line."""
+    _check_size_and_depth(text, name)
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
@@ -175,7 +220,7 @@ def parse_manifest(
         raise InputProblems([f"{where}: YAML syntax error: {exc.problem or exc}"]) from None
     if root is None:
         raise InputProblems([f"{name}: the manifest is empty"])
-    index = _LineIndex()
+    index = _LineIndex(name)
     data = index.build(root)
     if not isinstance(data, dict):
         raise InputProblems([f"{name}:1: the manifest must be a mapping with a sources: list"])
