@@ -227,3 +227,25 @@ def test_validation_results_are_append_only(conn, raw_conn, db_url, tmp_path, ho
     _load(conn, db_url, tmp_path, home, BASE, _rows(20))
     with pytest.raises(Exception, match="append-only"):
         raw_conn.execute("DELETE FROM datawarp.tbl_validation_results")
+
+
+def test_gates_use_the_tables_types_when_an_edition_changes_a_columns_type(
+    conn, db_url, tmp_path, home
+):
+    register(conn, "ae")
+    header = [*BASE, "Extract Date"]
+    first, _ = _load(conn, db_url, tmp_path, home, header,
+                     [[*row, "01JAN2021"] for row in _rows(20)], period="2025-08")  # fmt: skip
+    assert first.status == "completed", first.error
+    path = write_csv(tmp_path / "2025-09.csv", header, [[*row, "2025-09-01"] for row in _rows(20)])
+    entry = {"source_code": "ae", "path": path.name, "period": "2025-09"}
+    report, _ = run(db_url, home, write_manifest(tmp_path, [entry]), validate=True)
+    (second,) = report.outcomes
+    assert second.status == "completed", second.error
+    stored = conn.execute(
+        "SELECT data_type FROM information_schema.columns WHERE table_schema = 'staging'"
+        " AND table_name = 'tbl_ae' AND column_name = 'extract_date'"
+    ).fetchone()[0]
+    assert stored == "text"  # the table stays text; the gates ran on it without a date compare
+    names = {r.check_name for r in second.validation}
+    assert "all_null_columns" in names and "date_range" not in names  # text has no date range

@@ -73,13 +73,18 @@ def run_gates(conn: Connection, ctx: GateContext) -> list[CheckResult]:
     return evaluate(ctx, read_facts(conn, ctx))
 
 
+STORED_DATE_TYPES = {"date", "timestamp without time zone", "timestamp with time zone"}
+
+
 def read_facts(conn: Connection, ctx: GateContext) -> GateFacts:
     present = table_columns(conn, ctx.schema, ctx.table) or {}
     columns = [c for c in ctx.columns if c.name in present]
     bounds = date_bounds(ctx.today, ctx.settings)
+    # The table's types, not the file's: a column an earlier edition made text stays text when
+    # this edition's values read as dates, and comparing it with a date would fail.
+    stored_dates = {c.name for c in columns if present[c.name] in STORED_DATE_TYPES}
     stats = queries.loaded_stats(
-        conn, ctx.schema, ctx.table, ctx.load_id, [c.name for c in columns],
-        {c.name for c in columns if c.is_date},
+        conn, ctx.schema, ctx.table, ctx.load_id, [c.name for c in columns], stored_dates,
         future_after=bounds.future_after, past_before=bounds.past_before,
     )  # fmt: skip
     duplicates = None
