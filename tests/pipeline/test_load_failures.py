@@ -158,3 +158,38 @@ def test_a_quote_never_closed_fails_naming_its_line_and_loads_nothing(conn, db_u
     data.write_text("\n".join(lines) + "\n", encoding="utf-8")
     report, _ = _load_one(conn, db_url, tmp_path, home, data)
     _assert_failed_cleanly(conn, "src", report, "open_quote.csv", "line 1501", "never closed")
+
+
+def test_an_unexpected_failure_keeps_its_traceback_for_verbose(
+    conn, db_url, tmp_path, home, monkeypatch
+):
+    from datawarp.pipeline import steps
+
+    def broken_copy(*args, **kwargs):
+        raise RuntimeError("disk said no")
+
+    monkeypatch.setattr(steps, "copy_table", broken_copy)
+    register(conn, "src")
+    conn.commit()
+    data = write_csv(tmp_path / "a.csv", HEADER, provider_rows("2025-09"))
+    manifest = write_manifest(tmp_path, [{"source_code": "src", "path": data.name}])
+    env = {"DATAWARP_HOME": str(home)}
+
+    quiet = run_cli("load-batch", str(manifest), database_url=db_url, env=env)
+    assert quiet.exit_code == 1 and "RuntimeError: disk said no" in quiet.stdout
+    assert "Traceback" not in quiet.stdout + quiet.stderr
+    (event,) = events(conn, "src")
+    detail = conn.execute(
+        "SELECT error_detail FROM datawarp.tbl_load_events WHERE load_id = %s",
+        (event["load_id"],),
+    ).fetchone()[0]
+    assert detail.startswith("Traceback") and "broken_copy" in detail
+
+    shown = run_cli("--verbose", "loads", "failed", database_url=db_url, env=env)
+    assert shown.exit_code == 0, shown.stderr
+    assert (
+        f"traceback of load {event['load_id']}:" in shown.stdout and "broken_copy" in shown.stdout
+    )
+    again = run_cli("--verbose", "load-batch", str(manifest), "--force", database_url=db_url,
+                    env=env)  # fmt: skip
+    assert again.exit_code == 1 and "broken_copy" in again.stderr

@@ -41,12 +41,14 @@ class LoadEvent:
     manifest_entry: dict | None
     # A later completed load of the same file and period: the incident is already resolved.
     reloaded_as: int | None
+    error_detail: str | None = None  # the failure's traceback
 
 
 _EVENTS = sql.SQL(
     "SELECT e.load_id, e.source_code, e.load_status, e.started_at, e.completed_at,"
     " e.error_message, e.period, e.period_kind, e.source_file, e.target_schema, e.target_table,"
-    " e.interrupted, e.manifest_path, e.manifest_entry, later.load_id AS reloaded_as"
+    " e.interrupted, e.manifest_path, e.manifest_entry, later.load_id AS reloaded_as,"
+    " e.error_detail"
     " FROM datawarp.tbl_load_events e"
     " LEFT JOIN LATERAL (SELECT l.load_id FROM datawarp.tbl_load_events l"
     "   WHERE l.source_code = e.source_code AND l.target_schema = e.target_schema"

@@ -82,6 +82,7 @@ def finish_event(
     column_stats: dict | None = None,
     validated: bool | None = None,
     repeat_of: int | None = None,
+    error_detail: str | None = None,
 ) -> None:
     """Move an event from in_progress to its final status (the database allows this once).
 
@@ -97,8 +98,8 @@ def finish_event(
         "UPDATE datawarp.tbl_load_events SET load_status = %s, rows_loaded = %s,"
         " columns_added = %s, error_message = %s, completed_at = clock_timestamp(),"
         " duration_seconds = extract(epoch FROM clock_timestamp() - started_at),"
-        " sheet = coalesce(%s, sheet), column_stats = %s, validated = %s, repeat_of = %s"
-        " WHERE load_id = %s",
+        " sheet = coalesce(%s, sheet), column_stats = %s, validated = %s, repeat_of = %s,"
+        " error_detail = %s WHERE load_id = %s",
         (
             status,
             rows_loaded,
@@ -108,6 +109,7 @@ def finish_event(
             None if column_stats is None else Jsonb(column_stats),
             validated,
             repeat_of,
+            error_detail,
             load_id,
         ),
     )

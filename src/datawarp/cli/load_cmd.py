@@ -199,6 +199,9 @@ def _details(report: BatchReport) -> None:
             f"detail: {o.source_code} {o.period or '-'} sheet={o.sheet or '-'} target={o.target}"
             f" load={o.load_id or '-'} status={o.status} seconds={o.seconds:.2f}"
         )
+        if o.error_detail:
+            typer.echo(f"traceback of load {o.load_id or '-'}:\n{o.error_detail.rstrip()}",
+                       err=True)  # fmt: skip
     for n in report.notifications:
         typer.echo(f"notified {n.recipient} [{n.kind}] {n.subject}: {n.body}")
 

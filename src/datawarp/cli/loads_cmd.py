@@ -29,7 +29,7 @@ def failed_command(
     json_output: JsonOption = False,
 ) -> None:
     """List failed and rolled-back loads with their error, whether the file's URL or path
-    answers now, and the manifest they came from."""
+    answers now, and the manifest they came from (with --verbose, each failure's traceback)."""
     from datawarp.ops.incidents import failed_loads
     from datawarp.pipeline.fetch import check_reachable
 
@@ -52,6 +52,11 @@ def failed_command(
             escape(item.manifest_path or "not recorded"),
         )  # fmt: skip
     console.print(table)
+    if state(ctx).verbose:
+        for item in found:
+            if item.error_detail:
+                console.print(f"traceback of load {item.load_id}:", markup=False)
+                console.print(item.error_detail.rstrip(), markup=False, highlight=False)
     retryable = [str(item.load_id) for item in found if item.retryable]
     if retryable:
         console.print(f"Retry one with: datawarp loads retry {retryable[0]}")

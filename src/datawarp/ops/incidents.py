@@ -57,6 +57,7 @@ class FailedLoad:
     reloaded_as: int | None
     reachable: bool | None = None  # None: not checked
     reachability: str | None = None  # why it is not reachable
+    error_detail: str | None = None  # the failure's traceback (shown under --verbose)
 
 
 def failed_loads(
@@ -81,6 +82,7 @@ def failed_loads(
             event.load_id, event.source_code, event.load_status, event.started_at, event.period,
             event.source_file, event.error_message, event.interrupted, event.manifest_path,
             event.manifest_entry is not None and event.reloaded_as is None, event.reloaded_as,
+            error_detail=event.error_detail,
         )  # fmt: skip
         if check is not None and item.location:
             if item.location not in answers:

@@ -10,6 +10,7 @@ announce: a schema review with the load, a failure with its event.
 from __future__ import annotations
 
 import time
+import traceback
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -29,6 +30,8 @@ if TYPE_CHECKING:
     from datawarp.catalog.database import Database
     from datawarp.pipeline.extract.engine import ExtractedTable
     from datawarp.pipeline.fetch import FetchedFile
+
+MAX_DETAIL = 20_000  # characters of a failure's traceback kept with its load event
 
 
 @dataclass
@@ -183,6 +186,7 @@ def _record_failure(
     recorder: LoadRecorder, job: FileJob, result: FileResult, exc: Exception, stats
 ) -> None:
     message = exc.message if isinstance(exc, DataWarpError) else _one_line(exc)
+    result.outcome.error_detail = "".join(traceback.format_exception(exc))[-MAX_DETAIL:]
     if result.outcome.load_id is None:
         _record_early_failure(recorder, job, result, message)
         return
@@ -211,7 +215,7 @@ def _finish_failed(
     notification = steps.failure_notice(job, status, message)
     with recorder.conn.transaction():
         loads.finish_event(recorder.conn, outcome.load_id, status, error_message=message,
-                           column_stats=stats)  # fmt: skip
+                           column_stats=stats, error_detail=outcome.error_detail)  # fmt: skip
         steps.notify(recorder.conn, notification, outcome.load_id)
     recorder.release(job.source_code)
     result.notifications.append(notification)

@@ -36,6 +36,7 @@ class FileOutcome:
     target: str | None = None
     sheet: str | None = None
     error: str | None = None
+    error_detail: str | None = None  # the failure's traceback, shown under --verbose
     warnings: list[str] = field(default_factory=list)
     pending_change_ids: list[int] = field(default_factory=list)
     validation: list[CheckResult] = field(default_factory=list)
