@@ -193,3 +193,10 @@ def test_an_unexpected_failure_keeps_its_traceback_for_verbose(
     again = run_cli("--verbose", "load-batch", str(manifest), "--force", database_url=db_url,
                     env=env)  # fmt: skip
     assert again.exit_code == 1 and "broken_copy" in again.stderr
+
+
+def test_a_file_wider_than_a_table_can_be_fails_with_the_count(conn, db_url, tmp_path, home):
+    header = ["Org Code"] + [f"Measure {i}" for i in range(1600)]
+    data = write_csv(tmp_path / "wide.csv", header, [["R1", *range(1600)], ["R2", *range(1600)]])
+    report, _ = _load_one(conn, db_url, tmp_path, home, data)
+    _assert_failed_cleanly(conn, "src", report, "wide.csv would need 1,601 columns", "1,593")

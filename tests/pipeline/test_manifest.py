@@ -171,3 +171,20 @@ def test_an_alias_within_the_budget_still_works():
         "  - source_code: rtt\n    path: b.csv\n    period: *month\n"
     )
     assert [s.period for s in manifest.sources] == ["2025-09", "2025-09"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("sources:\n  - just a string\n", "manifest.yaml:2: sources[0]: expected keys with values"),
+        (
+            "sources: 5\n",
+            "manifest.yaml:1: sources: expected a list (lines starting with -), not 5",
+        ),
+    ],
+)
+def test_shape_problems_name_no_internal_class(text, expected):
+    with pytest.raises(InputProblems) as caught:
+        parse_manifest(text)
+    (problem,) = caught.value.problems
+    assert problem.startswith(expected) and "SourceEntry" not in problem

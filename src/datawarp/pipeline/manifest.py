@@ -200,6 +200,11 @@ def _check_size_and_depth(text: str, name: str) -> None:
         return  # compose reports syntax errors with their line
 
 
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 def _format_loc(loc: tuple) -> str:
     text = ""
     for part in loc:
@@ -235,6 +240,11 @@ def parse_manifest(
                 message = f"unknown key {loc[-1]!r}"
             elif error["type"] == "missing":
                 message = "required key missing"
+            elif error["type"] in ("model_type", "dict_type", "model_attributes_type"):
+                message = (f"expected keys with values (such as source_code: and path:), not"
+                           f" {_shown(error['input'])}")  # fmt: skip
+            elif error["type"] == "list_type":
+                message = f"expected a list (lines starting with -), not {_shown(error['input'])}"
             problems.append(f"{name}:{index.line_for(loc)}: {_format_loc(loc)}: {message}")
         raise InputProblems(problems) from None
     _resolve_paths(manifest, base_dir)

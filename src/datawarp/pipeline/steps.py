@@ -92,9 +92,24 @@ def repeated_load(conn: psycopg.Connection, job: FileJob, fetched: FetchedFile) 
     return previous_load(conn, job, fetched)
 
 
+MAX_TABLE_COLUMNS = 1600  # PostgreSQL's limit for one table
+
+
+def check_column_room(display_name: str, data_columns: int) -> None:
+    """A table holds at most 1,600 columns, and DataWarp adds its provenance columns."""
+    room = MAX_TABLE_COLUMNS - len(staging.PROVENANCE_COLUMNS)
+    if data_columns > room:
+        raise BadInputError(
+            f"{display_name} would need {data_columns:,} columns; a PostgreSQL table holds at"
+            f" most {room:,} besides DataWarp's {len(staging.PROVENANCE_COLUMNS)} provenance"
+            " columns: load a sheet or extract with fewer columns"
+        )
+
+
 def extract_file(fetched: FetchedFile, task: FileTask) -> ExtractedTable:
     """The file's table; a workbook with several data sheets needs ``sheet:`` in the manifest."""
     table = open_fetched(fetched, sheet=task.sheet, member=task.member)
+    check_column_room(table.source.name, len(table.columns))
     if table.sheet_ambiguous and task.sheet is None:
         others = [s.name for s in table.sheets if s.kind == "data" and s.name != table.sheet]
         names = ", ".join(f"'{name}'" for name in [table.sheet, *others])
@@ -161,6 +176,7 @@ def prepare_table(
         existing, incoming, pending, job.settings.schema_auto_add_limit
     )
     if plan.add:
+        check_column_room(f"{target} with this file's new columns", len(existing) + len(plan.add))
         schema_changes.add_columns(conn, target.schema, target.table, plan.add)
         schema_changes.record_change(
             conn,

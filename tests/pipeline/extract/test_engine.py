@@ -314,3 +314,15 @@ def test_a_quoted_value_over_many_lines_is_a_warning_and_still_loads(tmp_path, m
 
     monkeypatch.setenv("DATAWARP_CSV_MULTILINE_LINES", "40")  # the threshold is a setting
     assert not any("quoted value" in w for w in open_table(str(path)).warnings)
+
+
+def test_a_large_cell_loads_and_a_runaway_one_names_its_line(tmp_path):
+    large = tmp_path / "large.csv"
+    large.write_text('Code,Note\nR1,"' + "x" * (1 << 20) + '"\nR2,short\n', encoding="utf-8")
+    rows = [row for batch in open_table(str(large)).iter_batches() for row in batch]
+    assert len(rows[0][1]) == 1 << 20
+
+    runaway = tmp_path / "runaway.csv"
+    runaway.write_text('Code,Note\nR1,ok\nR2,"' + "y\n" * (9 << 20) + '"\n', encoding="utf-8")
+    with pytest.raises(BadInputError, match=r"runaway.csv line 3: a value longer than 16 million"):
+        [row for batch in open_table(str(runaway)).iter_batches() for row in batch]

@@ -144,3 +144,9 @@ def test_a_header_whose_clean_name_is_unique_keeps_it(header_list):
     for own_name, name in zip(cleaned, clean_names(header_list), strict=True):
         if cleaned.count(own_name) == 1:
             assert name == own_name
+
+
+def test_system_column_names_are_numbered_like_repeats():
+    assert clean_names(["xmin", "Org Code", "CTID", "xmin_2", "tableoid"]) == [
+        "xmin_3", "org_code", "ctid_2", "xmin_2", "tableoid_2"
+    ]  # fmt: skip

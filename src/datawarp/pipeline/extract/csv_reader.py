@@ -34,6 +34,10 @@ CONSISTENT_SHARE = 0.8
 # mistake that a later stray quote closed, swallowing the records between.
 MULTILINE_FIELD_ENV = "DATAWARP_CSV_MULTILINE_LINES"
 MULTILINE_FIELD_LINES = 20
+# The largest value one CSV cell may hold (Python's reader stops at 128 KiB by default, which
+# some published free-text columns exceed); larger is nearly always a quote left open.
+MAX_CSV_VALUE_CHARS = 16 * 1024 * 1024
+csv.field_size_limit(MAX_CSV_VALUE_CHARS)
 
 OpenBinary = Callable[[], BinaryIO]
 
@@ -198,6 +202,12 @@ class CsvWorkbook(Workbook):
             if spanned > 1:
                 self._check_closed(last_line - spanned + 1)
         except csv.Error as exc:
+            if "field larger than field limit" in str(exc):
+                raise BadInputError(
+                    f"{self.display_name} line {last_line + 1}: a value longer than"
+                    f" {MAX_CSV_VALUE_CHARS // (1024 * 1024)} million characters, DataWarp's"
+                    " limit for one cell; is a quote left open?"
+                ) from exc
             raise BadInputError(
                 f"{self.display_name} line {last_line + 1}: malformed CSV ({exc}); "
                 "is a quote left open?"

@@ -11,6 +11,7 @@ it is valid unquoted (the loader still quotes it with ``sql.Identifier``, since 
 * Accents are transliterated (NFKD, plus a few letters NFKD leaves alone, such as ß -> ss);
   any other non-ASCII character separates words rather than gluing them ("A–B" -> ``a_b``).
 * A name never starts with ``_``: that prefix is reserved for DataWarp's provenance columns.
+* PostgreSQL's system column names (``xmin``, ``ctid``, ...) are numbered like repeats.
 * A name longer than 63 bytes keeps its first 56 characters plus ``_`` and 6 hex digits of the
   SHA-1 of the full cleaned name: two long headers sharing a prefix stay apart, and the same
   header always gives the same name from one run, machine or Python version to the next.
@@ -25,6 +26,9 @@ from collections.abc import Callable, Sequence
 from datawarp.core.naming import MAX_IDENTIFIER_BYTES
 
 RESERVED_PREFIX = "_"
+# PostgreSQL's system columns exist in every table: a header cleaned to one of them is
+# numbered like a repeated header ("xmin" -> ``xmin_2``).
+SYSTEM_COLUMNS = frozenset({"tableoid", "xmin", "cmin", "xmax", "cmax", "ctid", "oid"})
 EMPTY_NAME = "x"  # janitor's name for a header with nothing usable in it
 _HASH_DIGITS = 6
 
@@ -54,8 +58,8 @@ def clean_names(headers: Sequence[object]) -> list[str]:
     ``a, a_3, a_2``), so each real header keeps its own name wherever it sits.
     """
     cleaned = [clean_name(header) for header in headers]
-    claimed_by_headers = set(cleaned)
-    used: set[str] = set()
+    claimed_by_headers = set(cleaned) | SYSTEM_COLUMNS
+    used: set[str] = set(SYSTEM_COLUMNS)
     unique = []
     for name in cleaned:
         if name in used:
