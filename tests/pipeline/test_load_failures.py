@@ -200,3 +200,9 @@ def test_a_file_wider_than_a_table_can_be_fails_with_the_count(conn, db_url, tmp
     data = write_csv(tmp_path / "wide.csv", header, [["R1", *range(1600)], ["R2", *range(1600)]])
     report, _ = _load_one(conn, db_url, tmp_path, home, data)
     _assert_failed_cleanly(conn, "src", report, "wide.csv would need 1,601 columns", "1,593")
+
+
+def test_a_primary_key_the_file_lacks_fails_before_any_row_moves(conn, db_url, tmp_path, home):
+    data = write_csv(tmp_path / "a.csv", HEADER, provider_rows("2025-09"))
+    report, _ = _load_one(conn, db_url, tmp_path, home, data, primary_key=["org_id", "period"])
+    _assert_failed_cleanly(conn, "src", report, "primary_key names org_id", "a.csv does not have")

@@ -29,6 +29,7 @@ from datawarp.core.vocabulary import (
 )
 from datawarp.pipeline.extract.engine import ExtractedTable, open_fetched
 from datawarp.pipeline.fetch import FetchedFile, fetch
+from datawarp.pipeline.gates import missing_key_columns
 from datawarp.pipeline.outcome import BatchOptions, Hooks
 from datawarp.pipeline.preflight import FileTask
 from datawarp.pipeline.schema_policy import SchemaPlan, plan_changes
@@ -110,6 +111,13 @@ def extract_file(fetched: FetchedFile, task: FileTask) -> ExtractedTable:
     """The file's table; a workbook with several data sheets needs ``sheet:`` in the manifest."""
     table = open_fetched(fetched, sheet=task.sheet, member=task.member)
     check_column_room(table.source.name, len(table.columns))
+    missing = missing_key_columns(task.source.primary_key, table.column_names)
+    if missing:
+        raise BadInputError(
+            f"primary_key names {', '.join(missing)}, which {table.source.name} does not have"
+            f" (its columns: {', '.join(table.column_names[:12])}"
+            f"{', ...' if len(table.column_names) > 12 else ''}); fix primary_key in the manifest"
+        )
     if table.sheet_ambiguous and task.sheet is None:
         others = [s.name for s in table.sheets if s.kind == "data" and s.name != table.sheet]
         names = ", ".join(f"'{name}'" for name in [table.sheet, *others])
