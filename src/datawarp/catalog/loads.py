@@ -42,6 +42,11 @@ class EventStart:
     manifest_entry: dict | None = None  # the source's manifest entry, with this file only
 
 
+def connection_lost(exc: BaseException, conn: psycopg.Connection) -> bool:
+    """Whether ``exc`` means the server went away (not a refused statement)."""
+    return conn.closed or conn.broken or isinstance(exc, psycopg.OperationalError)
+
+
 class LoadRecorder:
     """Owns the short autocommit connection that records one batch's events."""
 

@@ -38,6 +38,10 @@ class DatabaseError(DataWarpError):
     exit_code = 1
 
 
+class ConnectionLost(DatabaseError):
+    """The database went away in the middle of work; nothing of that work was committed."""
+
+
 class InputProblems(BadInputError):
     """Several problems found at once (a manifest, the pre-load checks, the settings).
 

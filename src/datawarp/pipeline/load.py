@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from datawarp.catalog import loads
 from datawarp.catalog.loads import EventStart, LoadRecorder
-from datawarp.core.errors import DataWarpError, LoadAborted
+from datawarp.core.errors import ConnectionLost, DataWarpError, LoadAborted
 from datawarp.core.notifications import Notification
 from datawarp.core.vocabulary import LoadStatus
 from datawarp.pipeline import steps
@@ -187,10 +187,21 @@ def _record_failure(
 ) -> None:
     message = exc.message if isinstance(exc, DataWarpError) else _one_line(exc)
     result.outcome.error_detail = "".join(traceback.format_exception(exc))[-MAX_DETAIL:]
-    if result.outcome.load_id is None:
-        _record_early_failure(recorder, job, result, message)
-        return
-    _finish_failed(recorder, job, result, steps.failure_status(exc), message, stats)
+    try:
+        if result.outcome.load_id is None:
+            _record_early_failure(recorder, job, result, message)
+            return
+        _finish_failed(recorder, job, result, steps.failure_status(exc), message, stats)
+    except Exception as recording_failed:
+        if not loads.connection_lost(recording_failed, recorder.conn):
+            raise
+        # The server went away: the load's transaction died with it, and the next command
+        # marks its event failed. The batch cannot go on without a database.
+        during = f" during load {result.outcome.load_id}" if result.outcome.load_id else ""
+        raise ConnectionLost(
+            f"lost the database connection{during} ({_one_line(recording_failed)});"
+            " nothing was committed"
+        ) from exc
 
 
 def _record_early_failure(
