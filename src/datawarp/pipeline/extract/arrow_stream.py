@@ -24,6 +24,7 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 
 from datawarp.pipeline.extract.csv_reader import CP1252_FALLBACK
+from datawarp.pipeline.extract.zip_limits import open_bounded
 
 BLOCK_BYTES = 4 << 20  # bytes of CSV per record batch
 READ_AHEAD = 2  # batches parsed ahead of the one being worked on
@@ -86,7 +87,8 @@ class ArrowSource:
             raw: BinaryIO = open(self.path, "rb")  # noqa: SIM115 - closed by the caller
         else:
             archive = zipfile.ZipFile(self.path)
-            raw = _Closing(archive.open(self.member), archive.close)
+            member = open_bounded(archive, archive.getinfo(self.member), self.member)
+            raw = _Closing(member, archive.close)
         if self.encoding in _NATIVE_ENCODINGS:
             return raw
         return _Utf8Stream(raw, self.encoding)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,6 +18,7 @@ import python_calamine
 
 from datawarp.core.errors import BadInputError
 from datawarp.pipeline.extract.workbook import Row, SheetInfo, Workbook
+from datawarp.pipeline.extract.zip_limits import make_scratch
 
 # calamine picks its parser from the file extension, and cached downloads have none (or the
 # publisher's wrong one), so the file is presented to it under the extension its content needs.
@@ -134,7 +134,7 @@ class ExcelWorkbook(Workbook):
         suffixes = _SUFFIXES_FOR_KIND[kind]
         if path.suffix.lower() in suffixes:
             return path
-        self._scratch_dir = tempfile.mkdtemp(prefix="datawarp-book-")
+        self._scratch_dir = str(make_scratch())
         alias = Path(self._scratch_dir) / f"workbook{suffixes[0]}"
         try:
             os.symlink(path.resolve(), alias)

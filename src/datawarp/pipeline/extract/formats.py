@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import codecs
 import shutil
-import tempfile
 import zipfile
 import zlib
 from collections.abc import Callable
@@ -21,6 +20,7 @@ from datawarp.core.errors import BadInputError, NotFoundError
 from datawarp.pipeline.extract.csv_reader import CsvWorkbook
 from datawarp.pipeline.extract.excel_reader import ExcelWorkbook
 from datawarp.pipeline.extract.workbook import Row, SheetInfo, Workbook
+from datawarp.pipeline.extract.zip_limits import make_scratch, open_bounded
 
 __all__ = ["Row", "SheetInfo", "Workbook", "list_members", "open_workbook", "sniff"]
 
@@ -232,7 +232,7 @@ def _open_zip_member(path: Path, archive_name: str, wanted: str | None) -> Workb
                 return _open_extracted_member(archive, info, display_name)
         _kind_from_head(head, display_name)  # refuses HTML, PDF and binary members
         return CsvWorkbook(
-            partial(archive.open, info),
+            partial(open_bounded, archive, info, display_name),
             display_name=display_name,
             member=info.filename,
             on_close=archive.close,
@@ -261,12 +261,15 @@ def _open_extracted_member(
     archive: zipfile.ZipFile, info: zipfile.ZipInfo, display_name: str
 ) -> Workbook:
     """Workbook readers need a seekable file, so an Excel member goes to a temporary copy."""
-    scratch = Path(tempfile.mkdtemp(prefix="datawarp-member-"))
+    scratch = make_scratch()
     remove_scratch = partial(shutil.rmtree, scratch, ignore_errors=True)
     try:
         extracted = scratch / (PurePosixPath(info.filename).name or "member")
         try:
-            with archive.open(info) as source, open(extracted, "wb") as target:
+            with (
+                open_bounded(archive, info, display_name) as source,
+                open(extracted, "wb") as target,
+            ):
                 shutil.copyfileobj(source, target, 1 << 20)
         except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
             raise _corrupt(display_name, exc) from exc
