@@ -14,15 +14,16 @@ to the command being run, the more it wins):
 Only ``load_settings`` reads the environment and the file: ``Settings(...)`` built directly
 (tests, ``database_for_url``) holds exactly what it was given.
 
-Notification delivery (``NotifySettings``) sits in its own ``[notify]`` table, top level
-(``[datawarp.notify]`` also works), and each of its keys is the variable
-``DATAWARP_NOTIFY_<KEY>``. The SMTP password is read from ``DATAWARP_NOTIFY_SMTP_PASSWORD``
-only: a settings file is shared, copied and committed, so a password found in one is refused.
+Notification delivery (``NotifySettings``) and fetching (``FetchSettings``) sit in their own
+top-level ``[notify]`` and ``[fetch]`` tables (``[datawarp.notify]`` also works), each key
+also the variable ``DATAWARP_NOTIFY_<KEY>`` / ``DATAWARP_FETCH_<KEY>``. The SMTP password
+comes from ``DATAWARP_NOTIFY_SMTP_PASSWORD`` only: a settings file is shared, so a password
+found in one is refused.
 
 Mistakes are refused at start-up, all at once, one line each naming where the setting came
 from and its dotted key: an unknown key anywhere (top level, ``[datawarp.validation]``, its
-``severity`` table, each ``sources.<code>`` block, ``[notify]``), a table other than
-``[datawarp]`` and ``[notify]``, an invalid value, source code, e-mail address or URL.
+``severity`` table, each ``sources.<code>`` block, ``[notify]``), another top-level table,
+an invalid value, source code, e-mail address or URL.
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ from pydantic_settings import (
 )
 
 from datawarp.core.errors import InputProblems
+from datawarp.core.fetch_settings import FetchSettings
 from datawarp.core.gate_settings import DEFAULT_SEVERITY, ValidationSettings
 from datawarp.core.lifecycle_settings import LifecycleSettings
 from datawarp.core.monitoring_settings import MonitoringSettings
@@ -64,6 +66,7 @@ ENV_PREFIX = "DATAWARP_"
 CONFIG_ENV = f"{ENV_PREFIX}CONFIG"
 TABLE = "datawarp"
 NOTIFY = "notify"
+FETCH = "fetch"
 PASSWORD_ENV = f"{ENV_PREFIX}NOTIFY_SMTP_PASSWORD"
 _INVALID = "Invalid DataWarp setting"
 _HTTP_URL = TypeAdapter(HttpUrl)
@@ -143,24 +146,22 @@ class NotifySettings(BaseModel):
         return value
 
 
+FLAT_SECTIONS: dict[str, type[BaseModel]] = {NOTIFY: NotifySettings, FETCH: FetchSettings}
+
+
 class Settings(BaseSettings):
     """Everything a DataWarp command needs to know about its environment."""
 
     model_config = SettingsConfigDict(extra="forbid", env_prefix=ENV_PREFIX, env_ignore_empty=True)
 
-    database_url: str | None = Field(
-        default=None, description="PostgreSQL URL; unset means the embedded server"
-    )
-    schema_auto_add_limit: int = Field(
-        default=5, ge=1, description="Fewer new columns than this in one load are auto-added"
-    )
-    lock_timeout_seconds: float = Field(
-        default=600, ge=0, description="How long a load waits for another load of its source"
-    )
+    database_url: str | None = Field(None, description="PostgreSQL URL; unset: embedded")
+    schema_auto_add_limit: int = Field(5, ge=1, description="Fewer new columns: added unreviewed")
+    lock_timeout_seconds: float = Field(600, ge=0, description="Wait for a running load (seconds)")
     validation: ValidationSettings = Field(default_factory=ValidationSettings)
     monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
     notify: NotifySettings = Field(default_factory=NotifySettings)
     lifecycle: LifecycleSettings = Field(default_factory=LifecycleSettings)
+    fetch: FetchSettings = Field(default_factory=FetchSettings)
     home: Path = Field(
         default_factory=lambda: platformdirs.user_data_path("datawarp"),
         description="Folder for the embedded server's data and the download cache",
@@ -198,10 +199,11 @@ class _ConfigFileTable(InitSettingsSource):
     def __init__(self, settings_cls: type[BaseSettings], path: Path | None):
         self.path = path
         self.problems: list[str] = []
-        self.notify_section = f"{TABLE}.{NOTIFY}"  # as the file spells it, for messages
+        # As the file spells each flat section, for messages: [notify] or [datawarp.notify].
+        self.spelled = {name: f"{TABLE}.{name}" for name in FLAT_SECTIONS}
         document = _read_toml(path) if path is not None else {}
         table = document.pop(TABLE, {})
-        notify = document.pop(NOTIFY, None)
+        tops = {name: document.pop(name) for name in FLAT_SECTIONS if name in document}
         for key, value in document.items():
             kind = "table" if isinstance(value, dict) else "key"
             self.problems.append(
@@ -211,52 +213,51 @@ class _ConfigFileTable(InitSettingsSource):
         if not isinstance(table, dict):
             self.problems.append(f"{_INVALID} in {path}: {TABLE!r} must be the [{TABLE}] table")
             table = {}
-        if notify is not None:
-            self._take_notify(table, notify)
+        for name, given in tops.items():
+            self._take_section(table, name, given)
         self._refuse_password(table.get(NOTIFY))
         self.values = table
         super().__init__(settings_cls, table)
 
-    def _take_notify(self, table: dict[str, Any], notify: Any) -> None:
-        """The top-level ``[notify]`` table is read as ``[datawarp.notify]``."""
-        if NOTIFY in table:
+    def _take_section(self, table: dict[str, Any], name: str, given: Any) -> None:
+        """A top-level ``[notify]`` or ``[fetch]`` table is read as ``[datawarp.<name>]``."""
+        if name in table:
             self.problems.append(
-                f"{_INVALID} in {self.path}: both [{NOTIFY}] and [{TABLE}.{NOTIFY}] given; keep one"
+                f"{_INVALID} in {self.path}: both [{name}] and [{TABLE}.{name}] given; keep one"
             )
-        elif not isinstance(notify, dict):
-            self.problems.append(
-                f"{_INVALID} in {self.path}: {NOTIFY!r} must be the [{NOTIFY}] table"
-            )
+        elif not isinstance(given, dict):
+            self.problems.append(f"{_INVALID} in {self.path}: {name!r} must be the [{name}] table")
         else:
-            table[NOTIFY] = notify
-            self.notify_section = NOTIFY
+            table[name] = given
+            self.spelled[name] = name
 
     def _refuse_password(self, notify: Any) -> None:
         # Dropped as well as refused, so that the value can reach no message.
         if isinstance(notify, dict) and "smtp_password" in notify:
             del notify["smtp_password"]
             self.problems.append(
-                f"{_INVALID} in {self.path}: [{self.notify_section}] smtp_password is not read"
+                f"{_INVALID} in {self.path}: [{self.spelled[NOTIFY]}] smtp_password is not read"
                 f" from a settings file; set the environment variable {PASSWORD_ENV}"
             )
 
     def section(self, parent: list[str]) -> str:
-        if parent[:1] == [NOTIFY]:
-            return ".".join((self.notify_section, *parent[1:]))
+        if parent[:1] and parent[0] in self.spelled:
+            return ".".join((self.spelled[parent[0]], *parent[1:]))
         return ".".join((TABLE, *parent))
 
 
 class _Environment(EnvSettingsSource):
     """``DATAWARP_<FIELD>`` variables; a JSON value that does not parse names its variable.
 
-    The notify keys are flat variables, ``DATAWARP_NOTIFY_<KEY>``, as operators' scripts set
-    them; they win over a ``DATAWARP_NOTIFY`` JSON object.
+    The notify and fetch keys are flat variables, ``DATAWARP_NOTIFY_<KEY>`` and
+    ``DATAWARP_FETCH_<KEY>``, as operators' scripts set them; they win over a
+    ``DATAWARP_NOTIFY`` (or ``DATAWARP_FETCH``) JSON object.
     """
 
     def __init__(self, settings_cls: type[BaseSettings]):
         super().__init__(settings_cls)
         self.values: dict[str, Any] = {}
-        self.notify_variables: set[str] = set()
+        self.flat_variables: dict[str, set[str]] = {}
 
     def prepare_field_value(self, field_name: str, field, value: Any, value_is_complex: bool):
         try:
@@ -270,15 +271,16 @@ class _Environment(EnvSettingsSource):
 
     def __call__(self) -> dict[str, Any]:
         values = super().__call__()
-        found = {
-            name: self.env_vars.get(_notify_env_name(name).lower())
-            for name in NotifySettings.model_fields
-        }
-        notify = {name: value for name, value in found.items() if value is not None}
-        if notify:
-            given = values.get(NOTIFY)
-            values[NOTIFY] = {**given, **notify} if isinstance(given, dict) else notify
-        self.notify_variables = set(notify)
+        for section, model in FLAT_SECTIONS.items():
+            found = {
+                name: self.env_vars.get(_flat_env_name(section, name).lower())
+                for name in model.model_fields
+            }
+            flat = {name: value for name, value in found.items() if value is not None}
+            if flat:
+                given = values.get(section)
+                values[section] = {**given, **flat} if isinstance(given, dict) else flat
+            self.flat_variables[section] = set(flat)
         # Kept to tell, when a value is refused, whether it came from here.
         self.values = values
         return values
@@ -334,8 +336,8 @@ def _env_name(field_name: str) -> str:
     return f"{ENV_PREFIX}{field_name.upper()}"
 
 
-def _notify_env_name(key: str) -> str:
-    return f"{ENV_PREFIX}{NOTIFY.upper()}_{key.upper()}"
+def _flat_env_name(section: str, key: str) -> str:
+    return f"{ENV_PREFIX}{section.upper()}_{key.upper()}"
 
 
 def _layer_of(loc: tuple, layers: dict[str, dict[str, Any]]) -> str | None:
@@ -369,8 +371,8 @@ def _problem_line(
     if layer == "file":
         return f"{_INVALID} in {file_layer.path}: [{file_layer.section(parent)}] {what}"
     variable = _env_name(str(loc[0]))
-    if loc[0] == NOTIFY and len(loc) > 1 and loc[1] in env_layer.notify_variables:
-        variable = _notify_env_name(str(loc[1]))
+    if len(loc) > 1 and loc[1] in env_layer.flat_variables.get(str(loc[0]), ()):
+        variable = _flat_env_name(str(loc[0]), str(loc[1]))
     origin = {
         "env": f" in environment variable {variable}",
         "flags": " on the command line",

@@ -25,6 +25,7 @@ import httpx
 
 from datawarp import __version__
 from datawarp.core.errors import BadInputError, NotFoundError
+from datawarp.pipeline.fetch_pace import DownloadError, Pace
 
 Progress = Callable[[int, int | None], None]
 
@@ -36,10 +37,6 @@ GONE_STATUSES = frozenset({404, 410})
 LONGEST_RETRY_AFTER_SECONDS = 60.0
 INDEX_FILE = "index.json"
 USER_AGENT = f"datawarp/{__version__}"
-
-
-class DownloadError(BadInputError):
-    """A URL could not be fetched: refused, unreachable, or kept failing after retries."""
 
 
 @dataclass(frozen=True)
@@ -73,16 +70,20 @@ def fetch(
     retries: int = 3,
     backoff_seconds: float = 1.0,
     on_progress: Progress | None = None,
+    pace: Pace | None = None,
 ) -> FetchedFile:
     """Make ``location`` (path, file:// or http(s) URL) readable locally and fingerprint it.
 
     Failed attempts (connection errors, timeouts, HTTP 429 and 5xx) are retried ``retries``
     times, waiting ``backoff_seconds`` × 1, 2, 4…; ``on_progress(done, total)`` is called as
     bytes arrive. Files over ``max_bytes`` are refused, downloads as soon as they pass it.
+    ``timeout`` bounds each wait for the server; ``pace`` the whole download (a server
+    sending a byte every few seconds never trips a per-read timeout).
     """
     scheme = _scheme(location)
     if scheme in ("http", "https"):
         download = _Download(location, cache_dir, max_bytes, timeout, on_progress)
+        download.pace = pace or Pace()
         return download.run(retries, backoff_seconds)
     path = _local_path(location, scheme)
     size = _readable_file_size(path, location)
@@ -93,8 +94,12 @@ def fetch(
     return FetchedFile(path=path.resolve(), sha256=digest, size=size, location=location)
 
 
-def check_reachable(location: str, *, timeout: float = 10.0) -> None:
-    """Raise a one-line error unless ``location`` is a readable file or an answering URL."""
+def check_reachable(
+    location: str, *, timeout: float = 10.0, retries: int = 2, backoff_seconds: float = 1.0
+) -> None:
+    """Raise a one-line error unless ``location`` is a readable file or an answering URL.
+
+    A URL answering 429 or 5xx, or not answering, is asked again like a download is."""
     scheme = _scheme(location)
     if scheme not in ("http", "https"):
         path = _local_path(location, scheme)
@@ -102,17 +107,32 @@ def check_reachable(location: str, *, timeout: float = 10.0) -> None:
         if not os.access(path, os.R_OK):
             raise BadInputError(f"{location} cannot be read (permission denied)")
         return
-    with _client(timeout) as client:
+    for attempt in range(retries + 1):
         try:
-            response = client.head(location)
-            if response.status_code in HEAD_REFUSED_STATUSES:
-                # Some servers refuse HEAD; one byte of a GET tells as much.
-                with client.stream("GET", location, headers={"Range": "bytes=0-0"}) as response:
-                    pass
+            status = _ask(location, timeout)
+        except httpx.TransportError as exc:
+            problem = DownloadError(f"{location} is not reachable ({_describe(exc, timeout)})")
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
             raise DownloadError(f"{location} is not reachable ({_describe(exc, timeout)})") from exc
-    if response.status_code >= 400:
-        raise _status_error(location, response)
+        else:
+            if status.status_code < 400:
+                return
+            problem = _status_error(location, status)
+            if status.status_code not in RETRYABLE_STATUSES:
+                raise problem
+        if attempt < retries:
+            time.sleep(backoff_seconds * 2**attempt)
+    raise problem
+
+
+def _ask(location: str, timeout: float) -> httpx.Response:
+    with _client(timeout) as client:
+        response = client.head(location)
+        if response.status_code in HEAD_REFUSED_STATUSES:
+            # Some servers refuse HEAD; one byte of a GET tells as much.
+            with client.stream("GET", location, headers={"Range": "bytes=0-0"}) as response:
+                pass
+        return response
 
 
 def _scheme(location: str) -> str:
@@ -198,6 +218,7 @@ class _Download:
         self.timeout = timeout
         self.on_progress = on_progress
         self.index = _CacheIndex(cache_dir)
+        self.pace = Pace()
 
     def run(self, retries: int, backoff_seconds: float) -> FetchedFile:
         self.cache_dir.mkdir(parents=True, exist_ok=True)
@@ -214,6 +235,11 @@ class _Download:
                     delay = backoff_seconds * 2**attempt
                     if failure.retry_after is not None:
                         delay = max(delay, min(failure.retry_after, LONGEST_RETRY_AFTER_SECONDS))
+                    if delay >= self.pace.room():
+                        raise DownloadError(
+                            f"Download of {self.url} failed ({failure.reason}) and the next"
+                            f" attempt would pass the {self.pace.deadline_seconds:g}s deadline"
+                        ) from None
                     time.sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -267,7 +293,8 @@ class _Download:
     ) -> tuple[str, int]:
         digest = hashlib.sha256()
         size = 0
-        for chunk in response.iter_bytes(CHUNK_BYTES):
+        for chunk in response.iter_bytes():  # as the network delivers: a drip is checked
+            self.pace.check(self.url, size)
             size += len(chunk)
             if size > self.max_bytes:
                 raise self._too_large("the download passed it")
@@ -359,14 +386,8 @@ class _CacheIndex:
             "final_url": str(response.url),
             "fetched_at": datetime.now(UTC).isoformat(timespec="seconds"),
         }
-        scratch = tempfile.NamedTemporaryFile(
-            "w",
-            dir=self.path.parent,
-            prefix=".index-",
-            suffix=".json",
-            delete=False,
-            encoding="utf-8",
-        )
+        scratch = tempfile.NamedTemporaryFile("w", dir=self.path.parent, prefix=".index-",
+                                              suffix=".json", delete=False, encoding="utf-8")  # fmt: skip
         try:
             with scratch:
                 json.dump(entries, scratch, indent=1, sort_keys=True)

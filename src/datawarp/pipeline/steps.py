@@ -29,6 +29,7 @@ from datawarp.core.vocabulary import (
 )
 from datawarp.pipeline.extract.engine import ExtractedTable, open_fetched
 from datawarp.pipeline.fetch import FetchedFile, fetch
+from datawarp.pipeline.fetch_pace import Pace
 from datawarp.pipeline.gates import missing_key_columns
 from datawarp.pipeline.outcome import BatchOptions, Hooks
 from datawarp.pipeline.preflight import FileTask
@@ -75,7 +76,10 @@ def fetch_file(job: FileJob) -> FetchedFile:
         if on_download:
             on_download(job.task, done, total)
 
-    return fetch(job.task.location, cache_dir=job.settings.cache_dir, on_progress=progress)
+    limits = job.settings.fetch
+    pace = Pace(limits.deadline_seconds, limits.min_bytes_per_second)
+    return fetch(job.task.location, cache_dir=job.settings.cache_dir, on_progress=progress,
+                 timeout=limits.read_timeout_seconds, pace=pace)  # fmt: skip
 
 
 def previous_load(conn: psycopg.Connection, job: FileJob, fetched: FetchedFile) -> int | None:

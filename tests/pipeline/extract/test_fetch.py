@@ -14,6 +14,7 @@ from werkzeug.wrappers import Request, Response
 
 from datawarp.core.errors import BadInputError, NotFoundError
 from datawarp.pipeline.fetch import DownloadError, FetchedFile, check_reachable, fetch
+from datawarp.pipeline.fetch_pace import Pace
 
 BODY = b"Period,Org Code,Attendances\r\n2024-01,RBD,1234\r\n" * 200
 BODY_SHA = hashlib.sha256(BODY).hexdigest()
@@ -346,3 +347,56 @@ def test_url_on_closed_port() -> None:
     with pytest.raises(DownloadError) as error:
         check_reachable(url, timeout=2)
     assert_one_line(error, url, "not reachable")
+
+
+class _FakeClock:
+    """Each reading is ``step`` seconds after the last: a slow server without waiting."""
+
+    def __init__(self, step: float):
+        self.now, self.step = 0.0, step
+
+    def __call__(self) -> float:
+        self.now += self.step
+        return self.now
+
+
+def _drip(httpserver: HTTPServer, path: str, chunks: int = 50) -> str:
+    def dripping(request: Request) -> Response:
+        return Response((b"x" * 100 for _ in range(chunks)), direct_passthrough=True)
+
+    httpserver.expect_request(path).respond_with_handler(dripping)
+    return httpserver.url_for(path)
+
+
+def test_a_download_past_its_deadline_stops_and_leaves_nothing(
+    httpserver: HTTPServer, tmp_path: Path
+) -> None:
+    url = _drip(httpserver, "/drip.csv")
+    pace = Pace(deadline_seconds=300, min_bytes_per_second=0, clock=_FakeClock(100))
+    with pytest.raises(DownloadError) as error:
+        quick_fetch(url, tmp_path, pace=pace, retries=0)
+    assert_one_line(error, "did not finish within 300s", "deadline_seconds")
+    assert leftover_downloads(tmp_path) == []
+
+
+def test_a_download_slower_than_the_minimum_rate_stops(httpserver: HTTPServer, tmp_path: Path):
+    url = _drip(httpserver, "/slow.csv")
+    pace = Pace(deadline_seconds=10**6, min_bytes_per_second=1000, clock=_FakeClock(30))
+    with pytest.raises(DownloadError) as error:
+        quick_fetch(url, tmp_path, pace=pace, retries=0)
+    assert_one_line(error, "is too slow", "min_bytes_per_second = 1,000")
+    assert leftover_downloads(tmp_path) == []
+
+
+def test_the_reachability_check_retries_a_server_error(httpserver: HTTPServer) -> None:
+    answers = iter([500, 503, 200])
+    httpserver.expect_request("/flaky.csv").respond_with_handler(
+        lambda request: Response(b"", status=next(answers))
+    )
+    check_reachable(httpserver.url_for("/flaky.csv"), backoff_seconds=0.01)
+    assert [r.status_code for _, r in httpserver.log] == [500, 503, 200]
+
+    httpserver.expect_request("/down.csv").respond_with_data("", status=502)
+    with pytest.raises(DownloadError) as error:
+        check_reachable(httpserver.url_for("/down.csv"), backoff_seconds=0.01, retries=1)
+    assert_one_line(error, "502")
