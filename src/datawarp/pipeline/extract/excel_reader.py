@@ -18,6 +18,7 @@ import python_calamine
 
 from datawarp.core.errors import BadInputError
 from datawarp.pipeline.extract.workbook import Row, SheetInfo, Workbook
+from datawarp.pipeline.extract.xlsx_extent import check_sheet
 from datawarp.pipeline.extract.zip_limits import make_scratch
 
 # calamine picks its parser from the file extension, and cached downloads have none (or the
@@ -116,7 +117,7 @@ class ExcelWorkbook(Workbook):
         self._book: python_calamine.CalamineWorkbook | None = None
         self._file_key = _file_key(path)
         try:
-            readable = self._path_calamine_understands(path, kind)
+            readable = self._readable = self._path_calamine_understands(path, kind)
             self._book = _guarded(
                 display_name, lambda: python_calamine.CalamineWorkbook.from_path(str(readable))
             )
@@ -150,6 +151,8 @@ class ExcelWorkbook(Workbook):
         parsed = _LAST_PARSED.get(self._file_key, name)
         if parsed is None:
             _LAST_PARSED.forget_other_files(self._file_key)  # before the next one is parsed
+            if self.kind == "xlsx":  # a stray far-away cell would make calamine's grid huge
+                check_sheet(self._readable, name, self.display_name)
             parsed = _guarded(self.display_name, lambda: book.get_sheet_by_name(name))
             _LAST_PARSED.keep(self._file_key, name, parsed)
         return self._rows_of(parsed)
