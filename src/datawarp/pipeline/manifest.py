@@ -223,6 +223,9 @@ def parse_manifest(
         mark = exc.problem_mark or exc.context_mark
         where = f"{name}:{mark.line + 1}:{mark.column + 1}" if mark else name
         raise InputProblems([f"{where}: YAML syntax error: {exc.problem or exc}"]) from None
+    except yaml.YAMLError as exc:  # e.g. a control character the YAML reader refuses
+        detail = " ".join(str(exc).split())
+        raise InputProblems([f"{name}: not readable as YAML ({detail})"]) from None
     if root is None:
         raise InputProblems([f"{name}: the manifest is empty"])
     index = _LineIndex(name)

@@ -14,6 +14,7 @@ import os
 import posixpath
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from xml.etree import ElementTree
@@ -85,7 +86,8 @@ def sheet_extent(path: Path, sheet: str) -> SheetExtent | None:
             if part is None:
                 return None
             return _scan(archive, part)
-    except (zipfile.BadZipFile, OSError, KeyError, ElementTree.ParseError):
+    except (zipfile.BadZipFile, OSError, KeyError, ElementTree.ParseError, zlib.error, EOFError,
+            NotImplementedError, RuntimeError, ValueError):  # fmt: skip
         return None  # calamine reports what is wrong with the file
 
 
