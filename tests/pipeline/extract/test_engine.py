@@ -326,3 +326,13 @@ def test_a_large_cell_loads_and_a_runaway_one_names_its_line(tmp_path):
     runaway.write_text('Code,Note\nR1,ok\nR2,"' + "y\n" * (9 << 20) + '"\n', encoding="utf-8")
     with pytest.raises(BadInputError, match=r"runaway.csv line 3: a value longer than 16 million"):
         [row for batch in open_table(str(runaway)).iter_batches() for row in batch]
+
+
+@pytest.mark.parametrize("arrow", [True, False], ids=["arrow path", "python path"])
+def test_percentages_beside_plain_numbers_are_warned_about(tmp_path, monkeypatch, arrow):
+    if not arrow:
+        monkeypatch.setenv("DATAWARP_NO_ARROW", "1")
+    path = tmp_path / "mix.csv"
+    path.write_text("Code,Rate,Share\nR1,0.125,50%\nR2,50%,60%\nR3,7,70%\n", encoding="utf-8")
+    warned = [w for w in open_table(str(path)).warnings if "percentages" in w]
+    assert len(warned) == 1 and warned[0].startswith("column rate mixes percentages")

@@ -65,6 +65,8 @@ from datawarp.pipeline.extract.workbook import Workbook
 NO_ARROW_ENV = "DATAWARP_NO_ARROW"
 _ZERO, _ONE = pa.scalar(0, pa.int32()), pa.scalar(1, pa.int32())
 _FALSE = pa.scalar(False, pa.bool_())
+# A % sign ending the value, before whatever str.rstrip() would strip (the Python path's rule).
+_PERCENT_SIGN = r"%[\s\p{Z}\x{1c}-\x{1f}\x{85}]*$"
 
 
 def arrow_enabled() -> bool:
@@ -111,7 +113,11 @@ class ArrowColumnStats:
             return
         ranged = not self._seen & _NOT_INTEGER
         plain = plain_numbers(column, facts, extremes=ranged)
-        if plain is not None:
+        if plain is not None:  # every value a number (or empty): which carry a % sign?
+            signed = pc.match_substring_regex(column, _PERCENT_SIGN)
+            filled = pc.greater(pc.binary_length(column), 0)
+            self.profile.note_numbers(percent=any_true(signed),
+                                      plain=any_true(pc.and_(filled, pc.invert(signed))))  # fmt: skip
             for kind, flag in ((INT, plain.integral), (DECIMAL, plain.decimal)):
                 if flag and kind not in self._seen:
                     self._seen.add(kind)
@@ -123,6 +129,11 @@ class ArrowColumnStats:
         distinct = pc.unique(column)
         analysis = analyse(distinct, self._memo)
         present = analysis.present()
+        if present & {INT, DECIMAL}:
+            numeric = pc.or_(analysis.where(INT), analysis.where(DECIMAL))
+            signed = pc.match_substring_regex(distinct, _PERCENT_SIGN)
+            self.profile.note_numbers(percent=any_true(pc.and_(numeric, signed)),
+                                      plain=any_true(pc.and_(numeric, pc.invert(signed))))  # fmt: skip
         for kind in present - self._seen:
             self._seen.add(kind)
             if kind != INT:  # integers are observed by their extremes

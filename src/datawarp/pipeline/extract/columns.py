@@ -24,6 +24,7 @@ from datawarp.pipeline.extract.profile import ColumnProfile
 from datawarp.pipeline.extract.values import (
     BIGINT,
     DATE,
+    DECIMAL,
     EMPTY,
     INTEGER,
     MARKER,
@@ -73,6 +74,9 @@ class ColumnStats:
             self.profile.observe(value)
         else:
             self.profile.observe(value if kind == WORDS else parsed)  # no second parse
+            if kind == DECIMAL and isinstance(value, str):  # the sign is gone from ``parsed``
+                signed = value.rstrip().endswith("%")
+                self.profile.note_numbers(percent=signed, plain=not signed)
         if len(self._seen) < MEMO_SIZE:
             self._seen.add(value)
 

@@ -299,6 +299,12 @@ def _table(
         for column in columns
         if column.is_fully_suppressed
     ]
+    warnings += [
+        f"column {column.name} mixes percentages (50%) with plain numbers (0.5, 7): each value is"
+        " stored as written, so rows may be on two scales"
+        for column, profile in zip(columns, profiles, strict=True)
+        if column.pg_type != "text" and profile.profile.mixes_percent_and_plain
+    ]
     return ExtractedTable(
         source=source,
         format=workbook.kind,

@@ -24,14 +24,15 @@ class ColumnProfile:
 
     __slots__ = (
         "_count", "_empty", "_markers", "_low", "_high", "_has_decimal", "_has_day",
-        "_has_moment", "_has_bool", "_has_words", "_has_percent", "max_text_length",
+        "_has_moment", "_has_bool", "_has_words", "_has_percent", "_has_plain_decimal",
+        "max_text_length",
     )  # fmt: skip
 
     def __init__(self) -> None:
         self._count = self._empty = self._markers = self.max_text_length = 0
         self._low, self._high = math.inf, -math.inf  # integer range seen so far
         self._has_decimal = self._has_day = self._has_moment = False
-        self._has_bool = self._has_words = self._has_percent = False
+        self._has_bool = self._has_words = self._has_percent = self._has_plain_decimal = False
 
     def observe(self, value: object) -> None:
         """Take one cell into account."""
@@ -47,7 +48,7 @@ class ColumnProfile:
             if value.is_integer():  # Excel stores every count as a float
                 self._observe_integer(int(value))
             elif value - value == 0.0:  # finite; NaN and inf give NaN
-                self._has_decimal = True
+                self._has_decimal = self._has_plain_decimal = True
             else:
                 self._empty += 1
         elif value_type is str:
@@ -92,6 +93,8 @@ class ColumnProfile:
             self.max_text_length = max(self.max_text_length, len(value.strip()))
             if kind == DECIMAL and value.rstrip().endswith("%"):
                 self._has_percent = True
+            elif kind == DECIMAL:
+                self._has_plain_decimal = True
         if kind == INT:
             self._observe_integer(parsed)
         elif kind == EMPTY:
@@ -160,6 +163,18 @@ class ColumnProfile:
     def has_percent_sign(self) -> bool:
         """True when some numbers were written as percentages (``67.30%`` loads as 67.30)."""
         return self._has_percent
+
+    @property
+    def mixes_percent_and_plain(self) -> bool:
+        """Numbers written as percentages (``50%``) beside plain ones (``0.125``, ``7``): two
+        scales in one column, each value stored as written."""
+        plain = self._high != -math.inf or self._has_plain_decimal
+        return self._has_percent and plain and not self._has_words
+
+    def note_numbers(self, *, percent: bool, plain: bool) -> None:
+        """What a vectorised reader saw: numbers with a ``%`` sign, and numbers without."""
+        self._has_percent = self._has_percent or percent
+        self._has_plain_decimal = self._has_plain_decimal or plain
 
     def __repr__(self) -> str:
         return (
