@@ -183,3 +183,45 @@ def test_cli_audit_log_and_verify(db_url, conn, raw_conn):
     broken = run_cli("audit", "verify", "--json", database_url=db_url)
     assert broken.exit_code == 1
     assert json.loads(broken.stdout)["first_broken_id"] == target
+
+
+def _rehash_from(raw_conn, first_id: int) -> None:
+    """The whole rewrite a superuser would need: every hash from ``first_id`` on, in order."""
+    for audit_id in [i for i in _ids(raw_conn) if i >= first_id]:
+        _tamper(
+            raw_conn,
+            "UPDATE datawarp.tbl_audit_log SET prev_hash = coalesce((SELECT row_hash FROM"
+            " datawarp.tbl_audit_log p WHERE p.audit_id < %(id)s ORDER BY p.audit_id DESC"
+            " LIMIT 1), repeat('0', 64)) WHERE audit_id = %(id)s; UPDATE datawarp.tbl_audit_log"
+            " SET row_hash = datawarp.audit_row_hash(prev_hash, audit_id, table_name, record_key,"
+            " action, changed_by_db_user, changed_by_os_user, client_application, client_addr,"
+            " transaction_id, changed_at, old_values, new_values) WHERE audit_id = %(id)s",
+            audit_id,
+        )
+
+
+def test_an_anchor_kept_outside_catches_a_full_rewrite_and_removed_newest_rows(
+    db_url, conn, raw_conn, tmp_path
+):
+    _make_history(conn)
+    kept = tmp_path / "anchor.json"
+    made = run_cli("audit", "anchor", "--out", str(kept), database_url=db_url)
+    assert made.exit_code == 0, made.stderr
+    assert json.loads(kept.read_text())["entries"] == 4
+    registry.update_source(conn, "adhd_mi", owner="d@nhs.net")  # history goes on after it
+    fine = run_cli("audit", "verify", "--anchor", str(kept), database_url=db_url)
+    assert fine.exit_code == 0, fine.stdout + fine.stderr
+
+    ids = _ids(raw_conn)
+    _tamper(raw_conn, "UPDATE datawarp.tbl_audit_log SET record_key = 'x' WHERE audit_id = %(id)s",
+            ids[1])  # fmt: skip
+    _rehash_from(raw_conn, ids[1])
+    assert audit.verify_chain(conn).ok  # the rewrite is consistent: only the anchor knows
+    rewritten = run_cli("audit", "verify", "--anchor", str(kept), database_url=db_url)
+    assert rewritten.exit_code == 1
+    assert "no longer has the anchor's hash" in rewritten.stdout
+
+    _tamper(raw_conn, "DELETE FROM datawarp.tbl_audit_log WHERE audit_id >= %(id)s", ids[3])
+    removed = run_cli("audit", "verify", "--anchor", str(kept), "--json", database_url=db_url)
+    assert removed.exit_code == 1
+    assert "the anchor, is gone" in json.loads(removed.stdout)["problem"]

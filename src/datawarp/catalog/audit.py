@@ -94,6 +94,43 @@ def status_history(conn: psycopg.Connection, source_code: str) -> list[StatusCha
     return [StatusChange(*row) for row in rows]
 
 
+def anchor(conn: psycopg.Connection) -> dict[str, Any]:
+    """The chain's head as a record to keep outside the database (``audit anchor``)."""
+    row = conn.execute(
+        "SELECT audit_id, row_hash, changed_at, (SELECT count(*) FROM datawarp.tbl_audit_log),"
+        " current_database(), now() FROM datawarp.tbl_audit_log"
+        " ORDER BY audit_id DESC LIMIT 1"
+    ).fetchone()
+    if row is None:
+        return {"audit_id": 0, "row_hash": GENESIS_HASH, "entries": 0, "changed_at": None,
+                "database": conn.info.dbname, "taken_at": None}  # fmt: skip
+    keys = ("audit_id", "row_hash", "changed_at", "entries", "database", "taken_at")
+    return dict(zip(keys, row, strict=True))
+
+
+def check_anchor(conn: psycopg.Connection, kept: dict[str, Any]) -> str | None:
+    """What differs from an anchor kept earlier, or None. The chain is verified first: a row's
+    hash covers the one before it, so the anchored row's hash vouches for all before it."""
+    try:
+        audit_id, row_hash, entries = int(kept["audit_id"]), str(kept["row_hash"]), kept["entries"]
+    except (KeyError, TypeError, ValueError):
+        return "the anchor file lacks audit_id, row_hash or entries"
+    if audit_id == 0:
+        return None
+    found = conn.execute(
+        "SELECT row_hash, (SELECT count(*) FROM datawarp.tbl_audit_log WHERE audit_id <= %s)"
+        " FROM datawarp.tbl_audit_log WHERE audit_id = %s",
+        (audit_id, audit_id),
+    ).fetchone()
+    if found is None:
+        return f"entry {audit_id}, the anchor, is gone (the newest entries were removed)"
+    if found[0] != row_hash:
+        return f"entry {audit_id} no longer has the anchor's hash (history up to it was rewritten)"
+    if found[1] != entries:
+        return f"{found[1]} entries up to {audit_id}, the anchor recorded {entries}"
+    return None
+
+
 def verify_chain(conn: psycopg.Connection) -> ChainVerification:
     """Recompute every row's hash and link; report the first row that does not match.
 

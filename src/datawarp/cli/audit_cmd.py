@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from datawarp.cli.output import console, listing, local_time, print_json
 from datawarp.cli.state import state
@@ -64,16 +66,58 @@ def log_command(
     console.print(table)
 
 
-@audit_app.command("verify", epilog="Example: datawarp audit verify --json")
-def verify_command(
+@audit_app.command("anchor", epilog="Example: datawarp audit anchor --out /secure/anchor.json")
+def anchor_command(
     ctx: typer.Context,
-    json_output: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write the anchor to this file.")
+    ] = None,
 ) -> None:
-    """Recompute the hash chain; exit 1 and name the first broken entry if it was tampered with."""
+    """Print the audit chain's head (entry, hash, count, time) to keep outside the database;
+    `audit verify --anchor FILE` later proves nothing up to it changed."""
+    import json
+
     from datawarp.catalog import audit
 
     with state(ctx).reading() as conn:
+        head = audit.anchor(conn)
+    text = json.dumps(head, default=str, indent=1)
+    if out is None:
+        typer.echo(text)
+        return
+    out.write_text(text + "\n", encoding="utf-8")
+    console.print(f"[green]✓[/] Anchor of entry {head['audit_id']} written to {escape(str(out))}")
+
+
+@audit_app.command("verify", epilog="Example: datawarp audit verify --anchor /secure/anchor.json")
+def verify_command(
+    ctx: typer.Context,
+    anchor_file: Annotated[
+        Path | None, typer.Option("--anchor", help="An anchor kept from `audit anchor`.")
+    ] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+) -> None:
+    """Recompute the hash chain; exit 1 and name the first broken entry if it was tampered with.
+    With --anchor, also fail if anything up to the anchored entry changed or was removed."""
+    import json
+
+    from datawarp.catalog import audit
+    from datawarp.core.errors import BadInputError
+
+    kept = None
+    if anchor_file is not None:
+        try:
+            kept = json.loads(anchor_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise BadInputError(f"Cannot read the anchor {anchor_file}: {exc}") from None
+    with state(ctx).reading() as conn:
         result = audit.verify_chain(conn)
+        if result.ok and kept is not None:
+            problem = audit.check_anchor(conn, kept if isinstance(kept, dict) else {})
+            if problem:
+                result = audit.ChainVerification(result.rows_checked, int(kept.get("audit_id", 0)),
+                                                 f"against the anchor: {problem}",
+                                                 result.head_hash)  # fmt: skip
     if json_output:
         print_json(result)
     elif result.ok:
