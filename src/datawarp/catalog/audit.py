@@ -19,11 +19,12 @@ class AuditEntry:
     record_key: str | None
     action: str
     changed_by_db_user: str
-    changed_by_os_user: str | None
+    changed_by_os_user: str | None  # a claim: the client sets it, the server cannot check it
     client_application: str | None
     changed_at: datetime
     old_values: dict[str, Any] | None
     new_values: dict[str, Any] | None
+    client_addr: str | None = None  # where the connection came from, as the server saw it
 
     def changed_fields(self) -> dict[str, tuple[Any, Any]]:
         """Field -> (old, new) for the fields this change touched (all fields for INSERT)."""
@@ -71,7 +72,8 @@ def read_audit_log(
     with conn.cursor(row_factory=dict_row) as cur:
         rows = cur.execute(
             "SELECT * FROM (SELECT audit_id, table_name, record_key, action, changed_by_db_user,"
-            " changed_by_os_user, client_application, changed_at, old_values, new_values"
+            " changed_by_os_user, client_application, changed_at, old_values, new_values,"
+            " host(client_addr) AS client_addr"
             " FROM datawarp.tbl_audit_log"
             " WHERE %(key)s::text IS NULL OR record_key = %(key)s"
             " ORDER BY audit_id DESC LIMIT %(limit)s) newest ORDER BY audit_id",

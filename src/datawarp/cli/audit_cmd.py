@@ -52,7 +52,10 @@ def log_command(
             else f"{field}={json.dumps(new if new is not None else old)}"
             for field, (old, new) in e.changed_fields().items()
         )
-        who = e.changed_by_db_user + (f" ({e.changed_by_os_user})" if e.changed_by_os_user else "")
+        # The login and the address are the server's; the OS user is what the client claimed.
+        who = e.changed_by_db_user + (f" (os claims {e.changed_by_os_user})"
+                                      if e.changed_by_os_user else "")  # fmt: skip
+        who += f" from {e.client_addr}" if e.client_addr else " (local socket)"
         table.add_row(
             str(e.audit_id),
             local_time(e.changed_at),
