@@ -225,3 +225,44 @@ def test_an_anchor_kept_outside_catches_a_full_rewrite_and_removed_newest_rows(
     removed = run_cli("audit", "verify", "--anchor", str(kept), "--json", database_url=db_url)
     assert removed.exit_code == 1
     assert "the anchor, is gone" in json.loads(removed.stdout)["problem"]
+
+
+def _finished_loads(db_url, tmp_path, home, count: int) -> None:
+    from tests.pipeline.helpers import HEADER, provider_rows, run, write_csv, write_manifest
+
+    for number in range(count):
+        period = f"2025-0{number + 1}"
+        data = write_csv(tmp_path / f"{period}.csv", HEADER, provider_rows(period))
+        manifest = write_manifest(tmp_path, [{"source_code": "chain", "path": data.name}],
+                                  period=period)  # fmt: skip
+        report, _ = run(db_url, home, manifest, test=True)
+        assert report.outcomes[0].status == "completed", report.outcomes[0].error
+
+
+def _tamper_loads(raw_conn, statement: str, load_id: int) -> None:
+    raw_conn.execute("SET session_replication_role = replica")  # every trigger off
+    raw_conn.execute(statement, {"id": load_id})
+    raw_conn.execute("SET session_replication_role = origin")
+
+
+def test_the_load_history_chain_catches_an_edited_or_deleted_load(
+    db_url, conn, raw_conn, tmp_path, home
+):
+    _finished_loads(db_url, tmp_path, home, 3)
+    loads = [r[0] for r in raw_conn.execute(
+        "SELECT load_id FROM datawarp.tbl_load_events ORDER BY chain_position").fetchall()]  # fmt: skip
+    assert audit.verify_load_chain(conn).ok and audit.verify_load_chain(conn).rows_checked == 3
+    ok = run_cli("audit", "verify", database_url=db_url)
+    assert ok.exit_code == 0 and "Load history intact: 3 finished loads" in ok.stdout
+
+    _tamper_loads(raw_conn, "UPDATE datawarp.tbl_load_events SET rows_loaded = 1"
+                            " WHERE load_id = %(id)s", loads[1])  # fmt: skip
+    edited = audit.verify_load_chain(conn)
+    assert (edited.first_broken_id, "its record was altered" in edited.problem) == (loads[1], True)
+    broken = run_cli("audit", "verify", "--json", database_url=db_url)
+    assert broken.exit_code == 1 and json.loads(broken.stdout)["first_broken_id"] == loads[1]
+
+    _tamper_loads(raw_conn, "DELETE FROM datawarp.tbl_load_events WHERE load_id = %(id)s",
+                  loads[1])  # fmt: skip
+    deleted = audit.verify_load_chain(conn)
+    assert deleted.first_broken_id == loads[2] and "was removed" in deleted.problem

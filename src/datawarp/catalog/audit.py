@@ -97,7 +97,21 @@ def status_history(conn: psycopg.Connection, source_code: str) -> list[StatusCha
 
 
 def anchor(conn: psycopg.Connection) -> dict[str, Any]:
-    """The chain's head as a record to keep outside the database (``audit anchor``)."""
+    """The chains' heads as a record to keep outside the database (``audit anchor``)."""
+    return {**_audit_head(conn), **_load_head(conn)}
+
+
+def _load_head(conn: psycopg.Connection) -> dict[str, Any]:
+    row = conn.execute(
+        "SELECT load_id, row_hash, (SELECT count(*) FROM datawarp.tbl_load_events"
+        " WHERE chain_position IS NOT NULL) FROM datawarp.tbl_load_events"
+        " WHERE chain_position IS NOT NULL ORDER BY chain_position DESC LIMIT 1"
+    ).fetchone()
+    load_id, row_hash, finished = row or (0, GENESIS_HASH, 0)
+    return {"load_id": load_id, "load_row_hash": row_hash, "finished_loads": finished}
+
+
+def _audit_head(conn: psycopg.Connection) -> dict[str, Any]:
     row = conn.execute(
         "SELECT audit_id, row_hash, changed_at, (SELECT count(*) FROM datawarp.tbl_audit_log),"
         " current_database(), now() FROM datawarp.tbl_audit_log"
@@ -130,6 +144,27 @@ def check_anchor(conn: psycopg.Connection, kept: dict[str, Any]) -> str | None:
         return f"entry {audit_id} no longer has the anchor's hash (history up to it was rewritten)"
     if found[1] != entries:
         return f"{found[1]} entries up to {audit_id}, the anchor recorded {entries}"
+    return _check_load_anchor(conn, kept)
+
+
+def _check_load_anchor(conn: psycopg.Connection, kept: dict[str, Any]) -> str | None:
+    if not kept.get("load_id"):
+        return None
+    found = conn.execute(
+        "SELECT e.row_hash, (SELECT count(*) FROM datawarp.tbl_load_events c"
+        "  WHERE c.chain_position <= e.chain_position)"
+        " FROM datawarp.tbl_load_events e WHERE e.load_id = %s AND e.chain_position IS NOT NULL",
+        (kept["load_id"],),
+    ).fetchone()
+    if found is None:
+        return f"load {kept['load_id']}, the anchor's newest finished load, is gone"
+    if found[0] != kept.get("load_row_hash"):
+        return f"load {kept['load_id']} no longer has the anchor's hash (load history rewritten)"
+    if found[1] != kept.get("finished_loads"):
+        return (
+            f"{found[1]} finished loads up to {kept['load_id']}, the anchor recorded"
+            f" {kept.get('finished_loads')}"
+        )
     return None
 
 
@@ -169,5 +204,36 @@ def verify_chain(conn: psycopg.Connection) -> ChainVerification:
                     f"entry {audit_id} does not match its hash (its contents were altered)",
                     head,
                 )
+            head = row_hash
+    return ChainVerification(checked, None, None, head)
+
+
+def verify_load_chain(conn: psycopg.Connection) -> ChainVerification:
+    """The finished load events' chain (migration 0016), checked like the audit log's: an edited
+    event fails its hash, a deleted one breaks the link after it, and an event finished with
+    the triggers switched off has no place in the chain at all."""
+    outside = conn.execute(
+        "SELECT min(load_id), count(*) FROM datawarp.tbl_load_events"
+        " WHERE load_status <> 'in_progress' AND chain_position IS NULL"
+    ).fetchone()
+    if outside[1]:
+        return ChainVerification(0, outside[0], f"load {outside[0]} finished outside the load"
+                                 " history's chain (its triggers were switched off)", GENESIS_HASH)  # fmt: skip
+    query = """
+        SELECT load_id, prev_hash, row_hash, lag(row_hash) OVER (ORDER BY chain_position),
+               datawarp.load_event_hash(prev_hash, e)
+          FROM datawarp.tbl_load_events e WHERE chain_position IS NOT NULL ORDER BY chain_position
+    """
+    checked, head = 0, GENESIS_HASH
+    with conn.transaction(), conn.cursor(name="load_chain_verify") as cur:
+        cur.itersize = 5000
+        for load_id, prev_hash, row_hash, previous_row_hash, recomputed in cur.execute(query):
+            checked += 1
+            if prev_hash != (previous_row_hash or GENESIS_HASH):
+                return ChainVerification(checked, load_id, f"load {load_id} does not link to the"
+                                         " load finished before it (a load was removed)", head)  # fmt: skip
+            if recomputed != row_hash:
+                return ChainVerification(checked, load_id, f"load {load_id} does not match its"
+                                         " hash (its record was altered)", head)  # fmt: skip
             head = row_hash
     return ChainVerification(checked, None, None, head)

@@ -115,6 +115,9 @@ def verify_command(
             raise BadInputError(f"Cannot read the anchor {anchor_file}: {exc}") from None
     with state(ctx).reading() as conn:
         result = audit.verify_chain(conn)
+        loads = audit.verify_load_chain(conn)
+        if result.ok and not loads.ok:
+            result = loads
         if result.ok and kept is not None:
             problem = audit.check_anchor(conn, kept if isinstance(kept, dict) else {})
             if problem:
@@ -127,6 +130,7 @@ def verify_command(
         console.print(
             f"[green]✓[/] Audit chain intact: {result.rows_checked} entries; head {result.head_hash}"
         )
+        console.print(f"[green]✓[/] Load history intact: {loads.rows_checked} finished loads")
     else:
         console.print(f"[red]✗ Audit chain broken:[/] {result.problem}")
     if not result.ok:

@@ -197,10 +197,12 @@ def schema_change_summary(context: StepContext) -> tuple[str, dict[str, Any]]:
 
 def audit_verify(context: StepContext) -> tuple[str, dict[str, Any]]:
     with context.database.connect() as conn:
-        result = audit.verify_chain(conn)
-    details = {"entries": result.rows_checked, "head_hash": result.head_hash}
-    if not result.ok:
-        return StepOutcome.FAILED, {**details, "problem": result.problem}
+        result, loads = audit.verify_chain(conn), audit.verify_load_chain(conn)
+    details = {"entries": result.rows_checked, "head_hash": result.head_hash,
+               "finished_loads": loads.rows_checked}  # fmt: skip
+    for check in (result, loads):
+        if not check.ok:
+            return StepOutcome.FAILED, {**details, "problem": check.problem}
     return OK, details
 
 
