@@ -13,7 +13,7 @@ import typer
 from rich.markup import escape
 from typer.core import TyperGroup
 
-from datawarp.cli.output import console, listing, print_json
+from datawarp.cli.output import console, listing, print_json, print_result
 from datawarp.cli.state import AppState, state
 from datawarp.ops.formatting import format_bytes
 
@@ -197,12 +197,8 @@ def purge_command(
 
     with state(ctx).writing() as conn:
         record = purge(conn, source_code)
-    if json_output:
-        print_json(record)
-        return
-    console.print(
-        f"[green]✓[/] Dropped {record['archive_table']}; the data stays in {record['path']}"
-    )
+    print_result(record, json_output, lambda r: f"[green]✓[/] Dropped {r['archive_table']};"
+                 f" the data stays in {escape(r['path'])}")  # fmt: skip
 
 
 @archive_app.command("verify", epilog="Example: datawarp archive verify ae_2019")
@@ -215,13 +211,9 @@ def verify_command(
 
     with state(ctx).writing() as conn:
         result = verify_archive(conn, source_code)
-    if json_output:
-        print_json(result)
-        return
-    console.print(
-        f"[green]✓[/] {escape(result['path'])}: SHA-256 as recorded; {result['rows']} rows"
-        f" loaded back match the table's checksum {result['content_checksum']}"
-    )
+    print_result(result, json_output, lambda r: f"[green]✓[/] {escape(r['path'])}: SHA-256 as"
+                 f" recorded; {r['rows']} rows loaded back match the table's checksum"
+                 f" {r['content_checksum']}")  # fmt: skip
 
 
 @archive_app.command(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import sys
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -35,6 +36,14 @@ def _json_default(value: Any) -> Any:
 def print_json(data: Any) -> None:
     """Plain stdout (no rich wrapping or colour) so ``| jq`` always works."""
     sys.stdout.write(json.dumps(data, default=_json_default, indent=2, ensure_ascii=False) + "\n")
+
+
+def print_result(result: Any, json_output: bool, line: Callable[[Any], str]) -> None:
+    """A command's result: JSON for scripts, else the one line ``line`` makes of it."""
+    if json_output:
+        print_json(result)
+    else:
+        console.print(line(result))
 
 
 def local_time(value: datetime | None) -> str:

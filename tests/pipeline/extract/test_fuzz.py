@@ -61,6 +61,12 @@ def mutated(draw, data: bytes) -> bytes:
     return bytes(buffer)
 
 
+def _written(factory, name: str, data: bytes):
+    path = factory.mktemp("fuzz") / name
+    path.write_bytes(data)
+    return path
+
+
 def _read_all(path) -> None:
     """Open and read every row, as a load would; a DataWarpError must be one line."""
     try:
@@ -74,9 +80,7 @@ def _read_all(path) -> None:
 @BUDGET
 @given(data=mutated(CSV))
 def test_mutated_csv(tmp_path_factory, data):
-    path = tmp_path_factory.mktemp("csv") / "fuzz.csv"
-    path.write_bytes(data)
-    _read_all(path)
+    _read_all(_written(tmp_path_factory, "fuzz.csv", data))
 
 
 @BUDGET
@@ -94,9 +98,7 @@ def test_mutated_xlsx_parts(tmp_path_factory, part, data):
 @BUDGET
 @given(data=mutated(XLSX))
 def test_mutated_zip_structure(tmp_path_factory, data):
-    path = tmp_path_factory.mktemp("zip") / "fuzz.xlsx"
-    path.write_bytes(data)
-    _read_all(path)
+    _read_all(_written(tmp_path_factory, "fuzz.xlsx", data))
 
 
 @BUDGET
