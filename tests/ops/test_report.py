@@ -158,3 +158,17 @@ def test_a_report_of_an_empty_catalog_says_so(db_url, conn):
     report = build_report(conn, Settings(database_url=db_url))
     assert "No loads in this window" in report.html
     assert "OPEN ALERTS (0)\n  (none)" in report.text
+
+
+def test_the_report_carries_the_audit_anchor(conn, db_url, tmp_path, home):
+    from datawarp.catalog import audit, registry
+    from datawarp.core.settings import Settings
+    from datawarp.ops.report import build_report
+
+    registry.register_source(conn, source_code="anchored", publication="P", domain="D",
+                             owner="o@nhs.net", purpose="anchor")  # fmt: skip
+    conn.commit()
+    report = build_report(conn, Settings(database_url=db_url, home=home))
+    head = audit.anchor(conn)
+    assert f'"row_hash": "{head["row_hash"]}"' in report.text
+    assert head["row_hash"] in report.html and 'id="audit-anchor"' in report.html

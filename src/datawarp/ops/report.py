@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from datawarp.catalog import report_queries
+from datawarp.catalog import audit, report_queries
 from datawarp.catalog.alerts import Alert, list_alerts
 from datawarp.core.clock import SYSTEM_CLOCK, Clock, FixedClock
 from datawarp.core.errors import BadInputError
@@ -41,6 +41,7 @@ class ReportData:
     validation_failures: list[Row]
     scorecard: Scorecard | None
     row_history: list[Row]
+    anchor: dict | None = None  # the audit chains' heads, to keep outside the database
 
     def headline(self) -> dict[str, int]:
         load = self.dashboard("load").summary
@@ -94,6 +95,10 @@ def gather(
         validation_failures=report_queries.validation_failures(conn, as_of, days),
         scorecard=scorecard(conn, settings.monitoring, clock=fixed),
         row_history=report_queries.row_history(conn, as_of, days),
+        anchor={
+            k: v if isinstance(v, int | str | None) else str(v)
+            for k, v in audit.anchor(conn).items()
+        },  # fmt: skip
     )
 
 

@@ -5,6 +5,7 @@ Same figures as the HTML page (the same ``formatting`` functions), in aligned co
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -109,5 +110,13 @@ def plain_text(data: ReportData) -> str:
     lines = [f"DataWarp report at {format_when(data.as_of)}, last {data.days} days", ""]
     for d in data.dashboards:
         lines += _dashboard(d)
-    lines += [*_alerts(data), *_validation(data), *_scorecard(data)]
+    lines += [*_alerts(data), *_validation(data), *_scorecard(data), *anchor_lines(data.anchor)]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def anchor_lines(anchor: dict | None) -> list[str]:
+    """The audit anchor, for `datawarp audit verify --anchor` against this e-mail later."""
+    if not anchor:
+        return []
+    return ["", "Audit anchor (keep outside the database; `datawarp audit verify --anchor`):",
+            json.dumps(anchor, default=str, sort_keys=True)]  # fmt: skip
