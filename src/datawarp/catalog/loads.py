@@ -43,8 +43,17 @@ class EventStart:
 
 
 def connection_lost(exc: BaseException, conn: psycopg.Connection) -> bool:
-    """Whether ``exc`` means the server went away (not a refused statement)."""
-    return conn.closed or conn.broken or isinstance(exc, psycopg.OperationalError)
+    """Whether ``exc`` means the server went away, not a refused statement: the connection is
+    broken, or the error is a connection exception (08xxx), an operator's shutdown (57P0x), or
+    an operational error with no SQLSTATE at all (the socket closed under libpq)."""
+    if conn.closed or conn.broken:
+        return True
+    if not isinstance(exc, psycopg.Error):
+        return False
+    state = exc.sqlstate or ""
+    if state.startswith(("08", "57P")):
+        return True
+    return isinstance(exc, psycopg.OperationalError) and not state
 
 
 class LoadRecorder:
