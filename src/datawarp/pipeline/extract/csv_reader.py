@@ -11,7 +11,6 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import os
 import zipfile
 import zlib
 from collections import Counter
@@ -21,6 +20,7 @@ from pathlib import PurePosixPath
 from typing import BinaryIO
 
 from datawarp.core.errors import BadInputError
+from datawarp.pipeline.extract.env_limits import env_limit
 from datawarp.pipeline.extract.workbook import Row, SheetInfo, Workbook
 
 SCAN_CHUNK_BYTES = 1 << 20
@@ -183,7 +183,7 @@ class CsvWorkbook(Workbook):
 
     def _records(self) -> Iterator[Row]:
         last_line, spanned = 0, 1
-        limit = _multiline_limit()
+        limit = env_limit(MULTILINE_FIELD_ENV, MULTILINE_FIELD_LINES, minimum=2)
         try:
             with io.TextIOWrapper(
                 self._open_binary(), encoding=self.encoding, errors=CP1252_FALLBACK, newline=""
@@ -238,13 +238,6 @@ class CsvWorkbook(Workbook):
         if self._on_close is not None:
             on_close, self._on_close = self._on_close, None
             on_close()
-
-
-def _multiline_limit() -> int:
-    try:
-        return max(2, int(os.environ.get(MULTILINE_FIELD_ENV, MULTILINE_FIELD_LINES)))
-    except ValueError:
-        return MULTILINE_FIELD_LINES
 
 
 def _unreadable(display_name: str, exc: BaseException) -> BadInputError:

@@ -10,7 +10,6 @@ line naming the farthest cell and how many cells the sheet really holds.
 
 from __future__ import annotations
 
-import os
 import posixpath
 import re
 import zipfile
@@ -20,6 +19,7 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 from datawarp.core.errors import BadInputError
+from datawarp.pipeline.extract.env_limits import env_limit
 
 MAX_CELLS_ENV = "DATAWARP_MAX_SHEET_CELLS"
 DEFAULT_MAX_CELLS = 20_000_000  # calamine takes 30 to 90 bytes a cell
@@ -56,17 +56,10 @@ def _column_number(letters: bytes) -> int:
     return number
 
 
-def max_cells() -> int:
-    try:
-        return max(1, int(os.environ.get(MAX_CELLS_ENV, DEFAULT_MAX_CELLS)))
-    except ValueError:
-        return DEFAULT_MAX_CELLS
-
-
 def check_sheet(path: Path, sheet: str, display_name: str) -> None:
     """Refuse, in one line, a sheet whose grid calamine could not hold."""
     extent = sheet_extent(path, sheet)
-    limit = max_cells()
+    limit = env_limit(MAX_CELLS_ENV, DEFAULT_MAX_CELLS)
     if extent is None or extent.grid <= limit:
         return
     where = f"{display_name}: sheet '{sheet}' spans {extent.grid:,} cells (to {extent.farthest})"

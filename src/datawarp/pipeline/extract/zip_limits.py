@@ -22,19 +22,13 @@ from pathlib import Path
 from typing import BinaryIO
 
 from datawarp.core.errors import BadInputError
+from datawarp.pipeline.extract.env_limits import env_limit
 
 MAX_BYTES_ENV, MAX_RATIO_ENV = "DATAWARP_ZIP_MAX_BYTES", "DATAWARP_ZIP_MAX_RATIO"
 DEFAULT_MAX_BYTES = 4 << 30
 DEFAULT_MAX_RATIO = 200
 RATIO_CHECKED_AFTER = 64 << 20  # small members may compress very well and harm nobody
 SCRATCH_PREFIX = "datawarp-scratch-"
-
-
-def _setting(name: str, default: int) -> int:
-    try:
-        return max(1, int(os.environ.get(name, default)))
-    except ValueError:
-        return default
 
 
 class BoundedMember(io.RawIOBase):
@@ -44,8 +38,8 @@ class BoundedMember(io.RawIOBase):
         self._stream: BinaryIO = archive.open(info)
         self._compressed = max(info.compress_size, 1)
         self._display_name = display_name
-        self._max_bytes = _setting(MAX_BYTES_ENV, DEFAULT_MAX_BYTES)
-        self._max_ratio = _setting(MAX_RATIO_ENV, DEFAULT_MAX_RATIO)
+        self._max_bytes = env_limit(MAX_BYTES_ENV, DEFAULT_MAX_BYTES)
+        self._max_ratio = env_limit(MAX_RATIO_ENV, DEFAULT_MAX_RATIO)
         self.read_bytes = 0
 
     def readable(self) -> bool:
