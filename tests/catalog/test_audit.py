@@ -266,3 +266,29 @@ def test_the_load_history_chain_catches_an_edited_or_deleted_load(
                   loads[1])  # fmt: skip
     deleted = audit.verify_load_chain(conn)
     assert deleted.first_broken_id == loads[2] and "was removed" in deleted.problem
+
+
+def test_changes_made_with_the_audit_triggers_off_are_reported(db_url, conn, raw_conn):
+    _make_history(conn)
+    assert audit.unaudited_changes(conn) == []
+    raw_conn.execute("SET session_replication_role = replica")
+    raw_conn.execute("UPDATE datawarp.tbl_data_sources SET owner = 'mallory@nhs.net'")
+    raw_conn.execute(
+        "INSERT INTO datawarp.tbl_data_sources (source_code, publication, domain, owner,"
+        " purpose) VALUES ('planted', 'P', 'D', 'm@nhs.net', 'never audited')"
+    )
+    raw_conn.execute("SET session_replication_role = origin")
+    assert audit.unaudited_changes(conn) == [
+        "datawarp.tbl_data_sources 'adhd_mi' differs from its last audit entry",
+        "datawarp.tbl_data_sources 'planted' has no audit entry",
+    ]
+    result = run_cli("audit", "verify", database_url=db_url)
+    assert result.exit_code == 1
+    assert "'adhd_mi' differs from its last audit entry (changed while the audit" in result.stdout
+
+    raw_conn.execute("SET session_replication_role = replica")
+    raw_conn.execute("DELETE FROM datawarp.tbl_data_sources WHERE source_code = 'adhd_mi'")
+    raw_conn.execute("SET session_replication_role = origin")
+    assert "datawarp.tbl_data_sources 'adhd_mi' was removed without an audit entry" in (
+        audit.unaudited_changes(conn)
+    )

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 import psycopg
+from psycopg import sql
 from psycopg.rows import dict_row
 
 GENESIS_HASH = "0" * 64
@@ -237,3 +238,66 @@ def verify_load_chain(conn: psycopg.Connection) -> ChainVerification:
                                          " hash (its record was altered)", head)  # fmt: skip
             head = row_hash
     return ChainVerification(checked, None, None, head)
+
+
+_AUDITED = """
+    SELECT n.nspname, c.relname, split_part(encode(t.tgargs, 'escape'), '\\000', 1)
+      FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+      JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_proc p ON p.oid = t.tgfoid
+     WHERE p.proname = 'record_audit' AND NOT t.tgisinternal ORDER BY 1, 2
+"""
+_UNAUDITED = """
+    WITH latest AS (
+        SELECT DISTINCT ON (record_key) record_key, action, new_values
+          FROM datawarp.tbl_audit_log WHERE table_name = %(table)s
+         ORDER BY record_key, audit_id DESC),
+    current_rows AS (SELECT t.{key}::text AS record_key, to_jsonb(t) AS image FROM {table} t)
+    SELECT coalesce(r.record_key, l.record_key),
+           CASE WHEN l.record_key IS NULL THEN 'has no audit entry'
+                WHEN r.record_key IS NULL THEN 'was removed without an audit entry'
+                ELSE 'differs from its last audit entry' END
+      FROM current_rows r FULL JOIN latest l ON l.record_key = r.record_key
+     WHERE l.record_key IS NULL
+        OR (r.record_key IS NULL AND l.action <> 'DELETE')
+        -- Columns added by later migrations are not in older images: compare what they hold.
+        OR (r.record_key IS NOT NULL AND (l.action = 'DELETE' OR NOT r.image @> l.new_values))
+     ORDER BY 1 LIMIT 5
+"""
+
+
+def unaudited_changes(conn: psycopg.Connection) -> list[str]:
+    """Rows of the audited tables that no audit entry accounts for: changed, added or removed
+    while the audit triggers were off (``session_replication_role = replica``). Each row is
+    compared with the latest image the audit log holds of it."""
+    found = []
+    for schema, table, key in conn.execute(_AUDITED).fetchall():
+        query = sql.SQL(_UNAUDITED).format(
+            table=sql.Identifier(schema, table), key=sql.Identifier(key)
+        )
+        rows = conn.execute(query, {"table": f"{schema}.{table}"}).fetchall()
+        found += [f"{schema}.{table} {record_key!r} {problem}" for record_key, problem in rows]
+    return found
+
+
+def verify_all(
+    conn: psycopg.Connection, kept: dict[str, Any] | None = None
+) -> tuple[ChainVerification, ChainVerification]:
+    """Everything ``audit verify`` checks, the first problem found reported: the audit chain,
+    the load history's chain, the anchor kept outside (if given), then rows changed with the
+    audit triggers off. Returns that result and the load chain's (for its count)."""
+    chain, loads = verify_chain(conn), verify_load_chain(conn)
+    if not chain.ok or not loads.ok:
+        return (chain if not chain.ok else loads), loads
+    problem, broken = None, None
+    if kept is not None:
+        problem = check_anchor(conn, kept)
+        problem, broken = (f"against the anchor: {problem}" if problem else None), 0
+        if problem and str(kept.get("audit_id", "")).isdigit():
+            broken = int(kept["audit_id"])
+    if problem is None:
+        unaudited = unaudited_changes(conn)
+        if unaudited:
+            problem, broken = f"{unaudited[0]} (changed while the audit triggers were off)", 0
+    if problem is None:
+        return chain, loads
+    return ChainVerification(chain.rows_checked, broken, problem, chain.head_hash), loads

@@ -78,8 +78,6 @@ def anchor_command(
 ) -> None:
     """Print the audit chain's head (entry, hash, count, time) to keep outside the database;
     `audit verify --anchor FILE` later proves nothing up to it changed."""
-    import json
-
     from datawarp.catalog import audit
 
     with state(ctx).reading() as conn:
@@ -100,10 +98,9 @@ def verify_command(
     ] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
-    """Recompute the hash chain; exit 1 and name the first broken entry if it was tampered with.
-    With --anchor, also fail if anything up to the anchored entry changed or was removed."""
-    import json
-
+    """Recompute the audit log's and the load history's hash chains and look for registry rows
+    changed with the audit triggers off; exit 1 naming the first problem. With --anchor, also
+    fail if anything up to the anchored entries changed or was removed."""
     from datawarp.catalog import audit
     from datawarp.core.errors import BadInputError
 
@@ -113,17 +110,9 @@ def verify_command(
             kept = json.loads(anchor_file.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise BadInputError(f"Cannot read the anchor {anchor_file}: {exc}") from None
+        kept = kept if isinstance(kept, dict) else {}  # then named as lacking its fields
     with state(ctx).reading() as conn:
-        result = audit.verify_chain(conn)
-        loads = audit.verify_load_chain(conn)
-        if result.ok and not loads.ok:
-            result = loads
-        if result.ok and kept is not None:
-            problem = audit.check_anchor(conn, kept if isinstance(kept, dict) else {})
-            if problem:
-                result = audit.ChainVerification(result.rows_checked, int(kept.get("audit_id", 0)),
-                                                 f"against the anchor: {problem}",
-                                                 result.head_hash)  # fmt: skip
+        result, loads = audit.verify_all(conn, kept)
     if json_output:
         print_json(result)
     elif result.ok:
