@@ -266,6 +266,7 @@ def test_the_load_history_chain_catches_an_edited_or_deleted_load(
                   loads[1])  # fmt: skip
     deleted = audit.verify_load_chain(conn)
     assert deleted.first_broken_id == loads[2] and "was removed" in deleted.problem
+    assert audit.identity_gaps(conn)["load_ids_unused"] == 1  # the deleted load's id
 
 
 def test_changes_made_with_the_audit_triggers_off_are_reported(db_url, conn, raw_conn):

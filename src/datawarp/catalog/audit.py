@@ -301,3 +301,15 @@ def verify_all(
     if problem is None:
         return chain, loads
     return ChainVerification(chain.rows_checked, broken, problem, chain.head_hash), loads
+
+
+def identity_gaps(conn: psycopg.Connection) -> dict[str, int]:
+    """Ids never seen in the audit log and the load history: a rolled-back transaction leaves
+    such gaps, and so does a row deleted out of band, so they are reported, not judged."""
+    row = conn.execute(
+        "SELECT (SELECT coalesce(max(audit_id) - min(audit_id) + 1 - count(*), 0)"
+        "          FROM datawarp.tbl_audit_log),"
+        "       (SELECT coalesce(max(load_id) - min(load_id) + 1 - count(*), 0)"
+        "          FROM datawarp.tbl_load_events)"
+    ).fetchone()
+    return {"audit_ids_unused": row[0], "load_ids_unused": row[1]}

@@ -113,13 +113,19 @@ def verify_command(
         kept = kept if isinstance(kept, dict) else {}  # then named as lacking its fields
     with state(ctx).reading() as conn:
         result, loads = audit.verify_all(conn, kept)
+        gaps = audit.identity_gaps(conn)
     if json_output:
-        print_json(result)
+        print_json({**result.to_dict(), "finished_loads": loads.rows_checked, **gaps})
     elif result.ok:
         console.print(
             f"[green]✓[/] Audit chain intact: {result.rows_checked} entries; head {result.head_hash}"
         )
         console.print(f"[green]✓[/] Load history intact: {loads.rows_checked} finished loads")
+        if gaps["audit_ids_unused"] or gaps["load_ids_unused"]:
+            console.print(
+                f"Note: {gaps['audit_ids_unused']} audit and {gaps['load_ids_unused']} load ids"
+                " were never used or are gone (rolled-back transactions leave such gaps)"
+            )
     else:
         console.print(f"[red]✗ Audit chain broken:[/] {result.problem}")
     if not result.ok:
