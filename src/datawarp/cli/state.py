@@ -85,15 +85,17 @@ class AppState:
             return
         from datawarp.catalog.access import configured_groups, session_login
         from datawarp.catalog.access_checks import held_roles
-        from datawarp.ops.access import command_words, require_allowed
+        from datawarp.core.errors import PermissionDenied
+        from datawarp.ops.access import allows, command_words, denial_message
 
-        held = held_roles(conn)
+        words = command_words(self.command_args)
+        if not allows(words, held_roles(conn)):  # the refusal's details only when refused
+            raise PermissionDenied(
+                denial_message(words, session_login(conn), configured_groups(conn))
+            )
         if not conn.autocommit:
             conn.rollback()  # the check's reads leave no transaction open for the command
         self._role_checked = True
-        if held is not None:
-            words = command_words(self.command_args)
-            require_allowed(words, held, session_login(conn), configured_groups(conn))
 
 
 def state(ctx: typer.Context) -> AppState:

@@ -2,7 +2,7 @@
 
 The database enforces access; this module names, when it refuses, which role the command
 needed, in one line a person can act on, and refuses up front a command the login's roles do
-not allow (``require_allowed``). The package ships the page as
+not allow (``allows``). The package ships the page as
 ``datawarp/ops/access.md`` so an installed DataWarp reads the same table; a test keeps the
 two files identical.
 """
@@ -13,8 +13,6 @@ import re
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-
-from datawarp.core.errors import PermissionDenied
 
 ROLES = ("analyst", "engineer", "dba")
 MATRIX_RESOURCE = "access.md"  # the package's copy of docs/access.md
@@ -102,16 +100,13 @@ def denial_message(
     return f"permission denied: {command} needs {role} (you are {login or 'unknown'})"
 
 
-def require_allowed(
-    words: list[str], held: set[str] | None, login: str, groups: dict[str, str]
-) -> None:
-    """Refuse, before anything runs, a command none of the ``held`` roles may run (``None``:
-    no role applies). The database refuses the writes anyway; this also covers the commands
-    whose reads are open to everyone (listing orphans, a retention dry run) and gives the
-    refusal before any work is done."""
+def allows(words: list[str], held: set[str] | None) -> bool:
+    """Whether one of the ``held`` roles may run the command (``None``: no role applies).
+
+    Checked before anything runs: the database refuses the writes anyway, but this also covers
+    the commands whose reads are open to everyone (listing orphans, a retention dry run) and
+    refuses before any work is done."""
     if held is None:
-        return
+        return True
     table = matrix()
-    if table.required_role(words) is None or any(table.allowed(r, words) for r in held):
-        return
-    raise PermissionDenied(denial_message(words, login, groups))
+    return table.required_role(words) is None or any(table.allowed(r, words) for r in held)

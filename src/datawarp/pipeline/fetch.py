@@ -82,8 +82,7 @@ def fetch(
     """
     scheme = _scheme(location)
     if scheme in ("http", "https"):
-        download = _Download(location, cache_dir, max_bytes, timeout, on_progress)
-        download.pace = pace or Pace()
+        download = _Download(location, cache_dir, max_bytes, timeout, on_progress, pace or Pace())
         return download.run(retries, backoff_seconds)
     path = _local_path(location, scheme)
     size = _readable_file_size(path, location)
@@ -211,6 +210,7 @@ class _Download:
         max_bytes: int,
         timeout: float,
         on_progress: Progress | None,
+        pace: Pace,
     ):
         self.url = url
         self.cache_dir = cache_dir
@@ -218,7 +218,7 @@ class _Download:
         self.timeout = timeout
         self.on_progress = on_progress
         self.index = _CacheIndex(cache_dir)
-        self.pace = Pace()
+        self.pace = pace
 
     def run(self, retries: int, backoff_seconds: float) -> FetchedFile:
         self.cache_dir.mkdir(parents=True, exist_ok=True)
