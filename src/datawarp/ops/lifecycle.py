@@ -253,18 +253,26 @@ def purge(conn: psycopg.Connection, code: str) -> Row:
         if record["table_dropped_at"] is not None:
             dropped = f"{record['table_dropped_at']:%Y-%m-%d}"
             raise ConflictError(f"The archive table of {code} was already dropped on {dropped}")
-        filesystem, path = open_recorded(record["path"])
-        try:
-            sha256, size = px.file_digest(filesystem, path)
-        except OSError as exc:
-            reason = first_line(exc)
-            message = f"Cannot read {record['path']} ({reason}); the table was kept"
-            raise ArchiveFailed(message) from None
-        if (sha256, size) != (record["file_sha256"], record["file_bytes"]):
-            raise ArchiveFailed(f"{record['path']} differs from its record; the table was kept")
+        _checked_file(record, "; the table was kept")
         archives.drop_table(conn, _archive_ref(record))
         record["table_dropped_at"] = archives.mark_table_dropped(conn, record["archive_id"])
     return record
+
+
+def _checked_file(record: Row, consequence: str = "") -> tuple[Any, str]:
+    """The recorded archive file, its bytes checked against the SHA-256 and size recorded."""
+    filesystem, path = open_recorded(record["path"])
+    try:
+        sha256, size = px.file_digest(filesystem, path)
+    except OSError as exc:
+        raise ArchiveFailed(
+            f"Cannot read {record['path']} ({first_line(exc)}){consequence}"
+        ) from None
+    if (sha256, size) != (record["file_sha256"], record["file_bytes"]):
+        raise ArchiveFailed(
+            f"{record['path']} differs from its record (SHA-256 or size){consequence}"
+        )
+    return filesystem, path
 
 
 def parse_target(into: str) -> TableRef:
@@ -307,15 +315,10 @@ def verify_archive(conn: psycopg.Connection, code: str) -> Row:
     """The full round trip of a source's latest archive file; nothing is written."""
     with archives.database_errors(f"Verifying the archive of {code}"), conn.transaction():
         record = _latest_archive(conn, code)
-        filesystem, path = open_recorded(record["path"])
-        try:
-            sha256, size = px.file_digest(filesystem, path)
-        except OSError as exc:
-            raise ArchiveFailed(f"Cannot read {record['path']}: {first_line(exc)}") from None
-        if (sha256, size) != (record["file_sha256"], record["file_bytes"]):
-            raise ArchiveFailed(f"{record['path']} differs from its record (SHA-256 or size)")
+        filesystem, path = _checked_file(record)
         columns = px.file_columns(filesystem, path)
         px.verify_in_database(conn, filesystem, path, columns, record["row_count"],
                               record["content_checksum"])  # fmt: skip
     return {"source_code": code, "path": record["path"], "rows": record["row_count"],
-            "file_sha256": sha256, "content_checksum": record["content_checksum"]}  # fmt: skip
+            "file_sha256": record["file_sha256"],
+            "content_checksum": record["content_checksum"]}  # fmt: skip
