@@ -1,7 +1,7 @@
 """CSV files (plain or inside a ZIP) as one-sheet workbooks, streamed in bounded memory.
 
 The encoding is decided once for the whole file before any row is read: a BOM wins; otherwise
-the bytes are checked as UTF-8 chunk by chunk (ASCII chunks are skipped at memory speed), and
+the bytes are checked as UTF-8 chunk by chunk at memory speed (``utf8_scan``), and
 Windows-1252 is chosen only when UTF-8 fails. That way a cp1252 '£' on line 900,000 cannot turn
 into mojibake, and a UTF-8 file is never misread as cp1252.
 """
@@ -21,6 +21,7 @@ from typing import BinaryIO
 
 from datawarp.core.errors import BadInputError
 from datawarp.pipeline.extract.env_limits import env_limit
+from datawarp.pipeline.extract.utf8_scan import utf8_or_cp1252
 from datawarp.pipeline.extract.workbook import Row, SheetInfo, Workbook
 
 SCAN_CHUNK_BYTES = 1 << 20
@@ -73,27 +74,7 @@ def detect_encoding(open_binary: OpenBinary) -> str:
             return "utf-8-sig"
         if first_chunk.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
             return "utf-16"
-        return _utf8_or_cp1252(first_chunk, stream)
-
-
-def _utf8_or_cp1252(first_chunk: bytes, stream: BinaryIO) -> str:
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    seen_utf8_text = False
-    chunk = first_chunk
-    try:
-        while chunk:
-            # ASCII is valid UTF-8, so only chunks with other bytes (or finishing a character
-            # the previous chunk cut in two) need the decoder.
-            if not chunk.isascii() or decoder.getstate()[0]:
-                seen_utf8_text |= not decoder.decode(chunk).isascii()
-            chunk = stream.read(SCAN_CHUNK_BYTES)
-        decoder.decode(b"", final=True)
-    except UnicodeDecodeError as error:
-        seen_utf8_text |= not error.object[: error.start].isascii()
-        # Valid multi-byte UTF-8 before the first bad byte means a UTF-8 file with stray
-        # bytes, best decoded as UTF-8 with the cp1252 fallback for the strays.
-        return "utf-8" if seen_utf8_text else "cp1252"
-    return "utf-8"
+        return utf8_or_cp1252(first_chunk, stream, SCAN_CHUNK_BYTES)
 
 
 def detect_delimiter(sample: str) -> str:
