@@ -355,6 +355,9 @@ def test_bytes_undefined_in_cp1252_do_not_stop_the_load(tmp_path: Path) -> None:
         ('Org,Note\nRBD,"a;b;c"\nRBE,"d;e;f"\n', ","),
         ('"Org","Note, with comma"\n"RBD","x|y"\n', ","),
         ("only one column\nvalue\n", ","),
+        # semicolons on every line, but only commas beside the quotes
+        ('Org,Note; a; b; c,"Name"\nRBD,x; y; z; q,"Trust"\nRBE,u; v; w; t,"Board"\n', ","),
+        ('Org;"Rate"\nRBD;"1,5"\nRBE;"2,25"\n', ";"),
     ],
 )
 def test_delimiter_detection(tmp_path: Path, text: str, delimiter: str) -> None:

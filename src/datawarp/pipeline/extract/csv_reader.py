@@ -78,9 +78,13 @@ def detect_encoding(open_binary: OpenBinary) -> str:
 
 
 def detect_delimiter(sample: str) -> str:
-    """The candidate giving the most fields consistently across the sample's first records."""
+    """The candidate giving the most fields consistently across the sample's first records.
+
+    Where values are quoted, only the delimiters found beside the quotes compete: a comma
+    file whose text holds semicolons on every line would otherwise split on them.
+    """
     best, best_score = ",", None
-    for preference, delimiter in enumerate(CANDIDATE_DELIMITERS):
+    for preference, delimiter in enumerate(_quote_neighbours(sample) or CANDIDATE_DELIMITERS):
         reader = csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter, strict=False)
         field_counts = [
             len(record) for record in islice(reader, DELIMITER_SAMPLE_RECORDS) if record
@@ -95,6 +99,16 @@ def detect_delimiter(sample: str) -> str:
         if best_score is None or score > best_score:
             best, best_score = delimiter, score
     return best
+
+
+def _quote_neighbours(sample: str) -> tuple[str, ...]:
+    """The candidates most often opening or closing a quoted value (none if nothing is quoted)."""
+    counts = {
+        delimiter: sample.count(f'{delimiter}"') + sample.count(f'"{delimiter}')
+        for delimiter in CANDIDATE_DELIMITERS
+    }
+    most = max(counts.values())
+    return tuple(d for d in CANDIDATE_DELIMITERS if most and counts[d] == most)
 
 
 def read_sample(open_binary: OpenBinary, encoding: str) -> str:
