@@ -1,4 +1,5 @@
-"""Loads of one source are serialised; a killed loader leaves no rows and a failed event."""
+"""Loads of one source are serialised, of different sources run side by side; a killed loader
+leaves no rows and a failed event."""
 
 from __future__ import annotations
 
@@ -14,10 +15,13 @@ from datawarp.catalog.database import database_for_url, make_ready
 from datawarp.catalog.loads import SERIALISE_LOCK
 from datawarp.demo.samplegen import write_large_csv
 from tests.pipeline.helpers import (
+    HEADER,
     events,
     provider_manifest,
+    provider_rows,
     register,
     table_rows,
+    write_csv,
     write_manifest,
 )
 
@@ -106,3 +110,42 @@ def test_killed_loader_leaves_no_rows_and_its_event_ends_failed(conn, raw_conn, 
     assert "interrupted" in event["error_message"]
     # the CREATE TABLE was rolled back with the rows: nothing of the load remains
     assert raw_conn.execute("SELECT to_regclass('staging.tbl_big')").fetchone()[0] is None
+
+
+def _periods_manifest(folder, code: str, period: str):
+    folder.mkdir(parents=True, exist_ok=True)
+    data = write_csv(folder / f"{period}.csv", HEADER, provider_rows(period))
+    return write_manifest(folder, [{"source_code": code, "path": data.name}], period=period)
+
+
+def _finish(loaders: list[subprocess.Popen]) -> list[str]:
+    outputs = [loader.communicate(timeout=DEADLINE_SECONDS) for loader in loaders]
+    assert [loader.returncode for loader in loaders] == [0] * len(loaders), outputs
+    return [out.decode().split()[0] for out, _ in outputs]
+
+
+def test_six_loads_of_one_source_each_land_once(conn, db_url, tmp_path):
+    """Six periods of one APPEND source at once: six loads, each period's rows exactly once."""
+    register(conn, "ae")
+    conn.commit()
+    periods = [f"2025-{month:02d}" for month in range(1, 7)]
+    loaders = [_loader(db_url, _periods_manifest(tmp_path / p, "ae", p)) for p in periods]
+    assert _finish(loaders) == ["COMPLETED"] * 6
+    counts = conn.execute(
+        "SELECT _period, count(*), count(DISTINCT _load_id) FROM staging.tbl_ae GROUP BY 1"
+        " ORDER BY 1"
+    ).fetchall()
+    assert counts == [(p, 13, 1) for p in periods]
+    assert [e["load_status"] for e in events(conn, "ae")] == ["completed"] * 6
+
+
+def test_six_sources_load_at_once_without_conflict(conn, db_url, tmp_path):
+    codes = [f"src{index}" for index in range(6)]
+    for code in codes:
+        register(conn, code)
+    conn.commit()
+    loaders = [_loader(db_url, _periods_manifest(tmp_path / c, c, "2025-09")) for c in codes]
+    assert _finish(loaders) == ["COMPLETED"] * 6
+    for code in codes:
+        assert len(table_rows(conn, f"staging.tbl_{code}")) == 13
+        assert [e["load_status"] for e in events(conn, code)] == ["completed"]
