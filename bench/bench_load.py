@@ -10,8 +10,10 @@ from start to exit and each into a fresh table, rows and a column sum checked af
      start, extract, type, COPY with provenance, event, metrics); its staging_test table is
      dropped before each round so every run is a first load;
   2. psql ``\\copy`` of the same file into a pre-created table of the same types;
-  3. pandas.read_csv + DataFrame.to_sql (method="multi") on the first --pandas-rows rows,
-     once, if pandas and SQLAlchemy are installed (pip install '.[bench]').
+  3. dlt's fastest documented path (pyarrow's CSV reader, or fastexcel for the workbook →
+     Parquet → ADBC; ``bench/dlt_child.py``), if dlt is installed (pip install '.[bench]');
+  4. pandas.read_csv + DataFrame.to_sql (method="multi") on the first --pandas-rows rows,
+     once, if pandas and SQLAlchemy are installed.
 Prints the median of each and its ratio to psql, and peak memory (the process's ru_maxrss).
 Without --database-url it starts a throw-away embedded PostgreSQL.
 """
@@ -81,6 +83,27 @@ def _datawarp(url: str, manifest: Path, python_path: bool = False) -> dict:
     ]  # fmt: skip (--force: the same file again)
     seconds, peak = _timed(command, env)
     return {"seconds": seconds, "peak_mb": peak, **_check(url, DATAWARP_TABLE, CHECK_COLUMN)}
+
+
+def _has_dlt() -> bool:
+    import importlib.util
+
+    if importlib.util.find_spec("dlt") is None:
+        print("(dlt not installed: pip install '.[bench]' to run it beside DataWarp)")
+        return False
+    return True
+
+
+def _dlt(url: str, kind: str, path: Path, work: Path) -> dict:
+    """dlt's fastest documented path, a whole process, into a fresh schema each run."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("DROP SCHEMA IF EXISTS bench_dlt CASCADE")
+    pipelines = work / "dlt"
+    shutil.rmtree(pipelines, ignore_errors=True)  # no state carried from the previous run
+    child = str(Path(__file__).with_name("dlt_child.py"))
+    env = {**os.environ, "RUNTIME__LOG_LEVEL": "ERROR"}
+    seconds, peak = _timed([sys.executable, child, kind, url, str(path), str(pipelines)], env)
+    return {"seconds": seconds, "peak_mb": peak, **_check(url, "bench_dlt.loaded", CHECK_COLUMN)}
 
 
 def _check(url: str, table: str, column: str) -> dict:
@@ -185,6 +208,8 @@ def _run(url: str, work: Path, args: argparse.Namespace) -> None:
              "DataWarp load-batch": lambda: _datawarp(url, manifest)}  # fmt: skip
     if args.python_path:
         steps["DataWarp (Python path)"] = lambda: _datawarp(url, manifest, python_path=True)
+    if _has_dlt():
+        steps["dlt (Arrow→Parquet→ADBC)"] = lambda: _dlt(url, "csv", csv_path, work)
     runs = _interleaved(steps, args.rounds)
     for name, results in runs.items():
         checks = {(r["rows"], r["sum"]) for r in results} | {
@@ -244,6 +269,8 @@ def _workbook_rounds(url: str, work: Path, rows: int, rounds: int) -> None:
                 strict=True), rows=rows),
         "DataWarp load-batch": lambda: _datawarp(url, manifest),
     }  # fmt: skip
+    if _has_dlt():
+        steps["dlt (fastexcel→Parquet→ADBC)"] = lambda: _dlt(url, "xlsx", path, work)
     runs = _interleaved(steps, rounds)
     if {r["rows"] for rs in runs.values() for r in rs} != {rows}:
         raise SystemExit(f"workbook rows differ: {runs}")
