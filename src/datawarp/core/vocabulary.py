@@ -32,6 +32,15 @@ class LoadStatus(StrEnum):
 FINAL_LOAD_STATUSES = (LoadStatus.COMPLETED, LoadStatus.FAILED, LoadStatus.ROLLED_BACK)
 
 
+class PeriodSource(StrEnum):
+    """Where a load's period came from (NULL on the event: no period was found)."""
+
+    MANIFEST = "manifest"
+    TITLE = "title"  # the sheet's title block, ``Period: …``
+    FILE_NAME = "file_name"
+    NONE = "none"  # the manifest says ``period: none``: the file has no period
+
+
 class SchemaChangeKind(StrEnum):
     CREATE = "create"
     ADD = "add"
@@ -100,3 +109,10 @@ class StepOutcome(StrEnum):
     WARNING = "warning"
     FAILED = "failed"
     SKIPPED = "skipped"
+
+
+class ColumnUnit(StrEnum):
+    """The scale of a numeric column's values (``tbl_column_metadata.unit``)."""
+
+    FRACTION = "fraction"  # 0.691 is 69.1%
+    PERCENT = "percent"  # 69.1 is 69.1%
