@@ -188,3 +188,56 @@ def test_shape_problems_name_no_internal_class(text, expected):
         parse_manifest(text)
     (problem,) = caught.value.problems
     assert problem.startswith(expected) and "SourceEntry" not in problem
+
+
+def test_period_none_says_the_file_has_no_period_and_wins_over_a_default(tmp_path):
+    text = textwrap.dedent(
+        """\
+        period: 2025-09
+        sources:
+          - source_code: a
+            files:
+              - {path: x.csv}
+              - {path: series.csv, period: none}
+              - {path: y.csv, period: week ending 2023-10-01}
+          - source_code: b
+            path: z.csv
+            period: None
+        """
+    )
+    manifest = parse_manifest(text, base_dir=tmp_path)
+    found = [(f.period, f.period_kind, f.period_source) for s in manifest.sources for f in s.files]
+    assert found == [
+        ("2025-09", "month", "manifest"),
+        (None, None, "none"),
+        ("2023-10-01", "week_ending", "manifest"),
+        (None, None, "none"),
+    ]
+
+
+def test_a_file_without_any_period_is_left_for_the_loader_to_find(tmp_path):
+    entry = parse_manifest("sources:\n  - source_code: a\n    path: x.csv\n").sources[0].files[0]
+    assert (entry.period, entry.period_kind, entry.period_source) == (None, None, None)
+
+
+def test_a_recorded_entry_loads_the_same_way_again(tmp_path):
+    """What a load event keeps for `loads retry`: period: none stays none, and an inferred
+    period keeps its kind and where it came from."""
+    from datawarp.pipeline.manifest import SourceEntry
+    from datawarp.pipeline.preflight import FileTask
+
+    text = "sources:\n  - source_code: a\n    files:\n      - {path: s.csv, period: none}\n"
+    source = parse_manifest(text, base_dir=tmp_path).sources[0]
+    recorded = FileTask(source, source.files[0], None).manifest_entry()
+    assert recorded["files"][0]["period"] == "none"
+    again = SourceEntry(**recorded).files[0]
+    assert (again.period, again.period_source) == (None, "none")
+
+    inferred = source.files[0].model_copy(
+        update={"period": "2010-11-07", "period_kind": "week_ending", "period_source": "title"}
+    )
+    recorded = FileTask(source, inferred, None).manifest_entry()
+    again = SourceEntry(**recorded).files[0]
+    assert (again.period, again.period_kind, again.period_source) == (
+        "2010-11-07", "week_ending", "title",
+    )  # fmt: skip

@@ -17,6 +17,11 @@ from datawarp.core.errors import BadInputError, InputProblems
 from datawarp.core.gate_settings import GateOverrides
 from datawarp.core.naming import SourceCode
 from datawarp.core.periods import parse_period
+from datawarp.core.vocabulary import PeriodSource
+
+# `period: none`: the file has no period (a whole time series), said on purpose; REPLACE then
+# replaces the whole table. Without it, a file whose period cannot be found is refused there.
+NO_PERIOD = "none"
 
 
 class ColumnMeta(BaseModel):
@@ -35,11 +40,14 @@ class FileEntry(BaseModel):
     member: str | None = None
     sheet: str | None = None
     period_kind: str | None = Field(default=None, exclude=True)
+    period_source: PeriodSource | None = Field(default=None, exclude=True)
 
     @model_validator(mode="after")
     def _one_location(self) -> FileEntry:
         if (self.url is None) == (self.path is None):
             raise ValueError("give exactly one of url or path")
+        if _says_none(self.period):
+            self.period, self.period_kind, self.period_source = None, None, PeriodSource.NONE
         return self
 
     @field_validator("period", mode="before")
@@ -107,12 +115,18 @@ class Manifest(BaseModel):
         return sources
 
 
+def _says_none(value: Any) -> bool:
+    return isinstance(value, str) and value.strip().lower() == NO_PERIOD
+
+
 def _normalised_period(value: Any) -> str:
     """Check the period where it is written (for the line number); keep the text as written.
 
     Normalising happens in ``_resolve_paths``, which also records the kind of period, since
     the canonical text alone can be ambiguous (see datawarp.core.periods).
     """
+    if _says_none(value):
+        return NO_PERIOD
     try:
         parse_period(value)
     except BadInputError as exc:
@@ -255,16 +269,26 @@ def parse_manifest(
 
 
 def _resolve_paths(manifest: Manifest, base_dir: Path | None) -> None:
-    """Relative paths are relative to the manifest's folder, not to the current directory."""
+    """Relative paths are relative to the manifest's folder, not to the current directory.
+
+    Each file's period is the nearest one written (file, source, top), normalised; a file with
+    none written is left for the loader to find in the file itself.
+    """
     for source in manifest.sources:
         for entry in source.files:
             if entry.path is not None and base_dir is not None:
                 candidate = Path(entry.path).expanduser()
                 entry.path = str(candidate if candidate.is_absolute() else base_dir / candidate)
+            if entry.period_source == PeriodSource.NONE:
+                continue
             written = entry.period or source.period or manifest.period
-            if written is not None:
+            if _says_none(written):
+                entry.period, entry.period_kind = None, None
+                entry.period_source = PeriodSource.NONE
+            elif written is not None:
                 period = parse_period(written)
                 entry.period, entry.period_kind = period.text, period.kind
+                entry.period_source = PeriodSource.MANIFEST
 
 
 def load_manifest(path: Path) -> Manifest:

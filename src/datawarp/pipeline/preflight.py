@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING
 
 from datawarp.catalog import registry
 from datawarp.core.errors import DataWarpError, InputProblems
-from datawarp.core.vocabulary import LoadMode, SourceStatus
+from datawarp.core.vocabulary import LoadMode, PeriodSource, SourceStatus
 from datawarp.pipeline.fetch import check_reachable
-from datawarp.pipeline.manifest import FileEntry, Manifest, SourceEntry
+from datawarp.pipeline.manifest import NO_PERIOD, FileEntry, Manifest, SourceEntry
 
 if TYPE_CHECKING:
     import psycopg
@@ -32,7 +32,10 @@ class FileTask:
         ``datawarp loads retry`` can load the same file the same way)."""
         source = self.source.model_dump(mode="json", exclude={"files", "url", "path", "period"})
         file = self.entry.model_dump(mode="json", exclude_none=True)
-        return {**source, "files": [{**file, "period_kind": self.entry.period_kind}]}
+        if self.entry.period_source == PeriodSource.NONE:
+            file["period"] = NO_PERIOD
+        found = {"period_kind": self.entry.period_kind, "period_source": self.entry.period_source}
+        return {**source, "files": [{**file, **found}]}
 
     @property
     def location(self) -> str:
