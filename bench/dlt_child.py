@@ -42,8 +42,8 @@ def _with_password(url: str) -> str:
     params = conninfo_to_dict(url)
     host = params.get("host", "127.0.0.1")
     user, password = params.get("user", "postgres"), params.get("password") or "unused"
-    if host.startswith("/"):  # a socket folder: libpq takes it as a query parameter
-        return f"postgresql://{user}:{password}@/{params['dbname']}?host={quote(host)}"
+    if host.startswith("/"):  # a socket folder: dlt insists on a host name, libpq's query wins
+        return f"postgresql://{user}:{password}@localhost/{params['dbname']}?host={quote(host)}"
     return f"postgresql://{user}:{password}@{host}:{params.get('port', 5432)}/{params['dbname']}"
 
 
