@@ -34,7 +34,7 @@ def inspect(
 ) -> None:
     """Show what DataWarp would load from a spreadsheet, CSV or ZIP: sheets, header, columns.
 
-    Lists the sheets (hidden, cover and notes sheets marked), the table found (header rows, first and last data row), each column's clean name, original header and PostgreSQL type, suppressed and empty cells per column, totals rows, the title-block metadata and warnings.
+    Lists the sheets (hidden, cover and notes sheets marked), the table found (header rows, first and last data row), each column's clean name, original header and PostgreSQL type, suppressed and empty cells per column, censored values (52+, <5) and where their text goes, the values that kept a column of numbers text, percentage units, totals rows, the title-block metadata and warnings.
 
     Example: datawarp inspect Monthly-AE-September-2023.csv
 
@@ -58,6 +58,8 @@ def render(report: InspectReport) -> None:
         console.print(_metadata_table(report))
     console.print(_layout_lines(report))
     console.print(_columns_table(report))
+    for line in _value_lines(report):
+        console.print(line)
     for warning in report.warnings:
         console.print(f"[yellow]warning:[/] {escape(warning)}")
 
@@ -147,3 +149,23 @@ def _columns_table(report: InspectReport) -> Table:
             column.source_column or "",
         )
     return table
+
+
+def _value_lines(report: InspectReport) -> list[str]:
+    """Censored values, the values that kept a column of numbers text, and recorded units."""
+    companions = {c.originals_of: c.name for c in report.columns if c.originals_of}
+    lines = []
+    for column in report.columns:
+        if column.censored_count:
+            shown = ", ".join(column.censored_values)
+            lines.append(
+                f"Censored: {column.name} has {column.censored_count:,} ({escape(shown)}): NULL"
+                f" there, as written in {companions[column.name]}"
+            )
+        if column.kept_text_by:
+            shown = ", ".join(repr(value) for value in column.kept_text_by)
+            lines.append(f"Not numeric: {column.name} is text because of {escape(shown)}")
+    units = [f"{c.name} ({c.unit})" for c in report.columns if c.unit]
+    if units:
+        lines.append("Units: " + ", ".join(units))
+    return lines

@@ -86,7 +86,8 @@ def open_both(path: Path, cache: Path, **options) -> tuple[ExtractedTable, Extra
 def column_facts(table: ExtractedTable) -> list[tuple]:
     return [
         (c.name, c.original_header, c.pg_type, c.suppressed_count, c.null_count,
-         c.is_fully_suppressed, c.source_column)
+         c.is_fully_suppressed, c.source_column, c.censored_count, c.censored_values,
+         c.kept_text_by, c.unit, c.originals_of)
         for c in table.columns
     ]  # fmt: skip
 
@@ -173,6 +174,11 @@ FAMILIES = {
     "decimal": st.decimals(-(10**6), 10**6, places=3, allow_nan=False).map(str),
     "float text": st.floats(-1e6, 1e6, allow_nan=False).map(lambda f: f"{f:.{abs(int(f)) % 5}f}"),
     "percent": st.decimals(0, 100, places=2, allow_nan=False).map(lambda d: f"{d}%"),
+    "censored": st.tuples(
+        st.sampled_from(["<", "> ", "<=", "\u2264", "~", "capped at ", "", ""]),
+        st.sampled_from(["5", "52", "1,000", "0.5", "100%", "05", "1,5", "\u0663"]),
+        st.sampled_from(["+", "*", "\u2020", " (capped)", "", ""]),
+    ).map("".join),
     "odd numbers": _cells("5.", ".5", "-.50", "+0.0", "1e5", "2E-3", "1.5e+2", "-0", "0.000",
                           "12.0", "1,234.50", "£1,200", "€3.5", "$.5", "1,23", "0,123", "007",
                           "1.2.3", "12345678901234567890", "9223372036854775808", "٣"),
@@ -200,7 +206,8 @@ FAMILIES = {
 MARKERS = st.sampled_from(sorted(MISSING_MARKERS) + [" * ", "X", "NA", "[Z]", "N/a"])
 BLANKS = _cells("", " ", "  ", "\t", "\xa0", "\u3000")
 HEADERS = ["Period", "Org Code", "Org Name", "Attendances", "Rate %", "Breaches", "Region",
-           "Value", "Date", "Flag", "Median wait (mins)", "Cost (£)", "Code", "Name"]  # fmt: skip
+           "Value", "Date", "Flag", "Median wait (mins)", "Cost (£)", "Code", "Name",
+           "Percent within 18 weeks", "95th percentile"]  # fmt: skip
 
 
 @st.composite
@@ -220,6 +227,8 @@ def csv_files(draw) -> tuple[bytes, str]:
                 cell = draw(BLANKS)
             elif roll == 4:
                 cell = draw(FAMILIES[draw(st.sampled_from(sorted(FAMILIES)))])
+            elif roll in (5, 6):  # censored values and percentages among numbers and words
+                cell = draw(FAMILIES["censored" if roll == 5 else "percent"])
             else:
                 cell = draw(FAMILIES[family])
             if draw(st.integers(0, 14)) == 0:
@@ -337,7 +346,7 @@ def test_plain_csv_types_totals_and_row_numbers(tmp_path):
     (batch,) = list(arrow.iter_arrow_batches())
     assert batch.column("_row_number").to_pylist() == [2, 3, 4]
     assert batch.column("_is_total").to_pylist() == [False, False, True]
-    assert batch.column("rate").to_pylist() == ["67.30", "0.5", "12"]  # 12.0 is the integer 12
+    assert batch.column("rate").to_pylist() == ["0.6730", "0.5", "12"]  # 67.30% as a fraction
     assert batch.column("attendances").type == pa.int16()
     assert batch.schema.field("rate").metadata == {arrow_csv.PG_TYPE_KEY: b"numeric"}
 

@@ -20,6 +20,7 @@ CSV_CELLS = st.one_of(
     st.decimals(-1e6, 1e6, places=3, allow_nan=False).map(str),
     st.sampled_from(["01/09/2023", "2023-09-01", "Sep 2023", "1,234", "67.30%", "£12", " 7 "]),
     st.sampled_from(["England", "TOTAL", "R1H", "00L", "true", "yes", "   "]),
+    st.sampled_from(["52+", "<5", " >1000", "100%*", "capped at 100%", "5%", "0.5%"]),
     st.text(max_size=6),
 )
 EXCEL_CELLS = st.one_of(
@@ -40,7 +41,15 @@ def plain_profile(cells: list[object]) -> ColumnProfile:
 
 
 def summary(stats) -> tuple:
-    return (stats.pg_type, stats.suppressed_count, stats.null_count, stats.is_fully_suppressed)
+    profile = stats if isinstance(stats, ColumnProfile) else stats.profile
+    examples = stats.examples
+    named = ()
+    if stats.pg_type == "text" and profile.holds_numbers:
+        named = tuple(examples.words or examples.censored)
+    censored = tuple(examples.censored) if stats.censored_count else ()
+    signs = (profile.has_percent_sign, profile.mixes_percent_and_plain)  # numeric columns only
+    return (stats.pg_type, stats.suppressed_count, stats.null_count, stats.is_fully_suppressed,
+            stats.censored_count, named, censored, signs if stats.pg_type != "text" else None)  # fmt: skip
 
 
 @given(st.lists(st.lists(CSV_CELLS, max_size=30), max_size=4))

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from datawarp.pipeline.extract.originals import cell_converter, plan_for
 from datawarp.pipeline.extract.profile import ColumnProfile
 from datawarp.pipeline.extract.values import (
     BIGINT,
@@ -37,9 +38,17 @@ def profile_of(values) -> ColumnProfile:
     return profile
 
 
+def column_converter(profile: ColumnProfile):
+    """The converter the readers use for this column (``values.convert`` unless a text column
+    holds numbers, where markers are NULL too)."""
+    pg_type = profile.pg_type
+    return cell_converter(plan_for(pg_type, markers_null=profile.markers_are_null(pg_type)))
+
+
 def converted_column(values) -> tuple[ColumnProfile, list[object]]:
     profile = profile_of(values)
-    return profile, [convert(value, profile.pg_type) for value in values]
+    convert_cell = column_converter(profile)
+    return profile, [convert_cell(value) for value in values]
 
 
 # --- markers -----------------------------------------------------------------------------------
@@ -140,8 +149,8 @@ def test_integers(cell, expected):
     [
         ("194.5", Decimal("194.5")),
         ("1,234.5", Decimal("1234.5")),
-        ("67.30%", Decimal("67.30")),
-        ("67%", Decimal("67")),
+        ("67.30%", Decimal("0.6730")),
+        ("67%", Decimal("0.67")),
         ("0.5", Decimal("0.5")),
         (".5", Decimal("0.5")),
         ("-0.25", Decimal("-0.25")),
@@ -160,9 +169,13 @@ def test_decimals_are_numeric_and_exact(cell, expected):
     assert type(converted[0]) is Decimal
 
 
-def test_percent_keeps_the_number_as_shown_and_is_flagged():
-    profile, converted = converted_column(["67.30%", "5%"])
-    assert converted == [Decimal("67.30"), Decimal("5")]
+def test_percent_is_stored_as_the_exact_fraction_and_flagged():
+    profile, converted = converted_column(["67.30%", "5%", "69.10%", "-0.5%", "1e2%"])
+    assert converted == [Decimal("0.6730"), Decimal("0.05"), Decimal("0.6910"),
+                         Decimal("-0.005"), Decimal("1")]  # fmt: skip
+    assert converted[2].as_tuple() == Decimal("0.6910").as_tuple()  # no float on the way
+    long = "12345678901234567890123456789.123456789%"  # beyond Decimal's 28-digit context
+    assert convert(long, NUMERIC) == Decimal("123456789012345678901234567.89123456789")
     assert profile.has_percent_sign
     assert not profile_of(["67.30"]).has_percent_sign
 
@@ -359,7 +372,7 @@ def test_flags_and_mixed_booleans_stay_text(cells, expected):
     assert converted == expected
 
 
-def test_numbers_mixed_with_words_keep_every_value_as_text():
+def test_numbers_mixed_with_words_keep_every_value_as_text_but_markers_are_null():
     cells = [194.5, "Insufficient records", 12.0, "*", "No Standard Set", 7, "1,234"]
     profile, converted = converted_column(cells)
     assert profile.pg_type == TEXT
@@ -367,12 +380,12 @@ def test_numbers_mixed_with_words_keep_every_value_as_text():
         "194.5",
         "Insufficient records",
         "12",
-        "*",
+        None,  # a marker is NULL in every column holding numbers, text or not
         "No Standard Set",
         "7",
         "1,234",
     ]
-    assert profile.suppressed_count == 0
+    assert profile.suppressed_count == 1 and profile.null_count == 1
 
 
 @pytest.mark.parametrize(
@@ -523,7 +536,8 @@ def assert_fits(value: object, pg_type: str) -> None:
 def test_every_cell_converts_to_the_inferred_type(cells):
     profile = profile_of(cells)
     assert profile.pg_type in PG_TYPES
-    converted = [convert(cell, profile.pg_type) for cell in cells]
+    convert_cell = column_converter(profile)
+    converted = [convert_cell(cell) for cell in cells]
     for value in converted:
         assert_fits(value, profile.pg_type)
     assert converted.count(None) == profile.null_count

@@ -1,7 +1,16 @@
-"""A stray cell far from the table is refused in one line before calamine sizes its grid."""
+"""A stray cell far from the table: the sheet is streamed in memory that follows its cells.
+
+calamine would hold the sheet as a dense grid to the stray cell (17 billion cells for one at
+XFD1048576); the extent scan sends such a sheet to the streamed reader instead, and refuses
+in one line only a sheet holding more real cells than the limit.
+"""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import zipfile
 
 import openpyxl
@@ -10,6 +19,19 @@ import pytest
 from datawarp.core.errors import BadInputError
 from datawarp.pipeline.extract import xlsx_extent
 from datawarp.pipeline.inspect import open_table
+
+PEAK_RSS_MB = 400  # ``inspect`` of a small table takes about 100 MB; the dense grid took 6.4 GB
+# The child runs under an address-space cap, so a return of the dense grid fails fast rather
+# than taking the machine's memory; its peak RSS is the wrapper's only child's.
+_MEASURED = """
+import json, resource, subprocess, sys
+resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30))
+done = subprocess.run([sys.executable, "-m", "datawarp", "inspect", "--json", *sys.argv[1:]],
+                      capture_output=True, text=True)
+peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024
+print(json.dumps({"code": done.returncode, "peak_mb": peak, "out": done.stdout,
+                  "err": done.stderr[-2000:]}))
+"""
 
 
 def _book(path, stray: str | None = None, rows: int = 20):
@@ -25,28 +47,88 @@ def _book(path, stray: str | None = None, rows: int = 20):
     return path
 
 
-def test_a_stray_cell_at_the_last_address_is_one_line_not_a_crash(tmp_path):
-    path = _book(tmp_path / "stray.xlsx", "XFD1048576")
+def _loaded(location: str) -> list[tuple]:
+    table = open_table(location)
+    return [row for batch in table.iter_batches(1000) for row in batch]
+
+
+def _inspect_measured(tmp_path, *arguments: str) -> tuple[dict, int]:
+    run = subprocess.run(
+        [sys.executable, "-c", _MEASURED, *arguments],
+        capture_output=True, text=True, check=True,
+        env={**os.environ, "DATAWARP_HOME": str(tmp_path / "home")},
+    )  # fmt: skip
+    measured = json.loads(run.stdout)
+    assert measured["code"] == 0, measured["err"]
+    return json.loads(measured["out"]), measured["peak_mb"]
+
+
+@pytest.mark.parametrize("stray", ["XFD1048576", "BXY100001"])
+def test_a_stray_cell_far_away_loads_the_table_in_bounded_memory(tmp_path, stray):
+    """One cell at the last address, and the 5 KB file with one at row 100,001, column 2,001
+    (the one that took 6.4 GB and 29 s): the table's rows, well under the memory bound."""
+    path = _book(tmp_path / "stray.xlsx", stray)
+    assert xlsx_extent.check_sheet(path, "Data", "stray.xlsx") is True
+    rows = _loaded(str(path))
+    assert len(rows) == 20 and rows[0] == ("R000", 0, 2, False) and rows[-1][:3] == ("R019", 19, 21)
+    report, peak_mb = _inspect_measured(tmp_path, str(path))
+    assert report["row_count"] == 20 and report["layout"]["last_data_row"] == 21
+    assert [column["name"] for column in report["columns"]] == ["org_code", "attendances"]
+    assert report["warnings"] == [
+        f"sheet 'Data': 1 cell more than 256 empty columns right of the table (to column"
+        f" {stray.rstrip('0123456789')}) not read"
+    ]
+    assert peak_mb < PEAK_RSS_MB
+
+
+def test_the_same_inside_a_zip(tmp_path):
+    book = _book(tmp_path / "stray.xlsx", "XFD1048576")
+    with zipfile.ZipFile(tmp_path / "pack.zip", "w") as archive:
+        archive.write(book, "stray.xlsx")
+    assert len(_loaded(str(tmp_path / "pack.zip"))) == 20
+    report, peak_mb = _inspect_measured(tmp_path, str(tmp_path / "pack.zip"))
+    assert (report["member"], report["row_count"]) == ("stray.xlsx", 20)
+    assert peak_mb < PEAK_RSS_MB
+
+
+def test_a_stray_cell_far_below_is_read_as_calamine_would(tmp_path):
+    """Below the table it is a value of the table's first column (a dense read's answer)."""
+    path = _book(tmp_path / "below.xlsx", "A1048576")
+    assert xlsx_extent.check_sheet(path, "Data", "below.xlsx") is True
+    rows = _loaded(str(path))
+    assert len(rows) == 21 and rows[-1] == ("stray", None, 1048576, False)
+
+
+def test_a_sheet_holding_more_cells_than_the_limit_is_one_line(tmp_path, monkeypatch):
+    path = _book(tmp_path / "stray.xlsx", "XFD1048576", rows=200)
+    monkeypatch.setenv(xlsx_extent.MAX_CELLS_ENV, "100")
     with pytest.raises(BadInputError) as caught:
         open_table(str(path))
     message = str(caught.value)
     assert "\n" not in message
-    assert "spans 17,179,869,184 cells (to XFD1048576) but holds only 43" in message
-
-
-def test_the_same_inside_a_zip(tmp_path):
-    book = _book(tmp_path / "stray.xlsx", "CV100001")
-    with zipfile.ZipFile(tmp_path / "pack.zip", "w") as archive:
-        archive.write(book, "stray.xlsx")
-    with pytest.raises(BadInputError, match=r"pack.zip!stray.xlsx: sheet 'Data' spans"):
-        open_table(str(tmp_path / "pack.zip"))
+    assert message == (
+        "stray.xlsx: sheet 'Data' holds 403 cells (to XFD1048576), over the limit of 100"
+        " (DATAWARP_MAX_SHEET_CELLS)"
+    )
 
 
 def test_a_real_table_over_the_limit_says_so(tmp_path, monkeypatch):
     path = _book(tmp_path / "wide.xlsx", rows=200)
     monkeypatch.setenv(xlsx_extent.MAX_CELLS_ENV, "100")
-    with pytest.raises(BadInputError, match=r"spans 5,226 cells \(to row 201\), over the limit"):
+    with pytest.raises(BadInputError, match=r"holds 402 cells \(to row 201\), over the limit"):
         open_table(str(path))
+
+
+def test_a_grid_over_the_limit_with_cells_under_it_is_streamed(tmp_path, monkeypatch):
+    """The grid is bounded by 26 columns when no reference has two letters: 201 rows x 26
+    exceed 5,000, the 402 real cells do not, so the sheet is streamed, not refused."""
+    path = _book(tmp_path / "tall.xlsx", rows=200)
+    monkeypatch.setenv(xlsx_extent.MAX_CELLS_ENV, "5000")
+    assert xlsx_extent.check_sheet(path, "Data", "tall.xlsx") is True
+    monkeypatch.delenv(xlsx_extent.MAX_CELLS_ENV)
+    dense = _loaded(str(path))
+    monkeypatch.setenv(xlsx_extent.MAX_CELLS_ENV, "5000")
+    assert _loaded(str(path)) == dense and len(dense) == 200
 
 
 def test_the_scan_does_not_depend_on_where_chunks_end(tmp_path, monkeypatch):

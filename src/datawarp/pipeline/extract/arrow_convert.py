@@ -2,9 +2,11 @@
 
 The values are the ones ``values.convert`` (through ``columns.ColumnConverter``) gives the
 Python path, as Arrow types: smallint/integer/bigint as int16/int32/int64, numeric as the
-text of the very ``Decimal`` Python would make (any precision; '67.30%' is '67.30' and '12.0'
+text of the very ``Decimal`` Python would make (any precision; '67.30%' is '0.6730' and '12.0'
 is '12', as ``Decimal(12)``), date as date32, timestamp as timestamp[us], boolean as bool,
-text stripped with empty text as NULL. Markers and empty cells are NULL.
+text stripped with empty text as NULL. Markers, censored values and empty cells are NULL; a
+companion column (``originals``) holds the censored values' text, and a text column holding
+numbers has its markers NULL too (``ColumnPlan``).
 
 Plain number columns are converted straight away; anything else goes through the column's
 distinct values (``dictionary_encode``), converted once each and spread back with ``take``.
@@ -20,6 +22,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from datawarp.core.errors import BadInputError
+from datawarp.pipeline.extract.arrow_rules import (
+    PERCENT_SIGN,
+    originals_text,
+    percent_texts,
+    without_markers,
+)
 from datawarp.pipeline.extract.arrow_values import (
     _I32,
     _NULL_TEXT,
@@ -32,9 +40,11 @@ from datawarp.pipeline.extract.arrow_values import (
     plain_numbers,
 )
 from datawarp.pipeline.extract.columns import MEMO_SIZE
+from datawarp.pipeline.extract.originals import ColumnPlan
 from datawarp.pipeline.extract.values import (
     BIGINT,
     BOOLEAN,
+    CENSORED,
     DATE,
     DECIMAL,
     EMPTY,
@@ -66,17 +76,23 @@ _BY_PYTHON = (DATE, TIMESTAMP, BOOLEAN)
 class ArrowConverter:
     """Converts one column, batch after batch (a memo keeps Python's conversions)."""
 
-    def __init__(self, pg_type: str):
+    def __init__(self, pg_type: str, plan: ColumnPlan | None = None):
         if pg_type not in ARROW_TYPES:
             raise ValueError(f"unknown PostgreSQL type {pg_type!r}")
         self.pg_type = pg_type
+        self.plan = plan or ColumnPlan(pg_type, 0)
         self._memo: dict[str, object] = {}
         self._classified: dict[str, tuple[int, object]] = {}
 
     def __call__(self, column: pa.Array, facts: BufferFacts) -> pa.Array:
-        pg_type = self.pg_type
+        pg_type, plan = self.pg_type, self.plan
+        if plan.originals:
+            encoded = pc.dictionary_encode(column)
+            originals = originals_text(analyse(encoded.dictionary, self._classified))
+            return pc.take(originals, encoded.indices)
         if pg_type == TEXT:
-            return text_column(column, facts)
+            text = text_column(column, facts)
+            return without_markers(text) if plan.markers_null else text
         if pg_type in _INTEGERS or pg_type == NUMERIC:
             plain = plain_numbers(column, facts, trusted=True)
             if plain is not None and pg_type == NUMERIC:
@@ -91,7 +107,7 @@ class ArrowConverter:
         if self.pg_type in _BY_PYTHON:
             return self._by_python(values)
         analysis = analyse(values, self._classified)
-        allowed = {EMPTY, MARKER, INT} | ({DECIMAL} if self.pg_type == NUMERIC else set())
+        allowed = {EMPTY, MARKER, CENSORED, INT} | ({DECIMAL} if self.pg_type == NUMERIC else set())
         wrong = analysis.present() - allowed
         if wrong:
             bad = pc.filter(values, pc.is_in(analysis.kinds, value_set=_int8(sorted(wrong))))
@@ -173,7 +189,8 @@ def _numeric_text(analysis: Analysis) -> pa.Array:
         ]
         mask = _positions_mask(len(analysis.values), analysis.parsed)
         text = pc.replace_with_mask(text, mask, pa.array(extra, pa.string()))
-    return text
+    signed = pc.match_substring_regex(analysis.values, PERCENT_SIGN)
+    return percent_texts(analysis, signed, text) if any_true(signed) else text
 
 
 def _positions_mask(length: int, parsed: dict[int, object]) -> pa.Array:

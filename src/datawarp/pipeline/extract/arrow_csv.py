@@ -22,11 +22,9 @@ cannot reproduce exactly makes it give up with ``ArrowFallback`` so the Python p
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 
 import pyarrow as pa
@@ -35,38 +33,22 @@ import pyarrow.compute as pc
 from datawarp.core.errors import BadInputError
 from datawarp.core.pgtypes import PG_TYPE_KEY
 from datawarp.pipeline.extract.arrow_convert import ARROW_TYPES, ArrowConverter
+from datawarp.pipeline.extract.arrow_stats import ArrowColumnStats
 from datawarp.pipeline.extract.arrow_stream import ArrowFallback, ArrowSource
 from datawarp.pipeline.extract.arrow_values import (
-    Analysis,
     BufferFacts,
-    analyse,
     any_true,
-    blank_count,
-    count_true,
-    plain_numbers,
     total_mask,
 )
-from datawarp.pipeline.extract.profile import ColumnProfile
+from datawarp.pipeline.extract.originals import ColumnPlan
+from datawarp.pipeline.extract.scales import names_a_percentage
 from datawarp.pipeline.extract.table import TableLayout
 from datawarp.pipeline.extract.table_rows import is_note_line, minority_marker_columns
-from datawarp.pipeline.extract.values import (
-    BOOL,
-    DAY,
-    DECIMAL,
-    EMPTY,
-    INT,
-    MARKER,
-    MOMENT,
-    TEXT,
-    WORDS,
-)
 from datawarp.pipeline.extract.workbook import Workbook
 
 NO_ARROW_ENV = "DATAWARP_NO_ARROW"
 _ZERO, _ONE = pa.scalar(0, pa.int32()), pa.scalar(1, pa.int32())
 _FALSE = pa.scalar(False, pa.bool_())
-# A % sign ending the value, before whatever str.rstrip() would strip (the Python path's rule).
-_PERCENT_SIGN = r"%[\s\p{Z}\x{1c}-\x{1f}\x{85}]*$"
 
 
 def arrow_enabled() -> bool:
@@ -88,109 +70,6 @@ def plain_layout_problem(layout: TableLayout) -> str | None:
 
 # ---------------------------------------------------------------------------------------------
 # Pass 1
-
-
-class ArrowColumnStats:
-    """``columns.ColumnStats`` for Arrow batches: same type, same NULL and marker counts.
-
-    The type comes from a real ``ColumnProfile`` fed one representative of each kind seen
-    (and the extreme integers), so the inference rules are the ones the Python path uses.
-    """
-
-    def __init__(self) -> None:
-        self.profile = ColumnProfile()
-        self.cells = 0
-        self._counts = {EMPTY: 0, MARKER: 0}
-        self._seen: set[int] = set()
-        self._low: int | None = None
-        self._high: int | None = None
-        self._memo: dict[str, tuple[int, object]] = {}
-
-    def observe(self, column: pa.Array, facts: BufferFacts) -> None:
-        self.cells += len(column)
-        if WORDS in self._seen:  # text from now on: only empty cells still count
-            self._counts[EMPTY] += blank_count(column, facts)
-            return
-        ranged = not self._seen & _NOT_INTEGER
-        plain = plain_numbers(column, facts, extremes=ranged)
-        if plain is not None:  # every value a number (or empty): which carry a % sign?
-            signed = pc.match_substring_regex(column, _PERCENT_SIGN)
-            filled = pc.greater(pc.binary_length(column), 0)
-            self.profile.note_numbers(percent=any_true(signed),
-                                      plain=any_true(pc.and_(filled, pc.invert(signed))))  # fmt: skip
-            for kind, flag in ((INT, plain.integral), (DECIMAL, plain.decimal)):
-                if flag and kind not in self._seen:
-                    self._seen.add(kind)
-                    if kind == DECIMAL:
-                        self.profile.observe(_REPRESENTATIVES[kind])
-            if plain.integral and ranged and not plain.decimal:
-                self._observe_extremes(0, plain.high)  # the bucket is all that matters
-            return
-        distinct = pc.unique(column)
-        analysis = analyse(distinct, self._memo)
-        present = analysis.present()
-        if present & {INT, DECIMAL}:
-            numeric = pc.or_(analysis.where(INT), analysis.where(DECIMAL))
-            signed = pc.match_substring_regex(distinct, _PERCENT_SIGN)
-            self.profile.note_numbers(percent=any_true(pc.and_(numeric, signed)),
-                                      plain=any_true(pc.and_(numeric, pc.invert(signed))))  # fmt: skip
-        for kind in present - self._seen:
-            self._seen.add(kind)
-            if kind != INT:  # integers are observed by their extremes
-                self.profile.observe(_REPRESENTATIVES[kind])
-        if INT in present:
-            self._observe_range(analysis)
-        for kind in (EMPTY, MARKER):
-            if kind in present:
-                values = pc.filter(distinct, analysis.where(kind))
-                self._counts[kind] += count_true(pc.is_in(column, value_set=values))
-
-    def _observe_range(self, analysis: Analysis) -> None:
-        numbers = []
-        if analysis.ints is not None:
-            extremes = pc.min_max(analysis.ints).as_py()
-            numbers += [extremes["min"], extremes["max"]]
-        numbers += [value for value in analysis.parsed.values() if type(value) is int]
-        numbers = [number for number in numbers if number is not None]
-        if numbers:
-            self._observe_extremes(min(numbers), max(numbers))
-
-    def _observe_extremes(self, low: int, high: int) -> None:
-        if self._low is None or low < self._low:
-            self._low = low
-            self.profile.observe(low)
-        if self._high is None or high > self._high:
-            self._high = high
-            self.profile.observe(high)
-
-    @property
-    def pg_type(self) -> str:
-        return self.profile.pg_type
-
-    @property
-    def suppressed_count(self) -> int:
-        return 0 if self.pg_type == TEXT else self._counts[MARKER]
-
-    @property
-    def null_count(self) -> int:
-        return self._counts[EMPTY] + self.suppressed_count
-
-    @property
-    def is_fully_suppressed(self) -> bool:
-        markers, empty = self._counts[MARKER], self._counts[EMPTY]
-        return markers > 0 and markers + empty == self.cells
-
-
-_NOT_INTEGER = {DECIMAL, DAY, MOMENT, BOOL, WORDS}  # with these, integer ranges do not matter
-_REPRESENTATIVES: dict[int, object] = {
-    EMPTY: None,
-    MARKER: "*",
-    DECIMAL: Decimal("0.5"),
-    DAY: dt.date(2000, 1, 1),
-    MOMENT: dt.datetime(2000, 1, 1, 12),
-    BOOL: True,
-    WORDS: "words",
-}
 
 
 @dataclass
@@ -231,13 +110,13 @@ class ArrowProfile:
     def typed_batches(
         self,
         names: list[str],
-        pg_types: list[str],
+        plans: list[ColumnPlan],
         batch_size: int,
         display_name: str,
     ) -> Iterator[pa.RecordBatch]:
         """Pass 2 (see ``typed_batches``) with what pass 1 found."""
         return typed_batches(
-            self.source, self.first_line, names, pg_types, self.total_row_numbers(),
+            self.source, self.first_line, names, plans, self.total_row_numbers(),
             self.row_count, batch_size, display_name,
         )  # fmt: skip
 
@@ -261,7 +140,10 @@ def profile(source: ArrowSource, layout: TableLayout) -> ArrowProfile:
     result = ArrowProfile(
         source=source,
         first_line=layout.first_data_row,
-        stats=[ArrowColumnStats() for _ in layout.columns],
+        stats=[
+            ArrowColumnStats(percent_header=names_a_percentage(column.original_header))
+            for column in layout.columns
+        ],
         label_columns=tuple(layout.label_columns),
         total_label_hits=dict.fromkeys(layout.label_columns, 0),
     )
@@ -279,9 +161,10 @@ def _profile_batch(result: ArrowProfile, batch: pa.RecordBatch) -> None:
     if any(fact.breaks for fact in facts):
         raise ArrowFallback("a value holds a line break or NUL")
     _check_rows(columns)
+    first_row = result.first_line + result.row_count
     for stats, column, fact in zip(result.stats, columns, facts, strict=True):
-        stats.observe(column, fact)
-    start = pa.scalar(result.first_line + result.row_count, pa.uint64())
+        stats.observe(column, fact, first_row)
+    start = pa.scalar(first_row, pa.uint64())
     for position in result.label_columns:
         mask = total_mask(columns[position])
         if mask is not None:
@@ -316,7 +199,7 @@ def typed_batches(
     source: ArrowSource,
     first_line: int,
     names: list[str],
-    pg_types: list[str],
+    plans: list[ColumnPlan],
     total_rows: pa.Array,
     expected_rows: int,
     batch_size: int,
@@ -329,17 +212,18 @@ def typed_batches(
     schema = pa.schema(
         [
             pa.field(name, ARROW_TYPES[pg_type], metadata={PG_TYPE_KEY: pg_type.encode()})
-            for name, pg_type in zip(names, pg_types, strict=True)
+            for name, pg_type in zip(names, (plan.pg_type for plan in plans), strict=True)
         ]
         + [pa.field("_row_number", pa.int32()), pa.field("_is_total", pa.bool_())]
     )
-    converters = [ArrowConverter(pg_type) for pg_type in pg_types]
+    converters = [ArrowConverter(plan.pg_type, plan) for plan in plans]
 
     def convert(batch: pa.RecordBatch) -> tuple[list[pa.Array], int]:
         columns = batch.columns
+        facts = [BufferFacts.of(column) for column in columns]
         return [
-            converter(column, BufferFacts.of(column))
-            for converter, column in zip(converters, columns, strict=True)
+            converter(columns[plan.source], facts[plan.source])
+            for converter, plan in zip(converters, plans, strict=True)
         ], batch.num_rows
 
     rows = 0

@@ -44,7 +44,7 @@ _WHITESPACE_SET = pa.array(list(PY_WHITESPACE), pa.string())
 
 # Typed constants: pyarrow converts an untyped Python scalar slowly (it retries importing
 # numpy each time), which would cost more than the kernels on small batches.
-_K = {kind: pa.scalar(kind, pa.int8()) for kind in range(8)}
+_K = {kind: pa.scalar(kind, pa.int8()) for kind in range(9)}
 _I32 = {
     number: pa.scalar(number, pa.int32())
     for number in (0, 1, 19, 18, max(map(len, TOTAL_LABELS)) + 8)
@@ -72,6 +72,8 @@ _DATE_SHAPE = (
     rf"|[0-9]{{1,2}}/[0-9]{{1,2}}/{_YEAR}{_CLOCK}|[0-9]{{1,2}}-[0-9]{{1,2}}-{_YEAR}{_CLOCK}"
     rf"|[0-9]{{1,2}}[- ][a-z]{{3,9}}[- ]{_YEAR}|[a-z]{{3,9}}[- ]{_YEAR}|[0-9]{{4}}-[a-z]{{3,9}})$"
 )
+# Everything censored.censored_number might accept (ASCII): values.classify decides.
+_CENSORED_SHAPE = r"(?i)^(?:[<>~]|capped)|(?:[+*]|[(\[]capped[)\]])$"
 
 
 @dataclass(frozen=True)
@@ -179,7 +181,8 @@ def analyse(values: pa.Array, memo: dict[str, tuple[int, object]] | None = None)
         integral = pc.match_substring_regex(trimmed, _INTEGRAL)
         kinds = pc.if_else(number, pc.if_else(integral, _K[INT], _K[DECIMAL]), kinds)
         dated = pc.and_(pc.invert(number), pc.match_substring_regex(trimmed, _DATE_SHAPE))
-        pending = pc.or_(pending, dated)
+        censored = pc.and_(pc.invert(marker), pc.match_substring_regex(trimmed, _CENSORED_SHAPE))
+        pending = pc.or_(pending, pc.or_(dated, censored))
     kinds = pc.if_else(boolean, _K[BOOL], kinds)
     kinds = pc.if_else(marker, _K[MARKER], kinds)
     leading_zero = pc.and_(pc.starts_with(trimmed, "0"), pc.greater(length, _I32[1]))

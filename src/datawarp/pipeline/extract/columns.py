@@ -20,12 +20,17 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 
+from datawarp.pipeline.extract.examples import Examples
+from datawarp.pipeline.extract.originals import ColumnPlan, cell_converter
 from datawarp.pipeline.extract.profile import ColumnProfile
+from datawarp.pipeline.extract.scales import PERCENT_SIGN, PLAIN, ScaleFacts
 from datawarp.pipeline.extract.values import (
     BIGINT,
+    CENSORED,
     DATE,
     DECIMAL,
     EMPTY,
+    INT,
     INTEGER,
     MARKER,
     NUMERIC,
@@ -42,59 +47,105 @@ _LARGEST_INT64 = 2**63
 
 
 class ColumnStats:
-    """Type inference and NULL counts of one column, fed a chunk of cells at a time."""
+    """Type inference, NULL counts and scale facts of one column, fed a chunk of cells at a time."""
 
-    __slots__ = ("profile", "by_distinct", "cells", "_seen", "_nulls", "_counts")
+    __slots__ = ("profile", "by_distinct", "cells", "scale", "_seen", "_counted", "_counts")
 
-    def __init__(self, *, by_distinct: bool):
+    def __init__(self, *, by_distinct: bool, percent_header: bool = False):
         self.profile = ColumnProfile()
         self.by_distinct = by_distinct
+        self.scale = ScaleFacts(percent_header=percent_header)
         self.cells = 0
         self._seen: set[object] = set()  # values already observed (a bounded memo)
-        self._nulls: dict[object, int] = {}  # empty or marker value -> its kind
-        self._counts = {EMPTY: 0, MARKER: 0}
+        self._counted: dict[object, int] = {}  # empty, marker or censored value -> its kind
+        self._counts = {EMPTY: 0, MARKER: 0, CENSORED: 0}
 
-    def observe(self, cells: Sequence[object]) -> None:
+    def observe(self, cells: Sequence[object], row_numbers: list[int] | None = None) -> None:
+        """One chunk of the column; with ``row_numbers``, the rows of each number form too."""
         if not self.by_distinct:
             self.profile.observe_many(cells)
-            return
-        self.cells += len(cells)
-        distinct = set(cells)
-        for value in distinct.difference(self._seen):
-            self._observe_new(value)
-        for value, kind in self._nulls.items():
-            if value in distinct:
-                self._counts[kind] += cells.count(value)
-
-    def _observe_new(self, value: object) -> None:
-        # The type depends only on which values occur, so each is observed once.
-        kind, parsed = classify(value)
-        if kind == EMPTY or kind == MARKER:
-            self._nulls[value] = kind
-            self.profile.observe(value)
+            if self.scale.percent_header:
+                self.scale.note_sizes(cells)  # type: ignore[arg-type]
         else:
-            self.profile.observe(value if kind == WORDS else parsed)  # no second parse
-            if kind == DECIMAL and isinstance(value, str):  # the sign is gone from ``parsed``
-                signed = value.rstrip().endswith("%")
-                self.profile.note_numbers(percent=signed, plain=not signed)
-        if len(self._seen) < MEMO_SIZE:
-            self._seen.add(value)
+            self.cells += len(cells)
+            distinct = set(cells)
+            new = distinct.difference(self._seen)
+            if new:
+                self._observe_new(new, cells)
+            for value, kind in self._counted.items():
+                if value in distinct:
+                    self._counts[kind] += cells.count(value)
+        if row_numbers is not None:
+            self._note_rows(row_numbers, cells)
+
+    def _observe_new(self, new: set[object], cells: Sequence[object]) -> None:
+        # The type depends only on which values occur, so each is observed once; words and
+        # censored values in file order, since the first few are named as examples.
+        in_order = []
+        for value in new:
+            kind, parsed = classify(value)
+            if kind == EMPTY or kind == MARKER or kind == CENSORED:
+                self._counted[value] = kind
+            if kind == WORDS or kind == CENSORED:
+                in_order.append(value)
+            elif kind == EMPTY or kind == MARKER:
+                self.profile.observe(value)
+            else:
+                self.profile.observe(parsed)  # no second parse
+                if isinstance(value, str) and (kind == DECIMAL or kind == INT):
+                    self._note_number(value, parsed)
+            if len(self._seen) < MEMO_SIZE:
+                self._seen.add(value)
+        if len(in_order) > 1:
+            in_order.sort(key=cells.index)
+        for value in in_order:
+            self.profile.observe(value)
+
+    def _note_number(self, value: str, parsed: object) -> None:
+        signed = value.rstrip().endswith("%")  # the sign is gone from ``parsed``
+        if signed or type(parsed) is not int:
+            self.profile.note_numbers(percent=signed, plain=not signed)
+        if self.scale.percent_header and not signed:
+            self.scale.note_size(float(parsed))  # type: ignore[arg-type]
+
+    def _note_rows(self, row_numbers: list[int], cells: Sequence[object]) -> None:
+        profile, scale = self.profile, self.scale
+        if not profile.only_numbers:
+            return  # words, dates or booleans: not a column of numbers
+        plain = profile.has_plain_numbers and scale.wants_rows(PLAIN)
+        percent = profile.has_percent_sign and scale.wants_rows(PERCENT_SIGN)
+        if plain or percent:
+            scale.note_cells(row_numbers, list(cells), plain=plain, percent=percent)
+
+    @property
+    def examples(self) -> Examples:
+        return self.profile.examples  # type: ignore[return-value]
 
     @property
     def pg_type(self) -> str:
-        return self.profile.pg_type
+        if not self.by_distinct:
+            return self.profile.pg_type
+        counts = self._counts
+        numbers = self.cells - counts[EMPTY] - counts[MARKER] - counts[CENSORED]
+        return self.profile.resolve_type(censored=counts[CENSORED], numbers=numbers)
 
     @property
     def suppressed_count(self) -> int:
         if not self.by_distinct:
             return self.profile.suppressed_count
-        return 0 if self.pg_type == TEXT else self._counts[MARKER]  # markers are text values
+        return self._counts[MARKER] if self.profile.markers_are_null(self.pg_type) else 0
+
+    @property
+    def censored_count(self) -> int:
+        if not self.by_distinct:
+            return self.profile.censored_count
+        return 0 if self.pg_type == TEXT else self._counts[CENSORED]
 
     @property
     def null_count(self) -> int:
         if not self.by_distinct:
             return self.profile.null_count
-        return self._counts[EMPTY] + self.suppressed_count
+        return self._counts[EMPTY] + self.suppressed_count + self.censored_count
 
     @property
     def is_fully_suppressed(self) -> bool:
@@ -109,8 +160,11 @@ class ColumnConverter:
 
     __slots__ = ("convert", "_memo")
 
-    def __init__(self, pg_type: str, *, by_distinct: bool):
-        self.convert = fast_converter(pg_type)
+    def __init__(self, pg_type: str, *, by_distinct: bool, plan: ColumnPlan | None = None):
+        if plan is not None and (plan.originals or plan.markers_null):
+            self.convert: Converter = cell_converter(plan)
+        else:
+            self.convert = fast_converter(pg_type)
         self._memo: dict[object, object] | None = {} if by_distinct else None
 
     def __call__(self, cells: Sequence[object]) -> list:

@@ -14,7 +14,7 @@ whatever the file's length; the price is reading the file twice.
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -24,8 +24,17 @@ from datawarp.pipeline.extract import arrow_csv
 from datawarp.pipeline.extract.columns import ColumnConverter, ColumnStats
 from datawarp.pipeline.extract.formats import open_workbook
 from datawarp.pipeline.extract.header import column_letter
+from datawarp.pipeline.extract.originals import ColumnPlan
+from datawarp.pipeline.extract.scales import names_a_percentage
 from datawarp.pipeline.extract.sheets import SheetChoice, SheetSurvey, choose_sheet
-from datawarp.pipeline.extract.table import TableLayout
+from datawarp.pipeline.extract.table import TableColumn, TableLayout
+from datawarp.pipeline.extract.table_columns import (  # noqa: F401 - ExtractedColumn re-exported
+    ColumnFacts,
+    ExtractedColumn,
+    column_warnings,
+    extracted_column,
+    with_originals,
+)
 from datawarp.pipeline.extract.table_rows import TableReader
 from datawarp.pipeline.extract.values import ValueConversionError
 from datawarp.pipeline.extract.workbook import Workbook
@@ -37,19 +46,6 @@ DEFAULT_BATCH_SIZE = 10_000
 # Rows are read and worked on in small chunks: a chunk's cells then stay in the CPU caches,
 # which makes the column work 2-3 times faster than on 10,000-row chunks.
 READ_CHUNK = 512
-
-
-@dataclass(frozen=True)
-class ExtractedColumn:
-    """One column of the table as it will load."""
-
-    name: str
-    original_header: str
-    pg_type: str
-    suppressed_count: int
-    null_count: int
-    is_fully_suppressed: bool
-    source_column: str | None  # sheet column letter (first block); None for a block title
 
 
 @dataclass(frozen=True)
@@ -83,6 +79,7 @@ class ExtractedTable:
     delimiter: str | None = None
     _table_layout: TableLayout | None = field(default=None, repr=False)
     _marker_columns: tuple[int, ...] = field(default=(), repr=False)
+    _plans: list[ColumnPlan] = field(default_factory=list, repr=False)  # how each column is made
     _arrow: arrow_csv.ArrowProfile | None = field(default=None, repr=False)  # CSV fast path
 
     @property
@@ -102,8 +99,9 @@ class ExtractedTable:
         ``_row_number`` and ``_is_total``. None when the table took the Python path."""
         if self._arrow is None:
             return None
-        pg_types = [column.pg_type for column in self.columns]
-        return self._arrow.typed_batches(self.column_names, pg_types, batch_size, self.source.name)
+        return self._arrow.typed_batches(
+            self.column_names, self._plans, batch_size, self.source.name
+        )
 
     def iter_batches(self, batch_size: int = DEFAULT_BATCH_SIZE) -> Iterator[list[tuple]]:
         """Typed rows, ``batch_size`` at a time: the column values, then row_number, is_total.
@@ -119,7 +117,8 @@ class ExtractedTable:
         ) as workbook:
             by_distinct = workbook.kind == "csv"
             converters = [
-                ColumnConverter(column.pg_type, by_distinct=by_distinct) for column in self.columns
+                ColumnConverter(plan.pg_type, by_distinct=by_distinct, plan=plan)
+                for plan in self._plans
             ]
             reader = TableReader(
                 self._table_layout,
@@ -154,7 +153,8 @@ class ExtractedTable:
         converters: list[ColumnConverter],
     ) -> list[list]:
         converted = []
-        for position, (converter, column) in enumerate(zip(converters, columns, strict=True)):
+        for position, (converter, plan) in enumerate(zip(converters, self._plans, strict=True)):
+            column = columns[plan.source]
             try:
                 converted.append(converter(column))
             except ValueConversionError as exc:
@@ -237,7 +237,7 @@ def open_fetched(
         )
         with paused_gc():
             profiles = _profile(
-                reader, choice.chosen.rows, len(layout.columns), by_distinct=workbook.kind == "csv"
+                reader, choice.chosen.rows, layout.columns, by_distinct=workbook.kind == "csv"
             )
         choice.chosen.rows = None
         return _table(source, workbook, choice, layout, reader, profiles)
@@ -259,14 +259,17 @@ def _arrow_profile(
 
 
 def _profile(
-    reader: TableReader, rows: Iterable, width: int, *, by_distinct: bool
+    reader: TableReader, rows: Iterable, table_columns: list[TableColumn], *, by_distinct: bool
 ) -> list[ColumnStats]:
     """Pass 1: every cell of every data row through its column's type inference."""
-    stats = [ColumnStats(by_distinct=by_distinct) for _ in range(width)]
+    stats = [
+        ColumnStats(by_distinct=by_distinct, percent_header=names_a_percentage(c.original_header))
+        for c in table_columns
+    ]
     for numbers, columns in reader.chunks(rows, READ_CHUNK):
         reader.mark_totals(numbers, columns)
         for column_stats, column in zip(stats, columns, strict=True):
-            column_stats.observe(column)
+            column_stats.observe(column, numbers)
     return stats
 
 
@@ -276,35 +279,20 @@ def _table(
     choice: SheetChoice,
     layout: TableLayout,
     reader: TableReader,
-    profiles: list[ColumnStats],
+    profiles: Sequence[ColumnFacts],
 ) -> ExtractedTable:
-    columns = [
-        ExtractedColumn(
-            name=column.name,
-            original_header=column.original_header,
-            pg_type=profile.pg_type,
-            suppressed_count=profile.suppressed_count,
-            null_count=profile.null_count,
-            is_fully_suppressed=profile.is_fully_suppressed,
-            source_column=None
-            if column.sheet_column is None
-            else column_letter(column.sheet_column),
+    file_columns = [
+        extracted_column(
+            column,
+            profile,
+            None if column.sheet_column is None else column_letter(column.sheet_column),
         )
         for column, profile in zip(layout.columns, profiles, strict=True)
     ]
+    columns, plans = with_originals(file_columns, reader.row_count)
     warnings = [*choice.warnings, *layout.warnings, *reader.end_warnings()]
     warnings += workbook.read_warnings()
-    warnings += [
-        f"column {column.name} holds only suppression markers; it loads as NULL"
-        for column in columns
-        if column.is_fully_suppressed
-    ]
-    warnings += [
-        f"column {column.name} mixes percentages (50%) with plain numbers (0.5, 7): each value is"
-        " stored as written, so rows may be on two scales"
-        for column, profile in zip(columns, profiles, strict=True)
-        if column.pg_type != "text" and profile.profile.mixes_percent_and_plain
-    ]
+    warnings += column_warnings(file_columns, profiles)
     return ExtractedTable(
         source=source,
         format=workbook.kind,
@@ -328,4 +316,5 @@ def _table(
         delimiter=workbook.delimiter,
         _table_layout=layout,
         _marker_columns=reader.marker_columns(),
+        _plans=plans,
     )

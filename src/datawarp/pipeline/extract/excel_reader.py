@@ -2,7 +2,8 @@
 
 Cells come back as calamine gives them (str, float, int, bool, date, datetime, time,
 timedelta) except that blanks become None. Row lists keep their column positions: cell ``i``
-is column ``i`` (A = 0) of the sheet, even when the used range starts further right.
+is column ``i`` (A = 0) of the sheet, even when the used range starts further right. An xlsx
+sheet whose grid calamine could not hold is streamed by ``xlsx_sparse`` in the same shape.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import python_calamine
 from datawarp.core.errors import BadInputError
 from datawarp.pipeline.extract.workbook import Row, SheetInfo, Workbook
 from datawarp.pipeline.extract.xlsx_extent import check_sheet
+from datawarp.pipeline.extract.xlsx_sparse import SparseSheet
 from datawarp.pipeline.extract.zip_limits import make_scratch
 
 # calamine picks its parser from the file extension, and cached downloads have none (or the
@@ -116,6 +118,7 @@ class ExcelWorkbook(Workbook):
         self._scratch_dir: str | None = None
         self._book: python_calamine.CalamineWorkbook | None = None
         self._file_key = _file_key(path)
+        self._streamed: dict[str, SparseSheet] = {}
         try:
             readable = self._readable = self._path_calamine_understands(path, kind)
             self._book = _guarded(
@@ -148,11 +151,17 @@ class ExcelWorkbook(Workbook):
         if self._book is None:
             raise BadInputError(f"{self.display_name} is closed")
         book = self._book
+        if name in self._streamed:
+            return self._streamed[name].rows()
         parsed = _LAST_PARSED.get(self._file_key, name)
         if parsed is None:
             _LAST_PARSED.forget_other_files(self._file_key)  # before the next one is parsed
-            if self.kind == "xlsx":  # a stray far-away cell would make calamine's grid huge
-                check_sheet(self._readable, name, self.display_name)
+            # A stray far-away cell would make calamine's grid huge: such a sheet is streamed.
+            if self.kind == "xlsx" and check_sheet(self._readable, name, self.display_name):
+                streamed = self._streamed[name] = SparseSheet(
+                    self._readable, name, self.display_name
+                )
+                return streamed.rows()
             parsed = _guarded(self.display_name, lambda: book.get_sheet_by_name(name))
             _LAST_PARSED.keep(self._file_key, name, parsed)
         return self._rows_of(parsed)
@@ -165,13 +174,21 @@ class ExcelWorkbook(Workbook):
         # the range's first column; padding restores true column positions.
         left_padding: list[object] = [None] * start[1]
         rows = _guarded(self.display_name, calamine_sheet.iter_rows)
-        for row_number, row in enumerate(rows, start=1):
-            cells: list[object] = [None if cell == "" else cell for cell in row]
-            while cells and cells[-1] is None:
-                cells.pop()
-            if cells and left_padding:
-                cells = left_padding + cells
-            yield row_number, cells
+        try:
+            for row_number, row in enumerate(rows, start=1):
+                cells: list[object] = [None if cell == "" else cell for cell in row]
+                while cells and cells[-1] is None:
+                    cells.pop()
+                if cells and left_padding:
+                    cells = left_padding + cells
+                yield row_number, cells
+        except _INTERRUPTS:
+            raise
+        except BaseException as exc:  # noqa: BLE001 - cells are converted as rows are read:
+            raise _corrupt(self.display_name, exc) from exc  # a 1e300-day duration panics
+
+    def read_warnings(self) -> list[str]:
+        return [warning for sheet in self._streamed.values() for warning in sheet.warnings()]
 
     def close(self) -> None:
         if self._book is not None:

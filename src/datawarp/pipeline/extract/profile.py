@@ -1,4 +1,9 @@
-"""Type inference: what PostgreSQL type a column of cells needs, learnt in one streaming pass."""
+"""Type inference: what PostgreSQL type a column of cells needs, learnt in one streaming pass.
+
+Besides the type, a profile keeps what ``datawarp inspect`` explains: the censored values
+(``52+``, ``<5``) a numeric column holds, and the first words that kept a column of numbers
+from being numeric (``examples``).
+"""
 
 from __future__ import annotations
 
@@ -6,30 +11,41 @@ import math
 from collections.abc import Iterable
 
 from datawarp.core.pgtypes import BOOLEAN, DATE, NUMERIC, TEXT, TIMESTAMP, widen
+from datawarp.pipeline.extract.examples import Examples
 from datawarp.pipeline.extract.values import (
     BOOL,
+    CENSORED,
     DAY,
     DECIMAL,
     EMPTY,
     INT,
     MARKER,
+    MISSING_MARKERS,
     MOMENT,
+    WORDS,
     classify,
     integer_type_for,
 )
+
+_LONGEST_MARKER = max(map(len, MISSING_MARKERS))
+# What a string must start with (once stripped) to be a number at all (values.parse_text).
+NUMBER_STARTS = frozenset("0123456789+-.£$€")
+NUMBER_TYPES = frozenset({"smallint", "integer", "bigint", NUMERIC})
 
 
 class ColumnProfile:
     """Streaming type inference over every cell of one column, in O(1) memory."""
 
     __slots__ = (
-        "_count", "_empty", "_markers", "_low", "_high", "_has_decimal", "_has_day",
+        "_count", "_empty", "_markers", "_censored", "_low", "_high", "_has_decimal", "_has_day",
         "_has_moment", "_has_bool", "_has_words", "_has_percent", "_has_plain_decimal",
-        "max_text_length",
+        "max_text_length", "examples",
     )  # fmt: skip
 
-    def __init__(self) -> None:
-        self._count = self._empty = self._markers = self.max_text_length = 0
+    def __init__(self, *, examples: bool = True) -> None:
+        self._count = self._empty = self._markers = self._censored = self.max_text_length = 0
+        # Readers that observe stand-ins for values (the Arrow path) collect examples themselves.
+        self.examples = Examples() if examples else None
         self._low, self._high = math.inf, -math.inf  # integer range seen so far
         self._has_decimal = self._has_day = self._has_moment = False
         self._has_bool = self._has_words = self._has_percent = self._has_plain_decimal = False
@@ -78,14 +94,23 @@ class ColumnProfile:
             observe(value)
 
     def _observe_string_in_text_column(self, value: str) -> None:
-        # Once text, always text: only emptiness and length still matter.
+        # Once text, always text: emptiness and length matter, markers (NULL if the column
+        # holds numbers), whether it holds numbers, and the first few words.
         length = len(value)
         if length and (value[0].isspace() or value[-1].isspace()):
-            length = len(value.strip())
+            value = value.strip()
+            length = len(value)
         if length == 0:
             self._empty += 1
-        elif length > self.max_text_length:
+            return
+        if length > self.max_text_length:
             self.max_text_length = length
+        if length <= _LONGEST_MARKER and value.lower() in MISSING_MARKERS:
+            self._markers += 1
+        elif (self.examples is not None and self.examples.wants_words) or (
+            value[0] in NUMBER_STARTS and not self.holds_numbers
+        ):
+            self._observe_kind(value)
 
     def _observe_kind(self, value: object) -> None:
         kind, parsed = classify(value)
@@ -101,6 +126,10 @@ class ColumnProfile:
             self._empty += 1
         elif kind == MARKER:
             self._markers += 1
+        elif kind == CENSORED:
+            self._censored += 1
+            if self.examples is not None:
+                self.examples.add(CENSORED, parsed)
         elif kind == DECIMAL:
             self._has_decimal = True
         elif kind == DAY:
@@ -111,10 +140,28 @@ class ColumnProfile:
             self._has_bool = True
         else:
             self._has_words = True
+            if self.examples is not None:
+                self.examples.add(WORDS, parsed)
 
     @property
     def pg_type(self) -> str:
         """The narrowest type that every non-empty cell fits (markers fit numbers and dates)."""
+        numbers = self._count - self._empty - self._markers - self._censored
+        return self.resolve_type(censored=self._censored, numbers=numbers)
+
+    def resolve_type(self, *, censored: int, numbers: int) -> str:
+        """The type, given how many cells are censored and how many are numbers (readers that
+        observe each distinct value once count cells themselves).
+
+        Censored values keep a column numeric when numbers outnumber them and nothing but
+        numbers, markers and blanks is beside them; otherwise they are text as written.
+        """
+        result = self._type_of_the_rest()
+        if censored and not (result in NUMBER_TYPES and numbers > censored):
+            return TEXT
+        return result
+
+    def _type_of_the_rest(self) -> str:
         if self._has_words:
             return TEXT
         flags = {
@@ -140,14 +187,39 @@ class ColumnProfile:
         return self._count
 
     @property
+    def only_numbers(self) -> bool:
+        """No words, dates or booleans (so far): the column can still be numeric."""
+        return not (self._has_words or self._has_day or self._has_moment or self._has_bool)
+
+    @property
+    def has_plain_numbers(self) -> bool:
+        """Some number was written without a % sign."""
+        return self._high != -math.inf or self._has_plain_decimal
+
+    @property
+    def holds_numbers(self) -> bool:
+        """Whether some cell is a number (censored ones aside)."""
+        return self._high != -math.inf or self._has_decimal
+
+    def markers_are_null(self, pg_type: str) -> bool:
+        """Markers load as NULL in every column holding numbers or dates; in a text column
+        without numbers ("RBD", "X", "00L") they are values as written."""
+        return pg_type != TEXT or self.holds_numbers
+
+    @property
     def suppressed_count(self) -> int:
-        """Marker cells that will load as NULL (none in a text column: there they are values)."""
-        return 0 if self.pg_type == TEXT else self._markers
+        """Marker cells that will load as NULL."""
+        return self._markers if self.markers_are_null(self.pg_type) else 0
+
+    @property
+    def censored_count(self) -> int:
+        """Censored cells that load as NULL, their text kept aside (none in a text column)."""
+        return 0 if self.pg_type == TEXT else self._censored
 
     @property
     def null_count(self) -> int:
-        """Cells that will load as NULL: empty cells plus suppressed ones."""
-        return self._empty + self.suppressed_count
+        """Cells that will load as NULL: empty cells plus suppressed and censored ones."""
+        return self._empty + self.suppressed_count + self.censored_count
 
     @property
     def non_null_count(self) -> int:
@@ -161,15 +233,14 @@ class ColumnProfile:
 
     @property
     def has_percent_sign(self) -> bool:
-        """True when some numbers were written as percentages (``67.30%`` loads as 67.30)."""
+        """True when some numbers were written as percentages (``67.30%`` loads as 0.6730)."""
         return self._has_percent
 
     @property
     def mixes_percent_and_plain(self) -> bool:
-        """Numbers written as percentages (``50%``) beside plain ones (``0.125``, ``7``): two
-        scales in one column, each value stored as written."""
-        plain = self._high != -math.inf or self._has_plain_decimal
-        return self._has_percent and plain and not self._has_words
+        """Numbers written as percentages (``50%``, stored as 0.5) beside plain ones (``0.125``,
+        ``7``, stored as written): maybe two scales in one column."""
+        return self._has_percent and self.has_plain_numbers and not self._has_words
 
     def note_numbers(self, *, percent: bool, plain: bool) -> None:
         """What a vectorised reader saw: numbers with a ``%`` sign, and numbers without."""

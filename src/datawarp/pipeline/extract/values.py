@@ -7,18 +7,22 @@ for an empty cell) or from CSV (always str). ``ColumnProfile`` reads every cell 
 
 Decisions (the tests pin each one down):
 
-* Suppression markers (``MISSING_MARKERS``) become NULL only in a column that is otherwise
-  numeric or date; in a text column they are real values ("X", "c" and "NA" can be codes).
+* Suppression markers (``MISSING_MARKERS``) become NULL in a column that holds numbers or
+  dates, whatever its type (a numeric column kept text by a word too); in a text column with
+  no numbers they are real values ("X", "c" and "NA" can be codes).
   ``NA`` is a marker for that reason: context protects the code columns. Excel error strings
   (``#DIV/0!``, ``#N/A`` ...) are markers too, because a CSV saved from Excel carries them.
 * A column of markers only (and empties) is ``numeric`` with ``is_fully_suppressed`` set: the
   publication withheld a statistic, and next month's numbers fit without a schema change.
   A column with nothing at all in it is ``text``: there is no evidence of anything else.
 * Numbers: ``1,234`` (comma groups of three only), signs, ``12.0`` counts as an integer like
-  Excel's 12.0, ``1e5`` is numeric. ``67.30%`` is the numeric 67.30 (the number as shown, not
-  0.673). ``£1,200``/``$``/``€`` drop the symbol (the header carries the unit). Space or thin
+  Excel's 12.0, ``1e5`` is numeric. ``67.30%`` is the fraction 0.6730, exactly (the value
+  Excel itself holds behind a percent-formatted cell); only values written with a ``%`` are
+  rescaled. ``£1,200``/``$``/``€`` drop the symbol (the header carries the unit). Space or thin
   space grouping, European ``1,5`` and accounting ``(5)`` are text: NHS England does not use
   them, and a bracketed number is more often a footnote reference than a negative.
+* Censored or flagged numbers (``52+``, ``<5``, ``>1000``, ``100%*``: ``censored``) are their
+  own kind: NULL in a column that stays numeric, their text kept in a companion column.
 * A digit string with a leading zero (``01234``, ``00L``) is a code and stays text.
 * Floats NaN and +/-inf are treated as empty cells (NULL): no NHS statistic is infinite, they
   only arise from an upstream division by zero. The *strings* "nan"/"inf" are text.
@@ -52,6 +56,7 @@ from datawarp.core.pgtypes import (  # noqa: F401 - the type names, re-exported
     TIMESTAMP,
     widen,
 )
+from datawarp.pipeline.extract.censored import censored_number
 
 INTEGER_RANGES = {
     SMALLINT: (-(2**15), 2**15 - 1),
@@ -87,7 +92,7 @@ def integer_type_for(low: int, high: int) -> str:
 # ---------------------------------------------------------------------------------------------
 # Parsing strings. One parser serves both inference and conversion, so they cannot disagree.
 
-EMPTY, MARKER, INT, DECIMAL, DAY, MOMENT, BOOL, WORDS = range(8)  # kinds of cell
+EMPTY, MARKER, INT, DECIMAL, DAY, MOMENT, BOOL, WORDS, CENSORED = range(9)  # kinds of cell
 
 _NUMBER = re.compile(
     r"(?P<sign>[+-]?)[£$€]?(?P<whole>\d{1,3}(?:,\d{3})+|\d*)"
@@ -143,6 +148,9 @@ def parse_text(raw: str) -> tuple[int, object]:
         parsed = _parse_date(lowered)
         if parsed is not None:
             return parsed
+    inner = censored_number(text)
+    if inner is not None and _parse_number(inner) is not None:
+        return CENSORED, text
     return WORDS, text
 
 
@@ -161,7 +169,11 @@ def _parse_number(text: str) -> tuple[int, object] | None:
     if not exponent and not percent and not (fraction or "").strip("0") and len(digits) <= 19:
         return INT, int(sign + (digits or "0"))
     shown = sign + (digits or "0") + (f".{fraction}" if fraction else "")
-    return DECIMAL, Decimal(shown + (f"e{exponent}" if exponent else ""))
+    number = Decimal(shown + (f"e{exponent}" if exponent else ""))
+    if percent:  # 69.10% is 0.6910: the exponent moves, no arithmetic, no rounding
+        sign_bit, number_digits, number_exponent = number.as_tuple()
+        number = Decimal((sign_bit, number_digits, number_exponent - 2))
+    return DECIMAL, number
 
 
 def _parse_date(lowered: str) -> tuple[int, object] | None:
@@ -282,7 +294,7 @@ def _converter(pg_type: str, accepted: dict[int, Callable[[object], object]]):
 
     def convert_cell(value: object) -> object:
         kind, parsed = classify(value)
-        if kind == EMPTY or kind == MARKER:
+        if kind == EMPTY or kind == MARKER or kind == CENSORED:
             return None
         transform = accepted.get(kind)
         if transform is None:
@@ -344,7 +356,8 @@ def convert(value: object, pg_type: str) -> object:
     """A cell as a Python value ready for COPY into a ``pg_type`` column (None for NULL).
 
     Integer types give int, numeric gives Decimal, date gives date, timestamp gives datetime,
-    boolean gives bool, text gives str. Markers are NULL except in text. A cell that does not
-    fit raises ``ValueConversionError``.
+    boolean gives bool, text gives str. Markers and censored values are NULL except in text
+    (``text_converter`` makes markers NULL in a text column holding numbers). A cell that
+    does not fit raises ``ValueConversionError``.
     """
     return converter_for(pg_type)(value)
