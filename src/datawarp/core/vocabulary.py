@@ -116,10 +116,3 @@ class ColumnUnit(StrEnum):
 
     FRACTION = "fraction"  # 0.691 is 69.1%
     PERCENT = "percent"  # 69.1 is 69.1%
-
-
-class ColumnUnit(StrEnum):
-    """The scale of a numeric column's values (``tbl_column_metadata.unit``)."""
-
-    FRACTION = "fraction"  # 0.691 is 69.1%
-    PERCENT = "percent"  # 69.1 is 69.1%
