@@ -13,6 +13,7 @@ from datawarp.core.vocabulary import (
     ArchiveKind,
     AuditAction,
     CheckStatus,
+    ColumnUnit,
     LoadMode,
     LoadStatus,
     MaintenanceSchedule,
@@ -41,6 +42,7 @@ CONSTRAINTS = {
     ("tbl_archives", "archive_kind_values"): ArchiveKind,
     ("tbl_maintenance_runs", "maintenance_schedule_values"): MaintenanceSchedule,
     ("tbl_maintenance_runs", "maintenance_outcome_values"): StepOutcome,
+    ("tbl_column_metadata", "column_unit_values"): ColumnUnit,
 }
 
 # Constraints that name some values of an enumeration (a rule about them, not the list).

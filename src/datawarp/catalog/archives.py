@@ -315,8 +315,9 @@ def load_history(conn: psycopg.Connection, code: str, table: str, period: Any = 
 def column_metadata(conn: psycopg.Connection, code: str) -> list[Row]:
     return fetch_dicts(
         conn,
-        "SELECT column_name, description, search_terms, original_header, data_type"
-        " FROM datawarp.tbl_column_metadata WHERE source_code = %s ORDER BY column_name",
+        "SELECT column_name, description, search_terms, original_header, data_type, unit,"
+        " originals_of FROM datawarp.tbl_column_metadata WHERE source_code = %s"
+        " ORDER BY column_name",
         (code,),
     )
 

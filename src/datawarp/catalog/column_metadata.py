@@ -1,8 +1,9 @@
-"""Column metadata: descriptions, search terms, original headers and types, per source column.
+"""Column metadata: descriptions, search terms, original headers, types and units, per column.
 
 Kept in ``datawarp.tbl_column_metadata`` and, for described columns, as ``COMMENT ON COLUMN``
 so any SQL client shows them. One merge rule for every writer (a load, ``datawarp
-describe``): a field given replaces the stored one, a field not given keeps it.
+describe``): a field given replaces the stored one, a field not given keeps it. So a load
+that cannot tell a column's unit (``pipeline.extract.scales``) keeps the one recorded before.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ class ColumnMetadata:
     original_header: str | None = None
     data_type: str | None = None
     load_id: int | None = None
+    unit: str | None = None  # fraction or percent (core.vocabulary.ColumnUnit)
+    originals_of: str | None = None  # a companion column: whose censored values it holds
 
 
 def record_columns(
@@ -39,19 +42,21 @@ def record_columns(
     with conn.cursor() as cur:
         cur.executemany(
             "INSERT INTO datawarp.tbl_column_metadata AS m (source_code, column_name,"
-            " description, search_terms, original_header, data_type, first_load_id, last_load_id)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
+            " description, search_terms, original_header, data_type, first_load_id, last_load_id,"
+            " unit, originals_of) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
             " ON CONFLICT (source_code, column_name) DO UPDATE SET"
             " description = coalesce(EXCLUDED.description, m.description),"
             " search_terms = CASE WHEN cardinality(EXCLUDED.search_terms) > 0"
             "   THEN EXCLUDED.search_terms ELSE m.search_terms END,"
             " original_header = coalesce(EXCLUDED.original_header, m.original_header),"
             " data_type = coalesce(EXCLUDED.data_type, m.data_type),"
+            " unit = coalesce(EXCLUDED.unit, m.unit),"
+            " originals_of = coalesce(EXCLUDED.originals_of, m.originals_of),"
             " last_load_id = coalesce(EXCLUDED.last_load_id, m.last_load_id), updated_at = now()",
             [
                 (
                     source_code, c.column_name, c.description, list(c.search_terms),
-                    c.original_header, c.data_type, c.load_id, c.load_id,
+                    c.original_header, c.data_type, c.load_id, c.load_id, c.unit, c.originals_of,
                 )
                 for c in columns
             ],

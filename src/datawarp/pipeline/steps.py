@@ -278,6 +278,8 @@ def record_column_metadata(
                 c.original_header,
                 c.pg_type,
                 load_id,
+                unit=c.unit,
+                originals_of=c.originals_of,
             )
             for c in table.columns
         ],
