@@ -36,7 +36,7 @@ def test_load_prints_the_validation_report_and_verbose_details(conn, db_url, tmp
     assert lines[0].startswith("COMPLETED ae [2025-09]:")
     assert "  ✓ Row count: 13 (first load of this kind of period)" in lines
     assert "  ✓ Schema: 5 columns (new table)" in lines
-    assert "  ✓ Data quality: No NULL columns, 0 duplicates (no primary key set)" in lines
+    assert "  ✓ Data quality: No NULL columns, 0 duplicate rows" in lines
     assert any(
         line.startswith("detail: ae 2025-09 sheet=a target=staging.tbl_ae") for line in lines
     )

@@ -9,6 +9,7 @@ import pytest
 from datawarp.catalog.gate_queries import (
     DateStats,
     DuplicateKeys,
+    DuplicateRows,
     LoadedStats,
     MetadataCoverage,
     PreviousLoad,
@@ -23,6 +24,7 @@ from datawarp.pipeline.gates import (
     GateFacts,
     date_bounds,
     date_range_check,
+    duplicate_rows_check,
     duplicates_check,
     evaluate,
     metadata_checks,
@@ -150,18 +152,54 @@ def test_no_rows_means_no_null_columns():
 
 
 def test_duplicates_without_a_key_missing_key_columns_and_found_keys():
-    none = duplicates_check([], ["a"], None, DEFAULTS)
-    assert (none.status, none.message) == ("pass", "0 duplicates (no primary key set)")
+    # no key: nothing was checked, so no "0 duplicates" claim (duplicate rows cover it)
+    assert duplicates_check([], ["a"], None, DEFAULTS) is None
     missing = duplicates_check(["a", "b"], ["a"], None, DEFAULTS)
     assert (missing.status, missing.details["missing"]) == ("warn", ["b"])
     clean = duplicates_check(["a"], ["a"], DuplicateKeys(0, 0, []), DEFAULTS)
-    assert (clean.status, clean.message, clean.details["examples"]) == ("pass", "0 duplicates", [])
+    assert (clean.status, clean.message, clean.details["examples"]) == (
+        "pass", "0 duplicate keys", [],
+    )  # fmt: skip
     found = DuplicateKeys(2, 5, ['["R002"]', '["R001"]'])
     dup = duplicates_check(["org_code"], ["org_code"], found, DEFAULTS)
     assert dup.status == "fail"
     assert dup.message == '2 duplicate key(s) on (org_code), e.g. ["R002"]; ["R001"]'
     assert dup.details == {"primary_key": ["org_code"], "duplicate_keys": 2, "rows_involved": 5,
                            "examples": ['["R002"]', '["R001"]']}  # fmt: skip
+
+
+def test_duplicate_rows_are_counted_within_the_file_and_against_other_loads():
+    clean = duplicate_rows_check(NO_DUPLICATE_ROWS, "2025-09", DEFAULTS)
+    assert (clean.check_name, clean.status, clean.message) == (
+        "duplicate_rows", "pass", "0 duplicate rows",
+    )  # fmt: skip
+    reload = duplicate_rows_check(DuplicateRows(0, 582, [7], []), "2010-Q1", DEFAULTS)
+    assert reload.status == "warn"  # the default: a file may hold repeats on purpose
+    assert reload.message == (
+        "582 duplicate row(s): 582 are already in the table for 2010-Q1 (load 7)"
+    )
+    both = duplicate_rows_check(DuplicateRows(3, 2, [4, 9], [[14, 15], [20, 21, 22]]), None,
+                                DEFAULTS)  # fmt: skip
+    assert both.message == (
+        "5 duplicate row(s): 3 repeat a row of the file (rows 14 and 15; rows 20, 21 and 22);"
+        " 2 are already in the table with no period (load 4, 9)"
+    )
+    assert both.details == {"duplicate_rows": 5, "within_file": 3, "of_other_loads": 2,
+                            "other_loads": [4, 9], "examples": [[14, 15], [20, 21, 22]]}  # fmt: skip
+    strict = GateSettings(severity={"duplicate_rows": "fail"})
+    assert duplicate_rows_check(DuplicateRows(1, 0, [], [[3, 4]]), "x", strict).status == "fail"
+
+
+def test_evaluate_reports_duplicate_rows_without_a_primary_key():
+    columns = [ColumnStat("org_code", "text")]
+    ctx = GateContext("ae", "staging", "tbl_ae", 2, "2025-09", "month", columns,
+                      today=date(2025, 10, 1))  # fmt: skip
+    facts = _facts(_stats(20, {"org_code": 20}), columns=columns,
+                   rows=DuplicateRows(0, 20, [1], []))  # fmt: skip
+    quality = [r for r in evaluate(ctx, facts) if r.validation_type == "quality"]
+    assert [(r.check_name, r.status) for r in quality] == [
+        ("all_null_columns", "pass"), ("duplicate_rows", "warn"),
+    ]  # fmt: skip
 
 
 def test_date_range_counts_outliers_against_the_bounds():
@@ -242,10 +280,15 @@ def test_no_columns_counts_as_fully_described():
 # --- all four -----------------------------------------------------------------------------
 
 
-def _facts(stats, *, columns, previous=None, changes=(), duplicates=None, coverage=None):
+NO_DUPLICATE_ROWS = DuplicateRows(0, 0, [], [])
+
+
+def _facts(stats, *, columns, previous=None, changes=(), duplicates=None, coverage=None,
+           rows=NO_DUPLICATE_ROWS):  # fmt: skip
     return GateFacts(
         columns=list(columns), stats=stats, previous=previous, changes=list(changes),
-        duplicates=duplicates, coverage=coverage or MetadataCoverage(2, True),
+        duplicates=duplicates, duplicate_rows=rows,
+        coverage=coverage or MetadataCoverage(2, True),
     )  # fmt: skip
 
 
@@ -263,5 +306,6 @@ def test_evaluate_gives_every_gate_in_report_order():
         ("schema", "columns_added", "pass"),
         ("quality", "all_null_columns", "pass"),
         ("quality", "duplicate_keys", "pass"),
+        ("quality", "duplicate_rows", "pass"),
         ("metadata", "descriptions", "pass"),
     ]

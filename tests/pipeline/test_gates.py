@@ -45,14 +45,14 @@ def test_clean_load_passes_every_gate_and_prints_the_seed_report(conn, db_url, t
     outcome, _ = _load(conn, db_url, tmp_path, home, BASE, _rows(21), "2025-09", **source)
     assert _stored(conn, outcome.load_id) == {
         "row_change": "pass", "columns_added": "pass", "all_null_columns": "pass",
-        "duplicate_keys": "pass", "descriptions": "pass",
+        "duplicate_keys": "pass", "duplicate_rows": "pass", "descriptions": "pass",
     }  # fmt: skip
     from datawarp.pipeline.validation_report import plain_report
 
     assert plain_report(outcome.validation).splitlines() == [
         "✓ Row count: 21 (within 5% of previous: 20)",
         "✓ Schema: 3 columns (no changes)",
-        "✓ Data quality: No NULL columns, 0 duplicates",
+        "✓ Data quality: No NULL columns, 0 duplicate keys, 0 duplicate rows",
         "✓ Metadata: 2/3 columns have descriptions (67%)",
     ]
     source_row = registry.get_source(conn, "ae")

@@ -3,7 +3,8 @@
 The loaded rows are read once: one aggregate over the new ``_load_id`` gives the row count,
 every column's non-NULL count and every date column's range and outliers, so a 10-million-row
 load costs one sequential scan (bench/bench_gates.py). Duplicate keys need a GROUP BY of their
-own, run only when the manifest sets a primary key. The rest read small catalog tables.
+own, run only when the manifest sets a primary key; duplicate rows (every data column alike)
+a GROUP BY of the period's row hashes, run always. The rest read small catalog tables.
 """
 
 from __future__ import annotations
@@ -39,6 +40,13 @@ class DuplicateKeys(NamedTuple):
     groups: int  # distinct key values seen more than once
     rows: int  # rows carrying one of those values
     examples: list[str]  # JSON arrays of key values, most repeated first
+
+
+class DuplicateRows(NamedTuple):
+    within_file: int  # rows of this load repeating an earlier row of the same load
+    of_other_loads: int  # rows of this load identical to a row another load keeps for the period
+    other_loads: list[int]  # those loads
+    examples: list[list[int]]  # row numbers of identical rows in the file, first groups first
 
 
 class RecordedChange(NamedTuple):
@@ -131,6 +139,44 @@ def duplicate_keys(
     ).format(cols=columns, table=sql.Identifier(schema, table))
     groups, rows, found = conn.execute(query, {"period": period, "examples": examples}).fetchone()
     return DuplicateKeys(groups, int(rows), found or [])
+
+
+def duplicate_rows(
+    conn: psycopg.Connection,
+    schema: str,
+    table: str,
+    load_id: int,
+    period: str | None,
+    columns: Sequence[str],
+    *,
+    examples: int = 5,
+) -> DuplicateRows:
+    """Rows of one load whose data columns (provenance aside) repeat a row of the same period:
+    another row of the load, or a row another load brought. Rows are compared by an md5 of
+    their values, in the server; a GROUP BY over the period's rows."""
+    query = sql.SQL(
+        "WITH hashed AS MATERIALIZED (SELECT md5(row({cols})::text) AS h,"
+        "   _load_id = %(load_id)s AS mine, _load_id, _row_number FROM {table}"
+        "   WHERE _period IS NOT DISTINCT FROM %(period)s),"
+        " dup AS MATERIALIZED (SELECT h, count(*) FILTER (WHERE mine) AS in_load,"
+        "   count(*) FILTER (WHERE NOT mine) AS elsewhere,"
+        "   min(_row_number) FILTER (WHERE mine) AS first_row FROM hashed GROUP BY h"
+        "   HAVING count(*) FILTER (WHERE mine) > 0 AND count(*) > 1)"
+        " SELECT (SELECT coalesce(sum(in_load - 1), 0) FROM dup WHERE elsewhere = 0),"
+        "  (SELECT coalesce(sum(in_load), 0) FROM dup WHERE elsewhere > 0),"
+        "  (SELECT coalesce(array_agg(DISTINCT x._load_id ORDER BY x._load_id), '{{}}')"
+        "     FROM hashed x JOIN dup USING (h) WHERE NOT x.mine),"
+        "  (SELECT coalesce(json_agg(e.rows ORDER BY e.first_row), '[]') FROM"
+        "     (SELECT d.first_row, array(SELECT x._row_number FROM hashed x WHERE x.h = d.h"
+        "        AND x.mine ORDER BY 1 LIMIT 5) AS rows FROM dup d WHERE d.elsewhere = 0"
+        "      ORDER BY d.first_row LIMIT %(examples)s) e)"
+    ).format(
+        cols=sql.SQL(", ").join(map(sql.Identifier, columns)),
+        table=sql.Identifier(schema, table),
+    )
+    params = {"load_id": load_id, "period": period, "examples": examples}
+    within, others, loads, found = conn.execute(query, params).fetchone()
+    return DuplicateRows(int(within), int(others), list(loads), found)
 
 
 def changes_for_load(conn: psycopg.Connection, load_id: int) -> list[RecordedChange]:

@@ -37,6 +37,7 @@ DEFAULT_SEVERITY: dict[str, Severity] = {
     "all_null_columns": "warn",
     "fully_suppressed_columns": "warn",
     "duplicate_keys": "fail",
+    "duplicate_rows": "warn",
     "date_range": "warn",
     "descriptions": "warn",
     "search_terms": "warn",

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from datawarp.catalog import gate_queries as queries
 from datawarp.catalog.gate_queries import (
     DuplicateKeys,
+    DuplicateRows,
     LoadedStats,
     MetadataCoverage,
     PreviousLoad,
@@ -42,8 +43,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DATE_TYPES", "EXAMPLE_KEYS", "METADATA", "QUALITY", "ROW_COUNT", "SCHEMA", "CheckResult",
-    "ColumnStat", "DateBounds", "GateContext", "GateFacts", "date_bounds", "evaluate",
-    "read_facts", "run_gates", "years_before",
+    "ColumnStat", "DateBounds", "GateContext", "GateFacts", "date_bounds", "duplicate_rows_check",
+    "evaluate", "read_facts", "run_gates", "years_before",
 ]  # fmt: skip
 
 EXAMPLE_KEYS = 5
@@ -65,11 +66,13 @@ class GateFacts:
     previous: PreviousLoad | None
     changes: list[RecordedChange]
     duplicates: DuplicateKeys | None  # None when no key is set or a key column is missing
+    duplicate_rows: DuplicateRows
     coverage: MetadataCoverage
 
 
 def run_gates(conn: Connection, ctx: GateContext) -> list[CheckResult]:
-    """All gates; the loaded rows are scanned once (plus a GROUP BY when a key is set)."""
+    """All gates: the loaded rows are scanned once, the period's rows grouped by their hash
+    (plus a GROUP BY of the key when one is set)."""
     return evaluate(ctx, read_facts(conn, ctx))
 
 
@@ -101,6 +104,15 @@ def read_facts(conn: Connection, ctx: GateContext) -> GateFacts:
         previous=previous,
         changes=queries.changes_for_load(conn, ctx.load_id),
         duplicates=duplicates,
+        duplicate_rows=queries.duplicate_rows(
+            conn,
+            ctx.schema,
+            ctx.table,
+            ctx.load_id,
+            ctx.period,
+            list(present),
+            examples=EXAMPLE_KEYS,
+        ),  # fmt: skip
         coverage=queries.metadata_coverage(conn, ctx.source_code, _names(ctx.columns)),
     )
 
@@ -108,9 +120,11 @@ def read_facts(conn: Connection, ctx: GateContext) -> GateFacts:
 def evaluate(ctx: GateContext, facts: GateFacts) -> list[CheckResult]:
     """The policy alone: no database, so every threshold can be tested with made-up numbers."""
     settings, total = ctx.settings, len(ctx.columns)
+    keys = duplicates_check(ctx.primary_key, _names(ctx.columns), facts.duplicates, settings)
     quality = [
         null_columns_check(facts.columns, facts.stats, settings),
-        duplicates_check(ctx.primary_key, _names(ctx.columns), facts.duplicates, settings),
+        *([keys] if keys else []),
+        duplicate_rows_check(facts.duplicate_rows, ctx.period, settings),
     ]
     dates = date_range_check(facts.stats, date_bounds(ctx.today, settings), settings)
     if dates is not None:
@@ -243,13 +257,13 @@ def duplicates_check(
     file_columns: Collection[str],
     found: DuplicateKeys | None,
     settings: GateSettings,
-) -> CheckResult:
+) -> CheckResult | None:
     """``found`` is the duplicate-key query's answer; it is needed only when every key column
-    is in the file."""
+    is in the file. None without a primary key: nothing was checked, and saying "0
+    duplicates" would claim otherwise (``duplicate_rows`` runs either way)."""
     key = list(key)
     if not key:
-        return CheckResult(QUALITY, "duplicate_keys", PASS, "0 duplicates (no primary key set)",
-                           {"primary_key": []})  # fmt: skip
+        return None
     missing = missing_key_columns(key, file_columns)
     if missing:
         return CheckResult(QUALITY, "duplicate_keys", CheckStatus.WARN,
@@ -264,7 +278,39 @@ def duplicates_check(
         return CheckResult(QUALITY, "duplicate_keys", _tripped(settings, "duplicate_keys"),
                            f"{found.groups} duplicate key(s) on ({', '.join(key)}), e.g. {shown}",
                            details)  # fmt: skip
-    return CheckResult(QUALITY, "duplicate_keys", PASS, "0 duplicates", details)
+    return CheckResult(QUALITY, "duplicate_keys", PASS, "0 duplicate keys", details)
+
+
+def _rows_text(rows: Sequence[int]) -> str:
+    numbers = [str(n) for n in rows]
+    return f"rows {', '.join(numbers[:-1])} and {numbers[-1]}"
+
+
+def duplicate_rows_check(
+    found: DuplicateRows, period: str | None, settings: GateSettings
+) -> CheckResult:
+    """Rows identical in every data column: repeated within the file, or already in the table
+    for the period from another load (the same data loaded twice). Exact repeats are almost
+    always a publishing or loading error, but a file may hold them legitimately, so the
+    default severity is ``warn``."""
+    total = found.within_file + found.of_other_loads
+    details = {"duplicate_rows": total, "within_file": found.within_file,
+               "of_other_loads": found.of_other_loads, "other_loads": found.other_loads,
+               "examples": found.examples}  # fmt: skip
+    if not total:
+        return CheckResult(QUALITY, "duplicate_rows", PASS, "0 duplicate rows", details)
+    parts = []
+    if found.within_file:
+        shown = "; ".join(_rows_text(rows) for rows in found.examples[:3])
+        parts.append(f"{found.within_file:,} repeat a row of the file ({shown})")
+    if found.of_other_loads:
+        loads = ", ".join(str(n) for n in found.other_loads[:EXAMPLE_KEYS])
+        more = ", ..." if len(found.other_loads) > EXAMPLE_KEYS else ""
+        where = f"for {period}" if period else "with no period"
+        parts.append(f"{found.of_other_loads:,} are already in the table {where}"
+                     f" (load {loads}{more})")  # fmt: skip
+    return CheckResult(QUALITY, "duplicate_rows", _tripped(settings, "duplicate_rows"),
+                       f"{total:,} duplicate row(s): {'; '.join(parts)}", details)  # fmt: skip
 
 
 def years_before(day: date, years: int) -> date:

@@ -2,7 +2,7 @@
 
 ✓ Row count: 1,234 (within 10% of previous: 1,150)
 ✓ Schema: 12 columns (no changes)
-✓ Data quality: No NULL columns, 0 duplicates
+✓ Data quality: No NULL columns, 0 duplicate keys, 0 duplicate rows
 ⚠ Metadata: 8/12 columns have descriptions (67%)
 """
 
