@@ -14,6 +14,7 @@ from tests.pipeline.helpers import (
     provider_manifest,
     provider_rows,
     register,
+    reissued_manifest,
     run,
     table_exists,
     table_rows,
@@ -144,9 +145,7 @@ def test_retry_refusals_are_one_line_each_and_write_nothing(auto, db_url, tmp_pa
 
 def test_duplicates_from_the_command_line(auto, db_url, tmp_path, home):
     register(auto, "ae")
-    manifest = provider_manifest(tmp_path, "ae", period="2025-09")
-    run(db_url, home, manifest)
-    run(db_url, home, manifest, force=True)
+    run(db_url, home, reissued_manifest(tmp_path, "ae"))
 
     shown = run_cli("duplicates", "ae", database_url=db_url)
     assert shown.exit_code == 0, shown.stderr

@@ -17,6 +17,7 @@ from tests.pipeline.helpers import (
     provider_manifest,
     provider_rows,
     register,
+    reissued_manifest,
     run,
     table_exists,
     table_rows,
@@ -105,10 +106,8 @@ def test_retry_plan_keeps_the_entry_and_refuses_what_cannot_be_retried(
 
 def _twice(conn, db_url, tmp_path, home) -> list[int]:
     register(conn, "ae")
-    manifest = provider_manifest(tmp_path, "ae", period="2025-09")
-    first, _ = run(db_url, home, manifest)
-    second, _ = run(db_url, home, manifest, force=True)
-    return [first.outcomes[0].load_id, second.outcomes[0].load_id]
+    report, _ = run(db_url, home, reissued_manifest(tmp_path, "ae"))
+    return [outcome.load_id for outcome in report.outcomes]
 
 
 def test_duplicates_across_two_append_loads_are_found_and_fixed(auto, db_url, tmp_path, home):
@@ -150,7 +149,7 @@ def test_after_a_fix_the_next_load_counts_the_table_right(auto, db_url, tmp_path
     report, _ = run(db_url, home, tmp_path / "manifest.yaml", force=True)
     latest = auto.execute(
         "SELECT row_count FROM datawarp.tbl_source_metrics WHERE load_id = %s",
-        (report.outcomes[0].load_id,),
+        (report.outcomes[-1].load_id,),
     ).fetchone()[0]
     assert latest == len(table_rows(auto, "staging.tbl_ae")) == 26
 

@@ -251,9 +251,22 @@ def test_a_source_stripped_of_its_purpose_in_psql_is_undocumented(
     assert undocumented.detail == "blank owner or purpose: ae"
 
 
-def test_the_same_file_appended_twice_is_duplicate_data(conn, db_url, tmp_path, home):
+def test_a_forced_append_reload_replaces_its_copy_so_is_no_duplicate(conn, db_url, tmp_path, home):
+    _loaded(conn, db_url, tmp_path, home, load_mode="APPEND")
+    second = _load(db_url, tmp_path, home, "ae", force=True)
+    assert second.status == "completed" and second.rows_replaced == 13
+    duplicates = _card(conn)["duplicate_data"]
+    assert (duplicates.value, duplicates.passed) == (0, True)
+
+
+def test_the_same_file_kept_twice_is_duplicate_data(conn, raw_conn, db_url, tmp_path, home):
+    """Both copies' rows in the table, as forced APPEND reloads left them before they
+    replaced their earlier copy."""
     first = _loaded(conn, db_url, tmp_path, home, load_mode="APPEND")
     second = _load(db_url, tmp_path, home, "ae", force=True)
+    raw_conn.execute("CREATE TEMP TABLE copy AS SELECT * FROM staging.tbl_ae")
+    raw_conn.execute("UPDATE copy SET _load_id = %s", (first.load_id,))
+    raw_conn.execute("INSERT INTO staging.tbl_ae SELECT * FROM copy")
     duplicates = _card(conn)["duplicate_data"]
     assert (duplicates.value, duplicates.passed) == (1, False)
     assert f"ae 2025-09: load {second.load_id} repeats {first.load_id}" in duplicates.detail

@@ -48,6 +48,17 @@ def provider_manifest(folder: Path, code: str, *, period: str | None = None) -> 
     return write_manifest(folder, [{"source_code": code, "path": data.name}], **top)
 
 
+def reissued_manifest(folder: Path, code: str, *, period: str = "2025-09") -> Path:
+    """The same provider rows in two files (the second re-issued under another name, written
+    differently, so its bytes differ) for one period: duplicate data that no --force replaces."""
+    first = write_csv(folder / "a.csv", HEADER, provider_rows(period))
+    second = folder / "a-reissued.csv"
+    with second.open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle, quoting=csv.QUOTE_ALL).writerows([HEADER, *provider_rows(period)])
+    files = [{"path": first.name}, {"path": second.name}]
+    return write_manifest(folder, [{"source_code": code, "files": files}], period=period)
+
+
 ADHD_MI = dict(
     source_code="adhd_mi",
     publication="ADHD Management Information",

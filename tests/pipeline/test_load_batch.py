@@ -125,11 +125,17 @@ def test_replace_swaps_only_the_same_period(conn, db_url, tmp_path, home):
 
 def test_append_adds_rows(conn, db_url, tmp_path, home):
     register(conn, "ae_provider", load_mode="APPEND")
-    manifest = provider_manifest(tmp_path, "ae_provider", period="2025-09")
-    run(db_url, home, manifest)
-    report, _ = run(db_url, home, manifest, force=True)
-    assert report.outcomes[0].status == "completed"
-    assert len(table_rows(conn, "staging.tbl_ae_provider")) == 26
+    files = _two_periods(tmp_path)
+    run(
+        db_url, home, write_manifest(tmp_path, [{"source_code": "ae_provider", "files": files[:1]}])
+    )
+    report, _ = run(db_url, home, write_manifest(tmp_path, [{"source_code": "ae_provider",
+                                                             "files": files}]))  # fmt: skip
+    assert [o.status for o in report.outcomes] == ["skipped", "completed"]
+    counts = dict(
+        conn.execute("SELECT _period, count(*) FROM staging.tbl_ae_provider GROUP BY 1").fetchall()
+    )
+    assert counts == {"2025-09": 13, "2025-10": 6}
 
 
 def test_same_file_same_period_is_skipped_unless_forced(conn, db_url, tmp_path, home):
@@ -281,7 +287,7 @@ def test_metrics_row_count_stays_exact_across_loads(conn, db_url, tmp_path, home
     run(db_url, home, manifest)
     run(db_url, home, manifest, force=True)
     actual = conn.execute("SELECT count(*) FROM staging.tbl_ae").fetchone()[0]
-    assert actual == (19 if mode == "REPLACE" else 38)
+    assert actual == 19  # a forced reload replaces, under APPEND too
     assert _last_metric_rows(conn) == actual
 
 

@@ -40,6 +40,7 @@ class EventStart:
     file_bytes: int | None = None
     manifest_path: str | None = None
     manifest_entry: dict | None = None  # the source's manifest entry, with this file only
+    period_source: str | None = None  # PeriodSource; None: no period was found
 
 
 def connection_lost(exc: BaseException, conn: psycopg.Connection) -> bool:
@@ -69,13 +70,14 @@ class LoadRecorder:
         row = self.conn.execute(
             "INSERT INTO datawarp.tbl_load_events (source_code, target_schema, target_table,"
             " source_file, period, period_kind, sheet, load_mode, file_sha256, file_bytes,"
-            " manifest_path, manifest_entry)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING load_id",
+            " manifest_path, manifest_entry, period_source)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING load_id",
             (
                 event.source_code, event.target_schema, event.target_table, event.source_file,
                 event.period, event.period_kind, event.sheet, event.load_mode,
                 event.file_sha256, event.file_bytes, event.manifest_path,
                 None if event.manifest_entry is None else Jsonb(event.manifest_entry),
+                event.period_source,
             ),
         ).fetchone()  # fmt: skip
         return row[0]
@@ -97,11 +99,13 @@ def finish_event(
     validated: bool | None = None,
     repeat_of: int | None = None,
     error_detail: str | None = None,
+    rows_replaced: int | None = None,
 ) -> None:
     """Move an event from in_progress to its final status (the database allows this once).
 
     ``validated`` (the gates ran) and ``repeat_of`` (the earlier completed load of the same
-    file and period that this one adds to) are what the scorecard counts.
+    file and period that this one loads again) are what the scorecard counts; ``rows_replaced``
+    the rows it deleted first (REPLACE's period, or a forced reload's earlier copy).
 
     A completed load finishes its event inside the data transaction, so the rows and the
     'completed' record commit together: no window where one exists without the other.
@@ -113,7 +117,7 @@ def finish_event(
         " columns_added = %s, error_message = %s, completed_at = clock_timestamp(),"
         " duration_seconds = extract(epoch FROM clock_timestamp() - started_at),"
         " sheet = coalesce(%s, sheet), column_stats = %s, validated = %s, repeat_of = %s,"
-        " error_detail = %s WHERE load_id = %s",
+        " error_detail = %s, rows_replaced = %s WHERE load_id = %s",
         (
             status,
             rows_loaded,
@@ -124,6 +128,7 @@ def finish_event(
             validated,
             repeat_of,
             error_detail,
+            rows_replaced,
             load_id,
         ),
     )
@@ -219,6 +224,26 @@ def already_loaded(
         (source_code, target_schema, period, sha256),
     ).fetchone()
     return row[0] if row else None
+
+
+def earlier_loads_of_file(
+    conn: psycopg.Connection,
+    source_code: str,
+    target_schema: str,
+    period: str | None,
+    *,
+    sha256: str,
+    source_file: str,
+) -> list[int]:
+    """Completed loads of the same file for this source and period: the same bytes, or the same
+    path or URL (a corrected file published in place), oldest first."""
+    rows = conn.execute(
+        "SELECT load_id FROM datawarp.tbl_load_events WHERE source_code = %s"
+        " AND target_schema = %s AND period IS NOT DISTINCT FROM %s AND load_status = 'completed'"
+        " AND (file_sha256 = %s OR source_file = %s) ORDER BY load_id",
+        (source_code, target_schema, period, sha256, source_file),
+    ).fetchall()
+    return [load_id for (load_id,) in rows]
 
 
 def lock_source_for_load(

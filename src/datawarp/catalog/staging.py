@@ -17,7 +17,7 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from datawarp.catalog.access import load_group_ddl
-from datawarp.catalog.introspect import identifier, table_columns
+from datawarp.catalog.introspect import identifier, table_columns, table_exists
 from datawarp.core.naming import TableRef
 from datawarp.core.pgtypes import IncomingColumn, type_sql
 
@@ -81,6 +81,37 @@ def delete_for_replace(conn: psycopg.Connection, target: TableRef, period: str |
     return conn.execute(
         sql.SQL("DELETE FROM {} WHERE _period = %s").format(identifier(target)), (period,)
     ).rowcount
+
+
+def delete_loads(
+    conn: psycopg.Connection, target: TableRef, load_ids: Sequence[int], period: str | None
+) -> int:
+    """A forced reload under APPEND: the rows earlier loads of the same file and period left."""
+    if not load_ids:
+        return 0
+    return conn.execute(
+        sql.SQL(
+            "DELETE FROM {} WHERE _load_id = ANY(%s) AND _period IS NOT DISTINCT FROM %s"
+        ).format(identifier(target)),
+        (list(load_ids), period),
+    ).rowcount
+
+
+def count_replaced(
+    conn: psycopg.Connection, target: TableRef, period: str | None, load_ids: Sequence[int] | None
+) -> int:
+    """For a dry run: the rows ``delete_loads`` (given load ids) or ``delete_for_replace`` (None)
+    would delete; 0 when the table does not exist yet."""
+    if not table_exists(conn, target.schema, target.table):
+        return 0
+    if load_ids is None:
+        where = sql.SQL("_period = %s" if period is not None else "true")
+        params: tuple = (period,) if period is not None else ()
+    else:
+        where = sql.SQL("_load_id = ANY(%s) AND _period IS NOT DISTINCT FROM %s")
+        params = (list(load_ids), period)
+    query = sql.SQL("SELECT count(*) FROM {} WHERE {}").format(identifier(target), where)
+    return conn.execute(query, params).fetchone()[0]
 
 
 def _json_safe(value: object) -> object:

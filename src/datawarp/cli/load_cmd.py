@@ -129,11 +129,27 @@ def _print_report(
     _summary(report, rich_lines=rich_lines)
 
 
+PERIOD_FROM = {"title": "from the title block", "file_name": "from the file name"}
+
+
+def _period(outcome: FileOutcome) -> str:
+    """``[2023-10]``, ``[week ending 2023-10-01 from the title block]``, ``[no period]``."""
+    if outcome.period is None:
+        return " [no period]" if outcome.status in ("completed", "planned") else ""
+    shown = outcome.period
+    if outcome.period_kind == "week_ending":
+        shown = f"week ending {shown}"
+    origin = PERIOD_FROM.get(outcome.period_source or "")
+    return f" [{shown}{' ' + origin if origin else ''}]"
+
+
 def _describe(outcome: FileOutcome) -> str:
     where = f" → {outcome.target}" if outcome.target else ""
-    period = f" [{outcome.period}]" if outcome.period else ""
+    period = _period(outcome)
+    replacing = f" (replacing {outcome.rows_replaced:,})" if outcome.rows_replaced else ""
     detail = {
-        "completed": f"{outcome.rows_loaded:,} rows, {outcome.columns_added} new columns",
+        "completed": f"{outcome.rows_loaded:,} rows{replacing}, {outcome.columns_added} new"
+        " columns",
         "planned": f"would load {outcome.rows_loaded:,} rows",
         "skipped": "skipped",
     }.get(outcome.status, outcome.error or outcome.status)
@@ -145,6 +161,8 @@ def _plain_line(outcome: FileOutcome) -> None:
     from datawarp.pipeline.validation_report import plain_report
 
     typer.echo(f"{outcome.status.upper():<9} {_describe(outcome)}")
+    for note in outcome.notes:
+        typer.echo(f"  note: {note}")
     for warning in outcome.warnings:
         typer.echo(f"  warning: {warning}")
     for line in plain_report(outcome.validation).splitlines():
@@ -184,6 +202,8 @@ def _run_with_progress(database, settings, manifest, options) -> BatchReport:
             current.pop("download", None)
             mark = STATUS_MARK.get(outcome.status, "?")
             progress.console.print(f"{mark} {escape(_describe(outcome))}")
+            for note in outcome.notes:
+                progress.console.print(f"  note: {escape(note)}")
             for warning in outcome.warnings:
                 progress.console.print(f"  [yellow]warning:[/] {escape(warning)}")
             for line in rich_report(outcome.validation).splitlines():

@@ -19,7 +19,9 @@ from datawarp.catalog.loads import EventStart, LoadRecorder
 from datawarp.core.errors import ConnectionLost, DataWarpError, LoadAborted
 from datawarp.core.notifications import Notification
 from datawarp.core.vocabulary import LoadStatus
-from datawarp.pipeline import steps
+from datawarp.pipeline import file_period, reload, steps
+from datawarp.pipeline.extract.engine import ExtractedTable
+from datawarp.pipeline.fetch import FetchedFile
 from datawarp.pipeline.outcome import FileOutcome
 from datawarp.pipeline.steps import Completion, FileJob
 from datawarp.pipeline.validation import ValidationFailed
@@ -28,8 +30,6 @@ if TYPE_CHECKING:
     import psycopg
 
     from datawarp.catalog.database import Database
-    from datawarp.pipeline.extract.engine import ExtractedTable
-    from datawarp.pipeline.fetch import FetchedFile
 
 MAX_DETAIL = 20_000  # characters of a failure's traceback kept with its load event
 
@@ -38,6 +38,15 @@ MAX_DETAIL = 20_000  # characters of a failure's traceback kept with its load ev
 class FileResult:
     outcome: FileOutcome
     notifications: list[Notification] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Fetched:
+    """A fetched file whose period is settled; its table, when settling had to open it."""
+
+    job: FileJob
+    file: FetchedFile
+    table: ExtractedTable | None
 
 
 def load_file(database: Database, recorder: LoadRecorder, job: FileJob) -> FileResult:
@@ -51,15 +60,32 @@ def load_file(database: Database, recorder: LoadRecorder, job: FileJob) -> FileR
             target=str(job.target),
         )  # fmt: skip
     )
-    try:
-        fetched = steps.fetch_file(job)
-    except DataWarpError as exc:
-        _record_early_failure(recorder, job, result, exc.message)
-    else:
-        if not _skipped(recorder.conn, job, fetched, result.outcome):
-            (_dry_run if job.options.dry_run else _load)(database, recorder, job, fetched, result)
+    ready = _fetch_and_settle(recorder, job, result)
+    if ready is not None and not _skipped(recorder.conn, ready.job, ready.file, result.outcome):
+        (_dry_run if job.options.dry_run else _load)(database, recorder, ready, result)
     result.outcome.seconds = time.monotonic() - started
     return result
+
+
+def _fetch_and_settle(recorder: LoadRecorder, job: FileJob, result: FileResult) -> _Fetched | None:
+    """The file's bytes, and its period when the manifest gives none (read from the file);
+    a failure here is recorded as the load's, with the period as the manifest gave it."""
+    try:
+        fetched = steps.fetch_file(job)
+        settled = file_period.settle_period(job, fetched)
+    except Exception as exc:  # noqa: BLE001 - every failure is recorded, then reported
+        if job.options.dry_run and isinstance(exc, DataWarpError):  # a dry run writes nothing
+            result.outcome.error = exc.message
+            return None
+        _record_failure(recorder, job, result, exc, None)
+        return None
+    outcome, entry = result.outcome, settled.job.task.entry
+    outcome.period, outcome.period_kind = entry.period, entry.period_kind
+    outcome.period_source = entry.period_source
+    outcome.warnings += settled.warnings
+    note = file_period.period_note(settled.job, settled.evidence)
+    outcome.notes += [note] if note else []
+    return _Fetched(settled.job, fetched, settled.table)
 
 
 def _skipped(conn, job: FileJob, fetched: FetchedFile, outcome: FileOutcome) -> bool:
@@ -69,28 +95,38 @@ def _skipped(conn, job: FileJob, fetched: FetchedFile, outcome: FileOutcome) -> 
         return False
     outcome.status = "skipped"
     outcome.warnings.append(
-        f"already loaded as load {previous} (same SHA-256 and period); use --force to reload"
+        f"already loaded as load {previous} (same SHA-256 and period); use --force to load it"
+        f" again in place of load {previous}"
     )
     return True
 
 
-def _dry_run(database, recorder, job: FileJob, fetched: FetchedFile, result: FileResult) -> None:
-    outcome = result.outcome
+def _opened(ready: _Fetched, outcome: FileOutcome) -> ExtractedTable:
+    """The file's table (opened once), its warnings and the manifest period's check."""
+    table = ready.table or steps.extract_file(ready.file, ready.job.task)
+    outcome.sheet = table.sheet
+    outcome.warnings += table.warnings + file_period.manifest_period_warnings(ready.job, table)
+    return table
+
+
+def _dry_run(database, recorder, ready: _Fetched, result: FileResult) -> None:
+    outcome, job = result.outcome, ready.job
     try:
-        table = steps.extract_file(fetched, job.task)
-        outcome.sheet = table.sheet
-        outcome.warnings += table.warnings
+        table = _opened(ready, outcome)
         with database.connect() as conn:
             added = steps.columns_to_add(conn, job, steps.incoming_columns(table))
+            replaced = reload.planned_replacement(conn, job, ready.file)
     except DataWarpError as exc:
         outcome.status, outcome.error = LoadStatus.FAILED, exc.message
         return
     if added:
         outcome.warnings.append(f"would add columns: {', '.join(added)}")
+    outcome.notes += [replaced] if replaced else []
     outcome.status, outcome.rows_loaded = "planned", table.row_count
 
 
-def _load(database, recorder, job: FileJob, fetched: FetchedFile, result: FileResult) -> None:
+def _load(database, recorder, ready: _Fetched, result: FileResult) -> None:
+    job, fetched = ready.job, ready.file
     outcome, stats = result.outcome, None
     with database.connect() as conn:
         try:
@@ -102,7 +138,7 @@ def _load(database, recorder, job: FileJob, fetched: FetchedFile, result: FileRe
                 if _skipped(recorder.conn, job, fetched, outcome):  # loaded while we waited
                     return
                 outcome.load_id = recorder.start(_event(job, fetched))
-                table = steps.extract_file(fetched, job.task)
+                table = _opened(ready, outcome)
                 stats = steps.gate_stats(job, table)
                 prepared = _load_table(conn, recorder, job, table, stats, outcome)
                 if prepared.pending_change_ids:  # in the outbox only if the load commits
@@ -124,13 +160,15 @@ def _load_table(
     stats: dict,
     outcome: FileOutcome,
 ) -> steps.PreparedTable:
-    """prepare → copy → metadata → gates → record, inside the caller's transaction."""
-    outcome.sheet, outcome.warnings = table.sheet, outcome.warnings + table.warnings
+    """prepare → replace → copy → metadata → gates → record, inside the caller's transaction."""
     prepared = steps.prepare_table(conn, job, steps.incoming_columns(table), outcome.load_id)
     outcome.columns_added = prepared.columns_added
     outcome.warnings += prepared.warnings
     outcome.pending_change_ids = prepared.pending_change_ids
-    removed = steps.remove_replaced_rows(conn, job)
+    replaced = reload.replace_rows(conn, job, table.source)
+    outcome.rows_replaced = replaced.rows
+    outcome.notes += [replaced.note] if replaced.note else []
+    outcome.warnings += [replaced.warning] if replaced.warning else []
     if job.hooks.on_file_start:
         job.hooks.on_file_start(job.task, table.row_count)
     outcome.rows_loaded = steps.copy_table(conn, job, table, outcome.load_id, prepared)
@@ -143,7 +181,7 @@ def _load_table(
         raise
     steps.activate_source(conn, job)
     steps.record_completion(
-        conn, job, Completion(outcome.load_id, outcome.rows_loaded, removed,
+        conn, job, Completion(outcome.load_id, outcome.rows_loaded, replaced.rows,
                               outcome.columns_added, prepared.created, outcome.sheet, stats,
                               validated=bool(outcome.validation),
                               repeat_of=steps.repeated_load(conn, job, table.source)),
@@ -165,6 +203,7 @@ def _event(job: FileJob, fetched: FetchedFile | None) -> EventStart:
         file_bytes=fetched.size if fetched else None,
         manifest_path=job.task.manifest_path,
         manifest_entry=job.task.manifest_entry(),
+        period_source=job.task.entry.period_source,
     )
 
 

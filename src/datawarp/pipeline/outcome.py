@@ -41,6 +41,10 @@ class FileOutcome:
     pending_change_ids: list[int] = field(default_factory=list)
     validation: list[CheckResult] = field(default_factory=list)
     seconds: float = 0.0
+    period_kind: str | None = None
+    period_source: str | None = None  # PeriodSource; None when no period was found
+    rows_replaced: int = 0  # deleted first: REPLACE's period, or a forced reload's earlier copy
+    notes: list[str] = field(default_factory=list)  # what the load did besides loading rows
 
     @property
     def ok(self) -> bool:

@@ -90,8 +90,8 @@ def previous_load(conn: psycopg.Connection, job: FileJob, fetched: FetchedFile) 
 
 
 def repeated_load(conn: psycopg.Connection, job: FileJob, fetched: FetchedFile) -> int | None:
-    """The earlier completed load of these bytes and period that this one adds to (a forced
-    reload); None under REPLACE, which removes the earlier rows."""
+    """The earlier completed load of these bytes and period that this one loads again (a forced
+    reload, which replaced its rows); None under REPLACE, which removes the period's rows."""
     if job.task.load_mode == LoadMode.REPLACE:
         return None
     return previous_load(conn, job, fetched)
@@ -225,13 +225,6 @@ def prepare_table(
     return result
 
 
-def remove_replaced_rows(conn: psycopg.Connection, job: FileJob) -> int:
-    """REPLACE swaps the file's period (the whole table when the file has no period)."""
-    if job.task.load_mode != LoadMode.REPLACE:
-        return 0
-    return staging.delete_for_replace(conn, job.target, job.period)
-
-
 # --- copy ---------------------------------------------------------------------------------
 
 
@@ -351,7 +344,7 @@ def record_completion(conn: psycopg.Connection, job: FileJob, done: Completion) 
     loads.finish_event(
         conn, done.load_id, LoadStatus.COMPLETED, rows_loaded=done.rows_loaded,
         columns_added=done.columns_added, sheet=done.sheet, column_stats=done.stats,
-        validated=done.validated, repeat_of=done.repeat_of,
+        validated=done.validated, repeat_of=done.repeat_of, rows_replaced=done.rows_removed,
     )  # fmt: skip
     rows = loads.table_rows_after_load(
         conn, job.source_code, job.target.schema, job.target.table, loaded=done.rows_loaded,
