@@ -8,8 +8,6 @@ Percentages land as fractions and the unit is in ``tbl_column_metadata``.
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 import pytest
 
 from datawarp.catalog import schema_changes

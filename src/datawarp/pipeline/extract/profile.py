@@ -11,7 +11,7 @@ import math
 from collections.abc import Iterable
 
 from datawarp.core.pgtypes import BOOLEAN, DATE, NUMERIC, TEXT, TIMESTAMP, widen
-from datawarp.pipeline.extract.examples import Examples
+from datawarp.pipeline.extract.examples import EXAMPLES, Examples
 from datawarp.pipeline.extract.values import (
     BOOL,
     CENSORED,
@@ -28,6 +28,7 @@ from datawarp.pipeline.extract.values import (
 )
 
 _LONGEST_MARKER = max(map(len, MISSING_MARKERS))
+_LOOKED_AT = 4096  # distinct strings a text column remembers having classified
 # What a string must start with (once stripped) to be a number at all (values.parse_text).
 NUMBER_STARTS = frozenset("0123456789+-.£$€")
 NUMBER_TYPES = frozenset({"smallint", "integer", "bigint", NUMERIC})
@@ -39,13 +40,14 @@ class ColumnProfile:
     __slots__ = (
         "_count", "_empty", "_markers", "_censored", "_low", "_high", "_has_decimal", "_has_day",
         "_has_moment", "_has_bool", "_has_words", "_has_percent", "_has_plain_decimal",
-        "max_text_length", "examples",
+        "max_text_length", "examples", "_looked_at",
     )  # fmt: skip
 
     def __init__(self, *, examples: bool = True) -> None:
         self._count = self._empty = self._markers = self._censored = self.max_text_length = 0
         # Readers that observe stand-ins for values (the Arrow path) collect examples themselves.
         self.examples = Examples() if examples else None
+        self._looked_at: set[str] = set()  # strings of a text column already classified
         self._low, self._high = math.inf, -math.inf  # integer range seen so far
         self._has_decimal = self._has_day = self._has_moment = False
         self._has_bool = self._has_words = self._has_percent = self._has_plain_decimal = False
@@ -107,10 +109,17 @@ class ColumnProfile:
             self.max_text_length = length
         if length <= _LONGEST_MARKER and value.lower() in MISSING_MARKERS:
             self._markers += 1
-        elif (self.examples is not None and self.examples.wants_words) or (
+            return
+        looked_at = self._looked_at
+        if value in looked_at:
+            return  # classified before: it cannot tell anything new
+        examples = self.examples
+        if (examples is not None and len(examples.words) < EXAMPLES) or (
             value[0] in NUMBER_STARTS and not self.holds_numbers
         ):
             self._observe_kind(value)
+            if len(looked_at) < _LOOKED_AT:
+                looked_at.add(value)
 
     def _observe_kind(self, value: object) -> None:
         kind, parsed = classify(value)

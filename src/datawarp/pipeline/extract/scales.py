@@ -91,10 +91,16 @@ class ScaleFacts:
 
     def note_sizes(self, cells: list) -> None:
         """The Python readers: the size of each plain number (percentage headers only)."""
+        if self.over_hundred:
+            return  # nothing more to learn
+        floats = [abs(cell) for cell in cells if type(cell) is float and cell - cell == 0.0]
+        if floats:
+            self.note_size(max(floats))  # Excel's numbers, at C speed
         for cell in cells:
-            form = number_form(cell) if cell is not None else None
-            if form is not None and form[0] == PLAIN:
-                self.note_size(form[1])
+            if cell is not None and type(cell) is not float:
+                form = number_form(cell)
+                if form is not None and form[0] == PLAIN:
+                    self.note_size(form[1])
 
 
 def column_unit(pg_type: str, *, signed: bool, mixed: bool, numbers: bool, scale: ScaleFacts):
