@@ -1,12 +1,20 @@
-"""Mutated files and manifests: the only outcomes are a table or a one-line DataWarpError.
+"""Mutated files and manifests: the only outcomes are a table or a one-line DataWarpError,
+and reading them never takes memory over a bound.
 
 Hypothesis flips, drops and inserts bytes in a CSV, in the XML parts of an xlsx and in a ZIP's
-structure, and edits manifest text. A fixed example budget keeps the run short in CI.
+structure, moves cells to far-away addresses, and edits manifest text. A fixed example budget
+keeps the run short in CI. Memory is measured in a separate process (its peak RSS is its own,
+whatever the test session did before), under an address-space cap so that a file asking for a
+huge grid fails the test at once instead of taking the machine's memory.
 """
 
 from __future__ import annotations
 
 import io
+import json
+import re
+import subprocess
+import sys
 import zipfile
 
 import openpyxl
@@ -99,6 +107,69 @@ def test_mutated_xlsx_parts(tmp_path_factory, part, data):
 @given(data=mutated(XLSX))
 def test_mutated_zip_structure(tmp_path_factory, data):
     _read_all(_written(tmp_path_factory, "fuzz.xlsx", data))
+
+
+MEMORY_BOUND_MB = 512  # reading a few small files peaks near 150 MB; a dense stray grid, GBs
+_READ_ALL = """
+import resource, sys
+resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))
+from datawarp.core.errors import DataWarpError
+from datawarp.pipeline.inspect import open_table
+for path in sys.argv[1:]:
+    print(path, file=sys.stderr, flush=True)  # a crash names the file it was reading
+    try:
+        for _ in open_table(path).iter_batches(1000):
+            pass
+    except DataWarpError:
+        pass
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+"""
+_REFERENCE = re.compile(rb'(<c r=")([A-Z]+[0-9]+)(")')
+
+
+@st.composite
+def far_cells(draw) -> bytes:
+    """The test workbook with some cells moved to far addresses (up to XFD1048576), as a
+    stray value typed far from a publisher's table."""
+    with zipfile.ZipFile(io.BytesIO(XLSX)) as source:
+        sheet = source.read("xl/worksheets/sheet1.xml")
+        references = _REFERENCE.findall(sheet)
+        for _ in range(draw(st.integers(1, 3))):
+            _, old, _ = draw(st.sampled_from(references))
+            column = draw(st.sampled_from(["XFD", "BXY", "AAA", "C", "CV"]))
+            row = draw(st.sampled_from([1048576, 100001, 40, 2]))
+            sheet = sheet.replace(b'r="' + old + b'"', b'r="%s%d"' % (column.encode(), row), 1)
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as target:
+            for item in source.infolist():
+                body = sheet if item.filename == "xl/worksheets/sheet1.xml" else source.read(item)
+                target.writestr(item, body)
+    return buffer.getvalue()
+
+
+@settings(max_examples=3, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
+@given(files=st.lists(st.one_of(far_cells(), mutated(XLSX)), min_size=12, max_size=12),
+       texts=st.lists(mutated(CSV), min_size=4, max_size=4))  # fmt: skip
+def test_reading_mutated_files_stays_under_the_memory_bound(tmp_path_factory, files, texts):
+    folder = tmp_path_factory.mktemp("memory")
+    paths = [_written_in(folder, f"book{n}.xlsx", data) for n, data in enumerate(files)]
+    paths += [_written_in(folder, f"table{n}.csv", data) for n, data in enumerate(texts)]
+    with zipfile.ZipFile(folder / "pack.zip", "w") as archive:
+        archive.writestr("inner.xlsx", files[0])
+    done = subprocess.run(
+        [sys.executable, "-c", _READ_ALL, *map(str, paths), str(folder / "pack.zip")],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    peak_mb = json.loads(done.stdout.split()[-1])
+    assert peak_mb < MEMORY_BOUND_MB, f"peak {peak_mb} MB reading {len(paths) + 1} files"
+
+
+def _written_in(folder, name: str, data: bytes):
+    path = folder / name
+    path.write_bytes(data)
+    return path
 
 
 @BUDGET

@@ -119,6 +119,39 @@ def test_a_real_table_over_the_limit_says_so(tmp_path, monkeypatch):
         open_table(str(path))
 
 
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        (b'r="B5"', b'r="XFD1048576"'),  # a reference past every row the sheet lists
+        (b'r="B5"', b'r="B9999999"'),
+        (b'<c r="B5"', b'<c\nr="B5"'),  # calamine reads attributes however they are spaced
+        (b'<c r="B5" t="n"', b'<c t="n" r="B5"'),
+        (b'<c r="B5" t="n"', b'<c t="n"'),  # placed by its order in the row
+    ],
+    ids=["far reference", "eight-digit row", "newline", "r not first", "no reference"],
+)
+def test_a_cell_the_scan_cannot_bound_makes_the_sheet_streamed(tmp_path, old, new):
+    """calamine places a cell by its own reference, whatever the <row> around it says, so a
+    reference the quick bounds do not cover sends the sheet to the streamed reader."""
+    book = _book(tmp_path / "plain.xlsx")
+    irregular = tmp_path / "irregular.xlsx"
+    with zipfile.ZipFile(book) as source, zipfile.ZipFile(irregular, "w") as target:
+        for item in source.infolist():
+            body = source.read(item)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                assert old in body
+                body = body.replace(old, new, 1)
+            target.writestr(item, body)
+    assert xlsx_extent.check_sheet(book, "Data", "plain.xlsx") is False
+    assert xlsx_extent.check_sheet(irregular, "Data", "irregular.xlsx") is True
+    try:
+        rows = _loaded(str(irregular))
+    except BadInputError as exc:  # a row past Excel's last is damage, said in one line
+        assert new == b'r="B9999999"' and "\n" not in str(exc)
+        return
+    assert len(rows) == 20 and rows[3][:3] == ("R003", None if b"XFD" in new else 3, 5)
+
+
 def test_a_grid_over_the_limit_with_cells_under_it_is_streamed(tmp_path, monkeypatch):
     """The grid is bounded by 26 columns when no reference has two letters: 201 rows x 26
     exceed 5,000, the 402 real cells do not, so the sheet is streamed, not refused."""

@@ -21,6 +21,8 @@ from datawarp.pipeline.extract import xlsx_extent
 from datawarp.pipeline.extract.excel_reader import ExcelWorkbook
 from datawarp.pipeline.extract.xlsx_sparse import FAR_COLUMNS, SparseSheet
 from datawarp.pipeline.inspect import open_table
+from tests.cli_helpers import run_cli
+from tests.pipeline.helpers import register, table_rows, write_manifest
 
 _MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _RELS = "http://schemas.openxmlformats.org/package/2006/relationships"
@@ -232,3 +234,23 @@ def test_nan_in_a_date_format_is_the_epoch_in_both(tmp_path):
     dense, streamed = both_readers(path)
     assert streamed[0][1][0] == dense[0][1][0] == dt.datetime(1899, 12, 30)
     assert math.isnan(streamed[0][1][1]) and math.isnan(dense[0][1][1])
+
+
+def test_load_batch_loads_the_table_beside_a_stray_cell(conn, db_url, tmp_path):
+    """The whole load, not only inspect: 20 rows with their sheet row numbers, the stray cell
+    at XFD1048576 nowhere, and the warning in the report."""
+    rows = '<row r="1"><c r="A1" t="inlineStr"><is><t>Org Code</t></is></c>'
+    rows += '<c r="B1" t="inlineStr"><is><t>Attendances</t></is></c></row>'
+    rows += "".join(f'<row r="{n}"><c r="A{n}" t="inlineStr"><is><t>R{n:03d}</t></is></c>'
+                    f'<c r="B{n}"><v>{n * 10}</v></c></row>' for n in range(2, 22))  # fmt: skip
+    rows += '<row r="1048576"><c r="XFD1048576" t="inlineStr"><is><t>x</t></is></c></row>'
+    write_xlsx(tmp_path / "stray.xlsx", rows)
+    register(conn, "stray_ae")
+    manifest = write_manifest(
+        tmp_path, [{"source_code": "stray_ae", "path": "stray.xlsx"}], period="2025-09"
+    )
+    result = run_cli("load-batch", str(manifest), "--json", database_url=db_url)
+    assert result.exit_code == 0, result.stderr
+    loaded = table_rows(conn, "staging.tbl_stray_ae", "org_code, attendances, _row_number")
+    assert loaded[0] == ("R002", 20, 2) and loaded[-1] == ("R021", 210, 21) and len(loaded) == 20
+    assert "to column XFD" in result.stdout

@@ -160,9 +160,9 @@ class SparseSheet:
 
     def _column(self, reference: str) -> int:
         letters = reference.rstrip(_DIGITS)
-        if not (letters.isascii() and letters.isalpha() and letters.isupper()):
+        if not (letters.isascii() and letters.isalpha()):
             raise ValueError(f"cell reference {reference[:20]!r}")
-        column = column_number(letters.encode()) - 1
+        column = column_number(letters.upper().encode()) - 1  # calamine reads xfd5 as XFD5
         if column >= MAX_COLUMN:
             raise ValueError(f"cell reference {reference[:20]!r}")
         self._columns[letters] = column
