@@ -85,7 +85,7 @@ DEMO_SOURCES: tuple[dict[str, str], ...] = (
     ),
 )
 
-# Column descriptions use the names the extractor gives (datawarp.pipeline.extract.names.clean_name on
+# Column descriptions use the names the extractor gives (extract.column_names.table_names on
 # 'band_sub' headers); each named column is present in both layout versions.
 _AE_COLUMNS = {
     "org_code": {"description": "ODS code of the provider", "search_terms": ["trust", "provider"]},

@@ -7,12 +7,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from datawarp.pipeline.extract.names import (
-    MAX_IDENTIFIER_BYTES,
-    RESERVED_PREFIX,
-    clean_name,
-    clean_names,
-)
+from datawarp.core.naming import MAX_IDENTIFIER_BYTES
+from datawarp.core.naming import PROVENANCE_PREFIX as RESERVED_PREFIX
+from datawarp.pipeline.extract.column_names import clean_name, clean_names
 
 IDENTIFIER = re.compile(r"[a-z][a-z0-9_]*")
 
@@ -66,13 +63,20 @@ def test_clean_name(header, expected):
     assert clean_name(header) == expected
 
 
-def test_long_header_is_truncated_with_a_stable_hash():
+def test_long_header_is_abbreviated_before_it_is_cut():
+    header = (
+        "Number of patients waiting more than eighteen weeks for a first outpatient appointment"
+    )
+    assert clean_name(header) == "no_of_pts_waiting_over_eighteen_wks_for_a_first_outpatient_appt"
+
+
+def test_long_header_is_cut_with_a_stable_hash_as_the_last_resort():
     header = "Number of patients waiting more than eighteen weeks " * 3
     name = clean_name(header)
     assert len(name) == MAX_IDENTIFIER_BYTES
     assert re.fullmatch(r"[a-z0-9_]+_[0-9a-f]{6}", name)
     assert clean_name(header) == name
-    assert name == "number_of_patients_waiting_more_than_eighteen_weeks_numb_" + name[-6:]
+    assert name.startswith("no_pts_waiting_over_eighteen_wks_no_pts_waiting_")
 
 
 def test_long_headers_sharing_a_prefix_stay_distinct():

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 import pytest
 
 from datawarp.core.errors import BadInputError
-from datawarp.pipeline.extract.header import combined_name
+from datawarp.pipeline.extract.column_names import table_names
 from datawarp.pipeline.extract.table import WINDOW_ROWS, NoTableError, detect_layout
 from datawarp.pipeline.extract.table_rows import TableReader, is_note_line
 
@@ -223,6 +223,39 @@ def test_unnamed_column_with_a_stray_number_is_dropped_with_a_warning():
     ]
 
 
+def test_a_header_cell_reading_like_a_marker_names_its_column():
+    rows = [
+        ["Org", "Name", "C", "Total"],
+        ["RXX", "Trust X", 5, 10],
+        ["RYY", "Trust Y", "c", 12],
+    ]
+    layout, _, _ = read(rows)
+    assert layout.column_names == ["org", "name", "c", "total"]
+    assert layout.warnings == []  # no "column C has no header"
+
+
+def test_marker_letters_and_booleans_in_the_header_row_are_names():
+    rows = [["Site", "Grid", "X", "Y", "Z", "Yes"], ["A1", "TQ", 1.5, 2.5, 0.0, 4]]
+    layout, _, _ = read(rows)
+    assert layout.column_names == ["site", "grid", "x", "y", "z", "yes"]
+
+
+def test_footnote_marks_are_not_glued_to_header_words():
+    rows = [
+        [None, "European Union\u00b9", None, "United Kingdom2"],
+        ["Org", "All staff", "Doctors", "All staff"],
+        ["RXX", 1, 2, 3],
+    ]
+    layout, _, _ = read(rows)
+    assert layout.column_names == [
+        "org",
+        "european_union_all_staff",
+        "european_union_doctors",
+        "united_kingdom_all_staff",
+    ]
+    assert layout.columns[1].original_header == "European Union\u00b9 | All staff"
+
+
 def test_year_headers_stored_as_numbers_are_labels():
     rows = [
         ["Region", 2019.0, 2020.0, 2021.0],
@@ -250,15 +283,16 @@ def test_no_header_row_is_a_clear_error():
 
 
 def test_long_names_keep_the_sub_header_whole():
-    name = combined_name(
-        [
-            "A&E attendances greater than 4 hours from arrival to admission, transfer or discharge",
-            "Type 1 Departments - Major A&E",
-        ]
+    band = "A&E attendances greater than 4 hours from arrival to admission, transfer or discharge"
+    other = "A&E attendances less than 4 hours from arrival to admission, transfer or discharge"
+    names = table_names(
+        [[other, "Type 1 Departments - Major A&E"], [band, "Type 1 Departments - Major A&E"]]
     )
-    assert len(name) <= 63
-    assert name.endswith("_type_1_departments_major_a_and_e")
-    assert name.startswith("a_and_e_attendances_greater")
+    assert all(len(name) <= 63 for name in names)
+    assert names == [
+        "a_and_e_atts_under_4_hours_type_1_departments_major_a_and_e",
+        "a_and_e_atts_over_4_hours_type_1_departments_major_a_and_e",
+    ]
 
 
 # ---------------------------------------------------------------------------------------------

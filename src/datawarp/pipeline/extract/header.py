@@ -9,8 +9,6 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from datawarp.core.naming import MAX_IDENTIFIER_BYTES
-from datawarp.pipeline.extract.names import clean_name
 from datawarp.pipeline.extract.values import WORDS, classify, render_text
 
 MAX_BAND_ROWS = 2
@@ -42,6 +40,14 @@ def filled(cells: Sequence[object]) -> list[int]:
 def is_label(cell: object) -> bool:
     """Header-like text: a string that is not a number, date, marker or boolean."""
     return type(cell) is str and classify(cell)[0] == WORDS
+
+
+def is_name(cell: object) -> bool:
+    """Text a header row may hold as a column's name: besides labels and years, any text with a
+    letter or digit. In a header 'C', 'NA' or 'Yes' name a column; only data holds markers."""
+    if is_heading(cell):
+        return True
+    return type(cell) is str and any(char.isalnum() for char in cell)
 
 
 def is_year(cell: object) -> bool:
@@ -143,7 +149,11 @@ def _wider(window: Window, position: int, than: int) -> bool:
 
 
 def _looks_like_header(cells: list[object], widest: int, fewest_labels: int) -> bool:
-    """At least two labels, half as wide as the widest row, dense, hardly any numbers."""
+    """At least two labels, half as wide as the widest row, dense, hardly any numbers.
+
+    Texts that read as markers ('C', 'X', 'NA') are names when labels outnumber them: a data
+    row of suppressed counts holds more markers than labels.
+    """
     positions = filled(cells)
     words = sum(is_label(cells[index]) for index in positions)
     labels = sum(is_heading(cells[index]) for index in positions) if words else 0
@@ -151,7 +161,8 @@ def _looks_like_header(cells: list[object], widest: int, fewest_labels: int) -> 
         return False
     if 3 * len(positions) <= positions[-1] - positions[0] + 1:
         return False  # labels scattered over the width: a band, or a title and its unit
-    return len(positions) - labels <= max(1, labels // 10)
+    names = sum(is_name(cells[index]) for index in positions)
+    return names - labels <= labels and len(positions) - names <= max(1, labels // 10)
 
 
 def data_sample(window: Window, header: int) -> list[list[object]]:
@@ -169,7 +180,7 @@ def data_sample(window: Window, header: int) -> list[list[object]]:
 
 def column_range(header_cells: list[object], sample: list[list[object]]) -> range:
     """Sheet columns from the leftmost to the rightmost holding a heading or sampled data."""
-    used = [index for index in filled(header_cells) if is_heading(header_cells[index])]
+    used = [index for index in filled(header_cells) if is_name(header_cells[index])]
     for cells in sample:
         used.extend(filled(cells))
     return range(min(used), max(used) + 1) if used else range(0)
@@ -197,7 +208,7 @@ def is_band_row(cells: list[object], header_cells: list[object], first_column: i
 
 
 def _labelled(cells: list[object], index: int) -> bool:
-    return index < len(cells) and is_heading(cells[index])
+    return index < len(cells) and is_name(cells[index])
 
 
 def spacers(band_rows: list[list[object]], header_cells: list[object], columns: range) -> set[int]:
@@ -273,37 +284,12 @@ def kept_columns(
     return kept
 
 
-def combined_name(parts: Sequence[str]) -> str:
-    """``band_sub`` in at most 63 bytes: bands are shortened, never the sub-header.
-
-    A band already spelled out in the sub-header ('Emergency Admissions' over 'Emergency
-    Admissions via Type 1 A&E') is not repeated.
-    """
-    leaf_text = parts[-1]
-    bands = [part for part in parts[:-1] if part.casefold() not in leaf_text.casefold()]
-    leaf = clean_name(leaf_text)
-    if not bands:
-        return leaf
-    budget = MAX_IDENTIFIER_BYTES - len(leaf) - len(bands)
-    share = budget // len(bands)
-    if share < 4:
-        return clean_name("_".join([*bands, leaf_text]))  # names.py hashes what is too long
-    return "_".join([*(_shorten(clean_name(band), share) for band in bands), leaf])
-
-
-def _shorten(name: str, limit: int) -> str:
-    if len(name) <= limit:
-        return name
-    cut = name[:limit]
-    return cut.rsplit("_", 1)[0] if "_" in cut[1:] else cut
-
-
-def column_text(parts: list[str], index: int) -> tuple[str, str]:
-    """(text to clean into a name, original header) of one column."""
+def column_text(parts: list[str], index: int) -> tuple[list[str], str]:
+    """(header levels to name the column from, original header) of one column."""
     if not parts:
         letter = column_letter(index)
-        return f"column_{letter}", f"(column {letter}, no header)"
-    return combined_name(parts), " | ".join(parts)
+        return [f"column_{letter.lower()}"], f"(column {letter}, no header)"
+    return parts, " | ".join(parts)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from datawarp.core.naming import MAX_IDENTIFIER_BYTES
+from datawarp.pipeline.extract.column_names import fitted
 from datawarp.pipeline.extract.values import (
     CENSORED,
     MISSING_MARKERS,
@@ -40,7 +41,7 @@ class ColumnPlan:
 
 def originals_name(name: str, taken: set[str]) -> str:
     """``<name>_original``, within PostgreSQL's 63 bytes, numbered if the file has it already."""
-    base = name[: MAX_IDENTIFIER_BYTES - len(ORIGINALS_SUFFIX)].rstrip("_") + ORIGINALS_SUFFIX
+    base = fitted(name, MAX_IDENTIFIER_BYTES - len(ORIGINALS_SUFFIX)) + ORIGINALS_SUFFIX
     candidate, number = base, 2
     while candidate in taken:
         suffix = f"_{number}"

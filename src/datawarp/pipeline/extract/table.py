@@ -11,8 +11,9 @@ are streamed by ``table_rows.TableReader``. The decisions, in the order they are
   ('Provider Level Data'), a sentence at the table's left edge, or a row with a stray count
   (the '227' beside a banner) is never part of the header, so it never reaches a column name.
 * **Names.** A band is carried right over the columns below it (Excel merges leave only the
-  first cell filled) until the next band or a spacer column: ``band_sub``. A band already
-  spelled out in the sub-header is not repeated.
+  first cell filled) until the next band or a spacer column; a column's name joins every
+  level of its header (``column_names``). Any text in a header row names its column, even
+  'C' or 'NA', which would be markers in the data.
 * **Columns.** A column without any header text is a spacer and is dropped unless the data
   holds labels there or fills most of it (then it loads as ``column_<letter>``, with a warning).
 * **Side-by-side blocks.** When spacer columns split the header into groups that each start
@@ -29,6 +30,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from datawarp.core.errors import BadInputError
+from datawarp.pipeline.extract.column_names import table_names
 from datawarp.pipeline.extract.header import (
     MAX_BAND_ROWS,
     Window,
@@ -50,7 +52,6 @@ from datawarp.pipeline.extract.header import (
     spacers,
     titles_per_block,
 )
-from datawarp.pipeline.extract.names import clean_name, clean_names
 from datawarp.pipeline.extract.profile import ColumnProfile
 from datawarp.pipeline.extract.values import TEXT
 
@@ -141,7 +142,7 @@ def detect_layout(
     else:
         parts = header_parts(band_rows, header_cells, kept)
         texts = [column_text(parts[index], index) for index in kept]
-        names = clean_names([text for text, _ in texts])
+        names = table_names([levels for levels, _ in texts])
         layout.columns = [
             TableColumn(name, original, index)
             for name, (_, original), index in zip(names, texts, kept, strict=True)
@@ -234,7 +235,7 @@ def _stack_blocks(
     for block in blocks:
         parts = header_parts(band_rows, header_cells, block)
         texts = [column_text(parts[index], index) for index in block]
-        shapes.add(tuple(clean_name(text) for text, _ in texts))
+        shapes.add(tuple(table_names([levels for levels, _ in texts])))
         block_texts.append(texts)
     if len(shapes) > 1:
         raise BadInputError(
@@ -257,7 +258,7 @@ def _stack_blocks(
         title_names, title_originals = ["block"], ["(block number, left to right)"]
         block_titles = [(str(number),) for number in range(1, len(blocks) + 1)]
     texts = block_texts[0]
-    names = clean_names(title_names + [text for text, _ in texts])
+    names = table_names([[title] for title in title_names] + [levels for levels, _ in texts])
     originals = title_originals + [original for _, original in texts]
     sheet_columns = [None] * len(title_names) + list(blocks[0])
     layout.columns = [
