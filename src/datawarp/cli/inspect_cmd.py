@@ -5,17 +5,23 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.cells import cell_len
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from datawarp.cli.output import console, print_json
 from datawarp.cli.state import state
 
 if TYPE_CHECKING:
+    from rich.console import RenderableType
+
+    from datawarp.pipeline.extract.engine import ExtractedColumn
     from datawarp.pipeline.inspect import InspectReport
 
 SHOWN_TOTAL_ROWS = 10
 HEADER_WIDTH = 48
+HEADER_FOLDED = 20  # the original header's narrowest useful width in the table
 
 
 def inspect(
@@ -57,7 +63,7 @@ def render(report: InspectReport) -> None:
     if report.metadata:
         console.print(_metadata_table(report))
     console.print(_layout_lines(report))
-    console.print(_columns_table(report))
+    console.print(_columns_view(report))
     for line in _value_lines(report):
         console.print(line)
     for warning in report.warnings:
@@ -128,27 +134,74 @@ def _layout_lines(report: InspectReport) -> str:
     return "\n".join(lines)
 
 
+def _columns_view(report: InspectReport) -> RenderableType:
+    """The columns as a table when the terminal holds every name whole, else as a list.
+
+    A name is what a manifest's ``primary_key:`` and ``columns:`` need: it is never cut.
+    """
+    table = _columns_table(report)
+    # Each column at its widest cell, but the original header, which folds to a few words.
+    widths = [
+        max(len(column.header), *(cell_width(cell) for cell in column.cells))
+        for column in table.columns
+    ]
+    widths[2] = min(widths[2], HEADER_FOLDED)
+    if sum(widths) + 3 * len(widths) + 1 <= console.width:
+        return table
+    return _columns_list(report)
+
+
 def _columns_table(report: InspectReport) -> Table:
+    longest = max((len(column.name) for column in report.columns), default=0)
     table = Table(title=f"Columns ({len(report.columns)})", title_justify="left")
     table.add_column("#", justify="right")
-    table.add_column("name", style="bold")
+    table.add_column("name", style="bold", no_wrap=True, min_width=longest)
     table.add_column("original header", max_width=HEADER_WIDTH, overflow="fold")
     table.add_column("type")
     table.add_column("suppressed", justify="right")
     table.add_column("nulls", justify="right")
     table.add_column("from", justify="right")
     for number, column in enumerate(report.columns, start=1):
-        pg_type = column.pg_type + (" (all suppressed)" if column.is_fully_suppressed else "")
         table.add_row(
             str(number),
             column.name,
             escape(" ".join(column.original_header.split())),
-            pg_type,
+            _type_text(column),
             f"{column.suppressed_count:,}" if column.suppressed_count else "",
             f"{column.null_count:,}" if column.null_count else "",
             column.source_column or "",
         )
     return table
+
+
+def _columns_list(report: InspectReport) -> Table:
+    """One column per entry: its name whole on a line of its own, then the rest."""
+    listing = Table.grid(padding=(0, 1))
+    listing.title, listing.title_justify = f"Columns ({len(report.columns)})", "left"
+    listing.add_column(justify="right")
+    listing.add_column(overflow="fold")
+    for number, column in enumerate(report.columns, start=1):
+        details = [_type_text(column)]
+        if column.suppressed_count:
+            details.append(f"{column.suppressed_count:,} suppressed")
+        if column.null_count:
+            details.append(f"{column.null_count:,} nulls")
+        if column.source_column:
+            details.append(f"from {column.source_column}")
+        header = " ".join(column.original_header.split())
+        entry = Text.assemble(
+            (column.name, "bold"), "\n", header, "\n", (" · ".join(details), "dim")
+        )
+        listing.add_row(str(number), entry)
+    return listing
+
+
+def cell_width(cell: object) -> int:
+    return cell_len(str(cell))
+
+
+def _type_text(column: ExtractedColumn) -> str:
+    return column.pg_type + (" (all suppressed)" if column.is_fully_suppressed else "")
 
 
 def _value_lines(report: InspectReport) -> list[str]:
