@@ -47,6 +47,9 @@ IDENTIFIER = re.compile(r"[a-z][a-z0-9_]*")
         ("Covid19 admissions", "covid19_admissions"),
         ("covid19", "covid19"),
         ("week52", "week52"),  # already a clean name: kept as written
+        ("data2", "data2"),
+        ("Week52", "week52"),  # a number that belongs to its word
+        ("June23 admissions", "june23_admissions"),
         ("A122", "a122"),
         ("Non-Admitted", "non_admitted"),
         ("Other Emergency Admissions (i.e not via A&E)", "other_emergency_admissions_i_e_not_via_a_and_e"),
@@ -64,7 +67,9 @@ def test_comparison_number_and_unit_are_one_word():
 
 
 def test_footnote_digits_stay_where_dropping_them_would_merge_two_headers():
-    assert table_names([["Type1"], ["Type2"], ["Total3"]]) == ["type1", "type2", "total"]
+    assert table_names([["Total1"], ["Total2"], ["Monthly data3"]]) == [
+        "total1", "total2", "monthly_data"
+    ]  # fmt: skip
     assert table_names([["EU", "European Union1"], ["EU", "European Union"]]) == [
         "eu_european_union1", "eu_european_union"
     ]  # fmt: skip

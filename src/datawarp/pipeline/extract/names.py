@@ -11,9 +11,10 @@ the choices beyond janitor:
   "less/fewer than" -> ``under``, ``>=`` -> ``at_least``, ``<=`` -> ``at_most``, ``=`` ->
   ``equals``, ``<>`` -> ``not_equal`` ("No. > 18 weeks" -> ``no_over_18_weeks``).
 * Footnote marks go: superscript digits ("European Union¹"), digits glued to the end of a word
-  ("European Union1", "Monthly data2") and "[note 3]". A header already written as a clean
-  name (``covid19``) keeps its digits; ``column_names`` puts the digits back where dropping
-  them would make two headers of a table one name.
+  ("European Union1", "Monthly data2") and "[note 3]". A number that belongs to its word
+  stays ("Covid19", "June23", "Week52"), and so do the digits of a header already written as
+  a clean name (``data2``); ``column_names`` puts the digits back where dropping them would
+  make two headers of a table one name.
 * ``+`` is ``plus`` as a word of its own: "52+" -> ``x52_plus``, "Gt 52+ Weeks" -> ``gt_52_plus_weeks``.
 * Currency symbols (£ $ €) vanish: the header's unit goes, the words stay ("Cost (£)" -> ``cost``).
 * Accents are transliterated (NFKD, plus a few letters NFKD leaves alone, such as ß -> ss);
@@ -51,7 +52,13 @@ _NOTE_REFERENCE = re.compile(
 # A footnote number glued to a word: "Union1", "data13". Acronyms with numbers (COVID19, A122,
 # R1r, SQU03) do not match: the letters before the digits must be lower case.
 _GLUED_FOOTNOTE = re.compile(r"(?<=[a-z]{3})\d{1,2}(?![A-Za-z0-9])")
-_DIGITS_BELONG_TO = ("covid",)  # "Covid19" is a name, not Covid with footnote 19
+# Words whose number is part of the name, not a footnote: "Covid19", "June23", "Week52".
+_DIGITS_BELONG_TO = frozenset(
+    "covid january february march april may june july august september sept october november"
+    " december week day month year quarter type phase wave tier level stage part round cohort"
+    " version".split()
+)
+_LETTERS_BEFORE = re.compile(r"[A-Za-z]+$")
 
 _AND = r"[\s_]+"
 _OVER, _UNDER = rf"(?<![a-z])(?:greater|more){_AND}than", rf"(?<![a-z])(?:less|fewer){_AND}than"
@@ -140,8 +147,8 @@ def _without_footnotes(raw: str, plain: str) -> str:
 
 
 def _keep_or_drop_digits(match: re.Match[str]) -> str:
-    before = match.string[: match.start()].lower()
-    return match[0] if before.endswith(_DIGITS_BELONG_TO) else ""
+    word = _LETTERS_BEFORE.search(match.string, 0, match.start())
+    return match[0] if word and word[0].lower() in _DIGITS_BELONG_TO else ""
 
 
 def _unaccented(text: str) -> str:
