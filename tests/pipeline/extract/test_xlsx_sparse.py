@@ -213,6 +213,19 @@ def test_a_damaged_sheet_is_one_line(tmp_path, rows):
     assert "\n" not in str(caught.value)
 
 
+def test_a_sheet_that_stops_inside_its_data_is_one_line(tmp_path):
+    path = write_xlsx(tmp_path / "cut.xlsx", '<row r="1"><c r="A1"><v>1</v></c></row>')
+    cut = tmp_path / "cut-short.xlsx"
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(cut, "w") as target:
+        for item in source.infolist():
+            body = source.read(item)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                body = body.replace(b"</sheetData></worksheet>", b"")
+            target.writestr(item, body)
+    with pytest.raises(BadInputError, match=r"ends inside its data"):
+        list(SparseSheet(cut, "Data", "cut-short.xlsx").rows())
+
+
 def test_a_table_beside_a_stray_cell_is_streamed_not_refused(tmp_path, monkeypatch):
     rows = '<row r="1"><c r="A1" t="inlineStr"><is><t>Org Code</t></is></c>'
     rows += '<c r="B1" t="inlineStr"><is><t>Attendances</t></is></c></row>'

@@ -33,7 +33,12 @@ from xml.etree import ElementTree
 from datawarp.core.errors import BadInputError, DataWarpError
 from datawarp.pipeline.extract import xlsx_cells
 from datawarp.pipeline.extract.workbook import Row
-from datawarp.pipeline.extract.xlsx_extent import column_letters, column_number, sheet_part
+from datawarp.pipeline.extract.xlsx_extent import (
+    chunks,
+    column_letters,
+    column_number,
+    sheet_part,
+)
 
 FAR_COLUMNS = 256  # the width of a whole pre-2007 sheet: no table has a gap that wide
 MAX_ROW, MAX_COLUMN = 1_048_576, 16_384
@@ -239,15 +244,16 @@ def _row_batches(stream: IO[bytes]) -> Iterator[ElementTree.Element]:
             row_end, data_end = b"</" + prefix + b"row>", b"</" + prefix + b"sheetData>"
             data = data[found.end() :]
         stop = data.find(data_end)
-        cut = stop if stop >= 0 or not chunk else data.rfind(row_end)
-        if cut < 0:
-            continue
-        if stop < 0 and chunk:
-            cut += len(row_end)
-        yield ElementTree.fromstring(wrap[0] + data[:cut] + wrap[1])
-        if stop >= 0 or not chunk:
+        if stop >= 0:
+            yield ElementTree.fromstring(wrap[0] + data[:stop] + wrap[1])
             return
-        data = data[cut:]
+        if not chunk:
+            raise ValueError("the sheet ends inside its data")
+        cut = data.rfind(row_end)
+        if cut >= 0:
+            cut += len(row_end)
+            yield ElementTree.fromstring(wrap[0] + data[:cut] + wrap[1])
+            data = data[cut:]
 
 
 def _row_number(row: ElementTree.Element, following: int) -> int:
@@ -294,15 +300,9 @@ def _shared_strings(archive: zipfile.ZipFile) -> list[str]:
 def _census(stream: IO[bytes]) -> Counter[bytes]:
     """How many cells that may hold a value each column has, counted at C speed."""
     counts: Counter[bytes] = Counter()
-    tail = b""
-    while True:
-        chunk = stream.read(_CHUNK)
-        data = tail + chunk
-        cut = data.rfind(b"<") if chunk else len(data)
-        body, tail = data[: max(cut, 0)], data[max(cut, 0) :]
+    for body in chunks(stream):
         counts.update(_VALUED_CELL.findall(body))
-        if not chunk:
-            return counts
+    return counts
 
 
 def _body(census: Counter[bytes]) -> tuple[int, int, str]:
