@@ -82,7 +82,7 @@ def test_copy_arrow_loads_what_copy_rows_loads(conn, tmp_path):
     expected = _table_text(conn, rows_target)
     assert _table_text(conn, arrow_target) == expected
     by_name = dict(zip(expected[0], zip(*expected[1:], strict=True), strict=True))
-    assert by_name["rate"] == ("67.30", "0.5", "12", "-0.5")
+    assert by_name["rate"] == ("0.6730", "0.5", "12", "-0.5")  # 67.30% as its fraction
     assert by_name["share"] == ("1500", "0.002", "1200.50", "0")
     assert by_name["moment"][2:] == ("2025-09-03 00:00:00", "2025-09-04 00:00:00")
     assert by_name["attendances"] == ("1200", None, None, "1300")
