@@ -229,8 +229,11 @@ def test_rtt_percentile_columns_are_numeric_with_their_52_plus_beside_them(nhs_s
     rows = rows_of(table)
     median, e = by_letter["D"].name, by_letter["E"].name
     first = [r for r in rows if r["_row_number"] in (11, 12, 13, 14)]
-    # '-' in these rows: NULL in the numeric column D and in E (text before), nothing aside
+    # '-' in these rows: NULL in the numeric columns D and AA and in E (text before): IS NULL
+    # gives one answer across the row; nothing goes aside
+    within = by_letter["AA"].name
     assert all(r[median] is None and r[e] is None and r[e + "_original"] is None for r in first)
+    assert all(r[within] is None for r in first) and len(first) == 4
     censored = [r for r in rows if r[e + "_original"] is not None]
     assert len(censored) == by_letter["E"].censored_count == 9
     assert all(r[e] is None and r[e + "_original"] == "52+" for r in censored)

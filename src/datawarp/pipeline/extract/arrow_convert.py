@@ -87,6 +87,8 @@ class ArrowConverter:
     def __call__(self, column: pa.Array, facts: BufferFacts) -> pa.Array:
         pg_type, plan = self.pg_type, self.plan
         if plan.originals:
+            if plain_numbers(column, facts, trusted=True) is not None:
+                return pa.nulls(len(column), pa.string())  # only numbers: nothing censored
             encoded = pc.dictionary_encode(column)
             originals = originals_text(analyse(encoded.dictionary, self._classified))
             return pc.take(originals, encoded.indices)
