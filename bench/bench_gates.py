@@ -6,8 +6,10 @@ Builds an NHS-shaped staging table (12 data columns: 4 text, 6 integer, 1 numeri
 with SQL generate_series, then times, best of --repeat runs each (warm cache):
   baseline  one `SELECT count(*)` plus one hand-written query with every column's
             count(col) and the date column's min/max/outlier counts;
-  gates     datawarp.pipeline.gates.run_gates on the same load (no primary key set);
-  dup keys  the duplicate-key GROUP BY alone, for when a manifest sets primary_key.
+  gates     datawarp.pipeline.gates.run_gates on the same load (no primary key set), with
+            the duplicate-row check skipped (duplicate_rows_max_rows below the rows) and run;
+  dup keys  the duplicate-key GROUP BY alone, for when a manifest sets primary_key;
+  dup rows  the duplicate-row GROUP BY alone (every load up to duplicate_rows_max_rows).
 Goal from the issue: gates <= 1.2x baseline. Without --database-url a throw-away embedded
 PostgreSQL is started.
 """
@@ -19,8 +21,9 @@ import os
 import time
 
 from datawarp.catalog.connect import connect
-from datawarp.catalog.gate_queries import duplicate_keys
+from datawarp.catalog.gate_queries import duplicate_keys, duplicate_rows
 from datawarp.catalog.migrate import upgrade
+from datawarp.core.gate_settings import GateSettings
 from datawarp.pipeline.gates import ColumnStat, GateContext, run_gates
 
 TEXT = ["period", "org_code", "org_name", "region"]
@@ -88,9 +91,15 @@ def _measure(url: str, args: argparse.Namespace) -> None:
         table = "staging.tbl_bench_gates"
         count = _best(lambda: conn.execute(f"SELECT count(*) FROM {table}").fetchone(), args.repeat)  # noqa: S608
         hand = _best(lambda: conn.execute(_hand_written(table)).fetchone(), args.repeat)
+        skip = GateSettings(duplicate_rows_max_rows=args.rows - 1)
         ctx = GateContext("bench_gates", "staging", "tbl_bench_gates", load_id, "2025-09",
-                          "month", COLUMNS)  # fmt: skip
+                          "month", COLUMNS, settings=skip)  # fmt: skip
         gates = _best(lambda: run_gates(conn, ctx), args.repeat)
+        ctx.settings = GateSettings(duplicate_rows_max_rows=args.rows)
+        all_gates = _best(lambda: run_gates(conn, ctx), 1)
+        names = [c.name for c in COLUMNS]
+        rows = _best(lambda: duplicate_rows(conn, "staging", "tbl_bench_gates", load_id,
+                                            "2025-09", names), 1)  # fmt: skip
         key = ["org_code", "snapshot_date"]
         dups = _best(lambda: duplicate_keys(conn, "staging", "tbl_bench_gates", "2025-09", key), 1)
         conn.execute("DROP TABLE staging.tbl_bench_gates")
@@ -98,8 +107,10 @@ def _measure(url: str, args: argparse.Namespace) -> None:
     print(f"SELECT count(*)              {count:8.2f} s")
     print(f"hand-written aggregates      {hand:8.2f} s")
     print(f"baseline (sum)               {baseline:8.2f} s")
-    print(f"run_gates (all four gates)   {gates:8.2f} s   = {gates / baseline:.2f}x baseline")
+    print(f"run_gates, duplicate rows skipped {gates:8.2f} s = {gates / baseline:.2f}x baseline")
+    print(f"run_gates, duplicate rows checked {all_gates:8.2f} s = {all_gates / baseline:.2f}x")
     print(f"duplicate-key GROUP BY       {dups:8.2f} s   (extra, only with primary_key)")
+    print(f"duplicate-row GROUP BY       {rows:8.2f} s   (in the line above)")
 
 
 if __name__ == "__main__":

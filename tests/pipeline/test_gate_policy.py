@@ -178,16 +178,21 @@ def test_duplicate_rows_are_counted_within_the_file_and_against_other_loads():
     assert reload.message == (
         "582 duplicate row(s): 582 are already in the table for 2010-Q1 (load 7)"
     )
-    both = duplicate_rows_check(DuplicateRows(3, 2, [4, 9], [[14, 15], [20, 21, 22]]), None,
-                                DEFAULTS)  # fmt: skip
+    pair = {"first_row": 14, "last_row": 15, "copies": 2}
+    three = {"first_row": 20, "last_row": 31, "copies": 3}
+    both = duplicate_rows_check(DuplicateRows(3, 2, [4, 9], [pair, three]), None, DEFAULTS)
     assert both.message == (
-        "5 duplicate row(s): 3 repeat a row of the file (rows 14 and 15; rows 20, 21 and 22);"
-        " 2 are already in the table with no period (load 4, 9)"
+        "5 duplicate row(s): 3 repeat a row of the file (rows 14 and 15; 3 rows alike, rows 20"
+        " to 31); 2 are already in the table with no period (load 4, 9)"
     )
     assert both.details == {"duplicate_rows": 5, "within_file": 3, "of_other_loads": 2,
-                            "other_loads": [4, 9], "examples": [[14, 15], [20, 21, 22]]}  # fmt: skip
+                            "other_loads": [4, 9], "examples": [pair, three]}  # fmt: skip
     strict = GateSettings(severity={"duplicate_rows": "fail"})
-    assert duplicate_rows_check(DuplicateRows(1, 0, [], [[3, 4]]), "x", strict).status == "fail"
+    assert duplicate_rows_check(DuplicateRows(1, 0, [], [pair]), "x", strict).status == "fail"
+    unchecked = duplicate_rows_check(None, "x", GateSettings(duplicate_rows_max_rows=1000), 1001)
+    assert (unchecked.status, unchecked.message) == (
+        "warn", "duplicate rows not checked: 1,001 rows is over duplicate_rows_max_rows (1,000)",
+    )  # fmt: skip
 
 
 def test_evaluate_reports_duplicate_rows_without_a_primary_key():

@@ -305,3 +305,15 @@ def test_a_week_ending_on_the_1st_is_not_read_as_the_month(
         "SELECT period_start FROM datawarp.tbl_source_periods WHERE source_code = 'sitrep'"
     ).fetchone()[0]
     assert str(start) == "2023-09-25"  # the Monday of the week, not 1 October
+
+
+def test_a_load_over_the_duplicate_row_limit_says_it_was_not_checked(conn, db_url, tmp_path, home):
+    register(conn, "ae")
+    data = write_csv(tmp_path / "ae.csv", HEADER, provider_rows("2025-09"))
+    entry = {"source_code": "ae", "path": data.name, "period": "2025-09",
+             "validation": {"duplicate_rows_max_rows": 12}}  # fmt: skip
+    (outcome,) = run(db_url, home, write_manifest(tmp_path, [entry]), validate=True)[0].outcomes
+    check = _check(outcome, "duplicate_rows")
+    assert (check.status, check.message) == (
+        "warn", "duplicate rows not checked: 13 rows is over duplicate_rows_max_rows (12)",
+    )  # fmt: skip

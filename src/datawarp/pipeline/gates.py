@@ -66,7 +66,7 @@ class GateFacts:
     previous: PreviousLoad | None
     changes: list[RecordedChange]
     duplicates: DuplicateKeys | None  # None when no key is set or a key column is missing
-    duplicate_rows: DuplicateRows
+    duplicate_rows: DuplicateRows | None  # None when the load is too large to check
     coverage: MetadataCoverage
 
 
@@ -98,21 +98,19 @@ def read_facts(conn: Connection, ctx: GateContext) -> GateFacts:
     previous = queries.previous_load(
         conn, ctx.source_code, ctx.schema, ctx.period_kind, ctx.load_id
     )
+    duplicate_rows = None
+    if stats.rows <= ctx.settings.duplicate_rows_max_rows:
+        duplicate_rows = queries.duplicate_rows(
+            conn, ctx.schema, ctx.table, ctx.load_id, ctx.period, list(present),
+            examples=EXAMPLE_KEYS,
+        )  # fmt: skip
     return GateFacts(
         columns=columns,
         stats=stats,
         previous=previous,
         changes=queries.changes_for_load(conn, ctx.load_id),
         duplicates=duplicates,
-        duplicate_rows=queries.duplicate_rows(
-            conn,
-            ctx.schema,
-            ctx.table,
-            ctx.load_id,
-            ctx.period,
-            list(present),
-            examples=EXAMPLE_KEYS,
-        ),  # fmt: skip
+        duplicate_rows=duplicate_rows,
         coverage=queries.metadata_coverage(conn, ctx.source_code, _names(ctx.columns)),
     )
 
@@ -124,7 +122,7 @@ def evaluate(ctx: GateContext, facts: GateFacts) -> list[CheckResult]:
     quality = [
         null_columns_check(facts.columns, facts.stats, settings),
         *([keys] if keys else []),
-        duplicate_rows_check(facts.duplicate_rows, ctx.period, settings),
+        duplicate_rows_check(facts.duplicate_rows, ctx.period, settings, facts.stats.rows),
     ]
     dates = date_range_check(facts.stats, date_bounds(ctx.today, settings), settings)
     if dates is not None:
@@ -281,18 +279,27 @@ def duplicates_check(
     return CheckResult(QUALITY, "duplicate_keys", PASS, "0 duplicate keys", details)
 
 
-def _rows_text(rows: Sequence[int]) -> str:
-    numbers = [str(n) for n in rows]
-    return f"rows {', '.join(numbers[:-1])} and {numbers[-1]}"
+def _rows_text(example: dict[str, int]) -> str:
+    first, last, copies = example["first_row"], example["last_row"], example["copies"]
+    if copies == 2:
+        return f"rows {first} and {last}"
+    return f"{copies} rows alike, rows {first} to {last}"
 
 
 def duplicate_rows_check(
-    found: DuplicateRows, period: str | None, settings: GateSettings
+    found: DuplicateRows | None, period: str | None, settings: GateSettings, rows: int = 0
 ) -> CheckResult:
     """Rows identical in every data column: repeated within the file, or already in the table
     for the period from another load (the same data loaded twice). Exact repeats are almost
     always a publishing or loading error, but a file may hold them legitimately, so the
-    default severity is ``warn``."""
+    default severity is ``warn``. ``found`` is None for a load of more than
+    ``duplicate_rows_max_rows`` rows: the check says it did not run."""
+    if found is None:
+        limit = settings.duplicate_rows_max_rows
+        return CheckResult(QUALITY, "duplicate_rows", CheckStatus.WARN,
+                           f"duplicate rows not checked: {rows:,} rows is over"
+                           f" duplicate_rows_max_rows ({limit:,})",
+                           {"rows": rows, "duplicate_rows_max_rows": limit})  # fmt: skip
     total = found.within_file + found.of_other_loads
     details = {"duplicate_rows": total, "within_file": found.within_file,
                "of_other_loads": found.of_other_loads, "other_loads": found.other_loads,
