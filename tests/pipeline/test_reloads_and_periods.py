@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from datawarp.pipeline import steps
 from tests.cli_helpers import run_cli
 from tests.pipeline.helpers import (
     HEADER,
@@ -192,6 +193,23 @@ def test_a_period_in_the_file_name_is_used_and_shown_by_dry_run(conn, db_url, tm
     assert table_rows(conn, "staging.tbl_ae", "DISTINCT _period", "_period") == [("2023-10",)]
     source = conn.execute("SELECT period_source FROM datawarp.tbl_load_events").fetchone()[0]
     assert source == "file_name"
+
+
+def test_a_rerun_skips_a_file_whose_period_it_read_without_opening_it_again(
+    conn, db_url, tmp_path, home, monkeypatch
+):
+    register(conn, "ae", load_mode="REPLACE")
+    data = write_csv(tmp_path / "Monthly-AE-October-2023.csv", HEADER, provider_rows("2025-09"))
+    manifest = write_manifest(tmp_path, [{"source_code": "ae", "path": data.name}])
+    (first,) = run(db_url, home, manifest)[0].outcomes
+
+    def not_opened(*_args, **_kwargs):
+        raise AssertionError("the file was opened again")
+
+    monkeypatch.setattr(steps, "extract_file", not_opened)
+    (again,) = run(db_url, home, manifest)[0].outcomes
+    assert (again.status, again.period, again.period_source) == ("skipped", "2023-10", "file_name")
+    assert again.warnings[0].startswith(f"already loaded as load {first.load_id}")
 
 
 def test_replace_refuses_a_file_without_a_period(conn, db_url, tmp_path, home):

@@ -226,6 +226,22 @@ def already_loaded(
     return row[0] if row else None
 
 
+def inferred_period(
+    conn: psycopg.Connection, source_code: str, target_schema: str, sha256: str, source_file: str
+) -> tuple[int, str, str, str] | None:
+    """The period an earlier completed load of these bytes from this place read from the file
+    itself: (load_id, period, kind, period_source), so a re-run need not open the file to find
+    it again."""
+    row = conn.execute(
+        "SELECT load_id, period, period_kind, period_source FROM datawarp.tbl_load_events"
+        " WHERE source_code = %s AND target_schema = %s AND file_sha256 = %s"
+        " AND source_file = %s AND load_status = 'completed'"
+        " AND period_source IN ('title', 'file_name') ORDER BY load_id DESC LIMIT 1",
+        (source_code, target_schema, sha256, source_file),
+    ).fetchone()
+    return None if row is None else tuple(row)
+
+
 def earlier_loads_of_file(
     conn: psycopg.Connection,
     source_code: str,

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
+from datawarp.catalog import loads
 from datawarp.core.errors import BadInputError
 from datawarp.core.period_inference import disagreements, infer_period
 from datawarp.core.periods import Period
@@ -21,6 +22,8 @@ from datawarp.core.vocabulary import LoadMode, PeriodSource
 from datawarp.pipeline import steps
 
 if TYPE_CHECKING:
+    import psycopg
+
     from datawarp.pipeline.extract.engine import ExtractedTable
     from datawarp.pipeline.fetch import FetchedFile
     from datawarp.pipeline.steps import FileJob
@@ -39,23 +42,42 @@ def manifest_decides(job: FileJob) -> bool:
     return entry.period is not None or entry.period_source == PeriodSource.NONE
 
 
-def settle_period(job: FileJob, fetched: FetchedFile) -> SettledPeriod:
-    """The job with its period settled; raises BadInputError for REPLACE without one."""
+def _with_period(job: FileJob, period: Period | None, source: str | None) -> FileJob:
+    entry = job.task.entry.model_copy(
+        update={
+            "period": period.text if period else None,
+            "period_kind": period.kind if period else None,
+            "period_source": source,
+        }
+    )
+    return replace(job, task=replace(job.task, entry=entry))
+
+
+def settle_period(
+    job: FileJob, fetched: FetchedFile, conn: psycopg.Connection | None = None
+) -> SettledPeriod:
+    """The job with its period settled; raises BadInputError for REPLACE without one.
+
+    Without ``--force``, bytes already loaded from the same place take the period their load
+    read, without opening the file again: a re-run then skips them as cheaply as a file whose
+    manifest names its period.
+    """
     if manifest_decides(job):
         return SettledPeriod(job, None)
+    if conn is not None and not job.options.force:
+        recorded = loads.inferred_period(
+            conn, job.source_code, job.target.schema, fetched.sha256, job.task.location
+        )
+        if recorded is not None:
+            load_id, text, kind, source = recorded
+            evidence = f"load {load_id} of the same file"
+            return SettledPeriod(_with_period(job, Period(text, kind), source), None, evidence)
     table = steps.extract_file(fetched, job.task)
     found = infer_period(table.metadata, job.task.location)
     warnings = list(found.warnings)
     if found.period is None:
         warnings.append(_without_period(job, found.tried))
-    entry = job.task.entry.model_copy(
-        update={
-            "period": found.period.text if found.period else None,
-            "period_kind": found.period.kind if found.period else None,
-            "period_source": found.source,
-        }
-    )
-    settled = replace(job, task=replace(job.task, entry=entry))
+    settled = _with_period(job, found.period, found.source)
     return SettledPeriod(settled, table, found.evidence, warnings)
 
 

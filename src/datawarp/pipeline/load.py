@@ -72,7 +72,7 @@ def _fetch_and_settle(recorder: LoadRecorder, job: FileJob, result: FileResult) 
     a failure here is recorded as the load's, with the period as the manifest gave it."""
     try:
         fetched = steps.fetch_file(job)
-        settled = file_period.settle_period(job, fetched)
+        settled = file_period.settle_period(job, fetched, recorder.conn)
     except Exception as exc:  # noqa: BLE001 - every failure is recorded, then reported
         if job.options.dry_run and isinstance(exc, DataWarpError):  # a dry run writes nothing
             result.outcome.error = exc.message
