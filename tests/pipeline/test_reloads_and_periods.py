@@ -159,6 +159,27 @@ def test_a_corrected_file_in_the_same_place_replaces_only_with_force(conn, db_ur
     assert _rows_by_load(conn, "staging.tbl_ae") == {forced.load_id: 13}
 
 
+def test_a_forced_reload_names_only_the_loads_whose_rows_it_replaced(conn, db_url, tmp_path, home):
+    register(conn, "ae", load_mode="APPEND")
+    data = write_csv(tmp_path / "ae.csv", HEADER, provider_rows("2025-09"))
+    manifest = write_manifest(tmp_path, [{"source_code": "ae", "path": data.name}],
+                              period="2025-09")  # fmt: skip
+    run(db_url, home, manifest)
+    (second,) = run(db_url, home, manifest, force=True)[0].outcomes
+    (third,) = run(db_url, home, manifest, force=True)[0].outcomes
+    assert third.notes == [f"replaced 13 rows of load {second.load_id} (this file, period 2025-09)"]
+    conn.execute("DELETE FROM staging.tbl_ae")  # e.g. retention took them
+    conn.commit()
+    (fourth,) = run(db_url, home, manifest, force=True)[0].outcomes
+    assert (fourth.rows_replaced, fourth.notes) == (0, [])
+    write_csv(data, HEADER, provider_rows("2025-09", scale=2))
+    (beside,) = run(db_url, home, manifest)[0].outcomes
+    assert beside.warnings == [
+        f"load {fourth.load_id} of this file for period 2025-09 is still in the table: APPEND"
+        " keeps its rows beside these; use --force to replace them"
+    ]
+
+
 def test_a_dry_run_says_what_a_forced_reload_would_replace(conn, db_url, tmp_path, home):
     register(conn, "ae", load_mode="APPEND")
     data = write_csv(tmp_path / "ae.csv", HEADER, provider_rows("2025-09"))

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from datawarp.catalog import loads, staging
+from datawarp.catalog.scorecard_queries import loads_with_rows
 from datawarp.core.vocabulary import LoadMode
 
 if TYPE_CHECKING:
@@ -38,11 +39,14 @@ def _loads_words(load_ids: list[int]) -> str:
 
 
 def earlier_copies(conn: psycopg.Connection, job: FileJob, fetched: FetchedFile) -> list[int]:
-    """Completed loads of this file (same bytes, or same path or URL) and period."""
-    return loads.earlier_loads_of_file(
+    """Completed loads of this file (same bytes, or same path or URL) and period whose rows are
+    still in the table (an earlier --force, REPLACE or retention may have taken them)."""
+    earlier = loads.earlier_loads_of_file(
         conn, job.source_code, job.target.schema, job.period,
         sha256=fetched.sha256, source_file=job.task.location,
     )  # fmt: skip
+    kept = loads_with_rows(conn, job.target, earlier)
+    return [load_id for load_id in earlier if load_id in kept]
 
 
 def replace_rows(conn: psycopg.Connection, job: FileJob, fetched: FetchedFile) -> Replacement:
