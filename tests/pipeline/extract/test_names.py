@@ -40,6 +40,13 @@ IDENTIFIER = re.compile(r"[a-z][a-z0-9_]*")
         ("ÆRØ Code", "aero_code"),
         ("CaféName", "cafe_name"),
         ("MSitAE", "m_sit_ae"),
+        ("Patients with LTCs", "patients_with_ltcs"),  # an acronym's plural is one word
+        ("GPs", "gps"),
+        ("GPsTotal", "gps_total"),
+        ("CCGs (number)", "ccgs_number"),
+        ("Apr-25", "apr_25"),  # a month heading of a table wide by month
+        ("apr25", "apr25"),  # a month's year is no footnote mark
+        ("Sept 2025", "sept_2025"),
         ("A\u2013B", "a_b"),
         ("Org\u00a0Name", "org_name"),
         ("\uff05 rate", "percent_rate"),

@@ -55,8 +55,8 @@ _GLUED_FOOTNOTE = re.compile(r"(?<=[a-z]{3})\d{1,2}(?![A-Za-z0-9])")
 # Words whose number is part of the name, not a footnote: "Covid19", "June23", "Week52".
 _DIGITS_BELONG_TO = frozenset(
     "covid january february march april may june july august september sept october november"
-    " december week day month year quarter type phase wave tier level stage part round cohort"
-    " version".split()
+    " december jan feb mar apr jun jul aug sep oct nov dec week day month year quarter type"
+    " phase wave tier level stage part round cohort version".split()
 )
 _LETTERS_BEFORE = re.compile(r"[A-Za-z]+$")
 
@@ -168,15 +168,23 @@ def _plain_words(text: str) -> list[str]:
 
 
 def _split_camel_case(text: str) -> str:
-    """Space before each word that starts with a capital: orgCode, OrgCode, NHSEngland."""
+    """Space before each word that starts with a capital: orgCode, OrgCode, NHSEngland; an
+    acronym's plural stays whole (LTCs, GPs, ICBsData)."""
     spaced = []
     for index, char in enumerate(text):
         if index and char.isupper():
             before, after = text[index - 1], text[index + 1 : index + 2]
-            if before.islower() or (before.isupper() and after.islower()):
+            if before.islower() or (
+                before.isupper() and after.islower() and not _plural_s(text, index + 1)
+            ):
                 spaced.append(" ")
         spaced.append(char)
     return "".join(spaced)
+
+
+def _plural_s(text: str, index: int) -> bool:
+    """Whether the 's' at ``index`` ends an acronym's plural ('LTCs'), not starts a word."""
+    return text[index] == "s" and not text[index + 1 : index + 2].islower()
 
 
 def _joined_comparisons(words: list[str], compared: set[int]) -> list[str]:
