@@ -374,7 +374,7 @@ def test_engine_reads_the_ae_workbook_v2(ae_v2, tmp_path):
     assert "waits_from_decision_to_admit_to_admission_x4_12_hrs" in names
     assert len(names) == 21
     england = next(iter(table.iter_batches()))[0]
-    assert england[2] == "England" and england[-1] is True
+    assert england[2] == "England" and england[-2] is True
 
 
 def test_engine_reads_the_ae_csv_in_cp1252(tmp_path):

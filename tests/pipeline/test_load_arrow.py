@@ -88,6 +88,7 @@ def test_copy_arrow_loads_what_copy_rows_loads(conn, tmp_path):
     assert by_name["attendances"] == ("1200", None, None, "1300")
     assert by_name["note"] == ('say "hi"', "x", None, "Total")
     assert by_name["_is_total"] == ("false", "false", "false", "true")
+    assert by_name["_level"] == ("organisation", "organisation", "organisation", "national")
     assert by_name["_row_number"] == ("2", "3", "4", "5")
     assert set(by_name["_load_id"]) == {"41"} and set(by_name["_period"]) == {"2025-09"}
 
@@ -96,14 +97,15 @@ def test_text_nulls_and_awkward_characters_round_trip(conn):
     target = TableRef("staging_test", "tbl_awkward")
     create_table(conn, target, [IncomingColumn("words", "text"), IncomingColumn("n", "integer")])
     words = ["a,b", 'say "hi"', "line\nbreak", "", None, "\\N", "\\.", "tab\there", "é £ –", "\r\n"]
-    schema = pa.schema([("words", pa.string()), ("n", pa.int32()),
-                        ("_row_number", pa.int32()), ("_is_total", pa.bool_())])  # fmt: skip
+    schema = pa.schema([("words", pa.string()), ("n", pa.int32()), ("_row_number", pa.int32()),
+                        ("_is_total", pa.bool_()), ("_level", pa.string())])  # fmt: skip
     batch = pa.RecordBatch.from_arrays(
         [
             pa.array(words, pa.string()),
             pa.array([None if i % 3 else i for i in range(len(words))], pa.int32()),
             pa.array(range(2, 2 + len(words)), pa.int32()),
             pa.array([False] * len(words)),
+            pa.nulls(len(words), pa.string()),
         ],
         schema=schema,
     )

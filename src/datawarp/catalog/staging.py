@@ -18,6 +18,7 @@ from psycopg.types.json import Jsonb
 
 from datawarp.catalog.access import load_group_ddl
 from datawarp.catalog.introspect import identifier, table_columns, table_exists
+from datawarp.core.errors import ConflictError
 from datawarp.core.naming import TableRef
 from datawarp.core.pgtypes import IncomingColumn, type_sql
 
@@ -29,9 +30,15 @@ PROVENANCE_COLUMNS = (
     ("_row_number", "integer NOT NULL"),
     ("_is_total", "boolean NOT NULL DEFAULT false"),
     ("_loaded_at", "timestamptz NOT NULL DEFAULT now()"),
+    ("_level", "text"),  # national, region, system, organisation (docs/rows.md); NULL: not told
 )
 # The columns COPY fills per row, in order, after the data columns (_loaded_at is the default).
-COPIED_PROVENANCE = ("_load_id", "_period", "_source_file", "_sheet", "_row_number", "_is_total")
+COPIED_PROVENANCE = (
+    "_load_id", "_period", "_source_file", "_sheet", "_row_number", "_is_total", "_level",
+)  # fmt: skip
+# Provenance a table made before it existed gains on its next load: nullable, no default, so
+# PostgreSQL adds it without rewriting the table, and earlier rows read NULL ("not told").
+ADDED_LATER = frozenset({"_level"})
 
 
 @dataclass(frozen=True)
@@ -59,6 +66,29 @@ def create_table(
                 identifier(target), sql.SQL(", ").join(definitions)
             )
         )
+
+
+def add_missing_provenance(conn: psycopg.Connection, target: TableRef) -> list[str]:
+    """Add the provenance columns an existing table lacks (a table made before ``_level``).
+
+    Only when one is missing: ``ALTER TABLE`` would lock the table for the whole load.
+    Returns the columns added.
+    """
+    present = table_columns(conn, target.schema, target.table, include_provenance=True) or {}
+    missing = [(name, ddl) for name, ddl in PROVENANCE_COLUMNS if name not in present]
+    if any(name not in ADDED_LATER for name, _ in missing):
+        names = ", ".join(name for name, _ in missing)
+        raise ConflictError(
+            f"{target} lacks DataWarp's provenance columns {names}: it was not made by"
+            " DataWarp; load into another table or drop it"
+        )
+    for name, ddl in missing:
+        conn.execute(
+            sql.SQL("ALTER TABLE {} ADD COLUMN {} {}").format(
+                identifier(target), sql.Identifier(name), sql.SQL(ddl)
+            )
+        )
+    return [name for name, _ in missing]
 
 
 def create_indexes(conn: psycopg.Connection, target: TableRef) -> None:
@@ -137,7 +167,7 @@ def copy_rows(
     held_back: dict[int, list[str]] | None = None,
     on_rows: Callable[[int], None] | None = None,
 ) -> int:
-    """COPY every row; batches hold (data values..., row_number, is_total) tuples.
+    """COPY every row; batches hold (data values..., row_number, is_total, level) tuples.
 
     Columns held back for review go to tbl_quarantine instead, one JSON object per row.
     """
@@ -158,8 +188,8 @@ def copy_rows(
         for batch in batches:
             with cur.copy(copy_main) as copy:
                 for row in batch:
-                    values = row[:-2] if all_kept else tuple(row[i] for i in keep)
-                    copy.write_row((*values, *constant, row[-2], row[-1]))
+                    values = row[:-3] if all_kept else tuple(row[i] for i in keep)
+                    copy.write_row((*values, *constant, row[-3], row[-2], row[-1]))
             if held_index:
                 _quarantine(cur, batch, held_index, column_names, provenance.load_id)
             total += len(batch)
@@ -176,7 +206,7 @@ def _quarantine(cur, batch, held_index, column_names, load_id) -> None:
             for row in batch:
                 values = {column_names[i]: row[i] for i in indexes if row[i] is not None}
                 if values:
-                    copy.write_row((change_id, load_id, row[-2], Jsonb(values, quarantine_json)))
+                    copy.write_row((change_id, load_id, row[-3], Jsonb(values, quarantine_json)))
 
 
 @dataclass(frozen=True)

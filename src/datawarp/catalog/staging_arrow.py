@@ -1,8 +1,8 @@
 """COPY of typed Arrow record batches: ``load.copy_rows`` for the CSV fast path.
 
 The batches come from ``ExtractedTable.iter_arrow_batches`` (data columns, then
-``_row_number`` and ``_is_total``). Each is given the provenance constants, written as CSV by
-``pyarrow.csv.write_csv`` (no header) and streamed to ``COPY ... FROM STDIN (FORMAT csv)``: no
+``_row_number``, ``_is_total``, ``_level``). Each is given the provenance constants, written as
+CSV by ``pyarrow.csv.write_csv`` (no header) and streamed to ``COPY ... FROM STDIN (FORMAT csv)``: no
 Python object per cell. In that CSV a NULL is an empty unquoted field and every string is
 quoted, so an empty string could never be mistaken for NULL, and commas, quotes and line
 breaks inside text survive. A worker thread feeds the connection while the next batch is
@@ -44,7 +44,8 @@ def copy_arrow(
     on_rows: Callable[[int], None] | None = None,
 ) -> int:
     """COPY every row of ``batches``; returns the number of rows. Same contract as
-    ``load.copy_rows``, with Arrow batches (data columns, ``_row_number``, ``_is_total``)."""
+    ``load.copy_rows``, with Arrow batches (data columns, ``_row_number``, ``_is_total``,
+    ``_level``)."""
     held_back = held_back or {}
     held_names = {name for names in held_back.values() for name in names}
     kept = [name for name in column_names if name not in held_names]
@@ -78,10 +79,10 @@ def _csv_bytes(
     kept: list[str],
     provenance: Provenance,
 ) -> memoryview:
-    """The kept columns, the provenance constants, row number and totals flag, as CSV."""
+    """The kept columns, the provenance constants, row number, totals flag and level, as CSV."""
     width = len(column_names)
-    if batch.num_columns != width + 2:
-        raise ValueError(f"expected {width} data columns plus _row_number and _is_total")
+    if batch.num_columns != width + 3:
+        raise ValueError(f"expected {width} data columns plus _row_number, _is_total, _level")
     rows = batch.num_rows
     data = (
         batch.columns[:width]
@@ -94,7 +95,7 @@ def _csv_bytes(
         _constant(provenance.source_file, pa.string(), rows),
         _constant(provenance.sheet, pa.string(), rows),
     ]
-    arrays = [*data, *constants, batch.column(width), batch.column(width + 1)]
+    arrays = [*data, *constants, *batch.columns[width:]]
     table = pa.RecordBatch.from_arrays(arrays, names=[f"c{i}" for i in range(len(arrays))])
     sink = pa.BufferOutputStream()
     pa_csv.write_csv(table, sink, _WRITE_OPTIONS)

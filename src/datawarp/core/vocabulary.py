@@ -116,3 +116,13 @@ class ColumnUnit(StrEnum):
 
     FRACTION = "fraction"  # 0.691 is 69.1%
     PERCENT = "percent"  # 69.1 is 69.1%
+
+
+class RowLevel(StrEnum):
+    """A loaded row's place in the NHS hierarchy (``_level`` of a staging table; NULL where a
+    file has one level only, or for a row DataWarp cannot place). docs/rows.md has the rules."""
+
+    NATIONAL = "national"  # England
+    REGION = "region"  # NHS England regions, former SHAs, Health Education England regions
+    SYSTEM = "system"  # ICBs, STPs; figures by CCG / ICB of GP practice or residence
+    ORGANISATION = "organisation"  # trusts, independent providers, GP practices, CCGs, sites

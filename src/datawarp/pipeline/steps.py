@@ -183,6 +183,7 @@ def prepare_table(
         )
         result.created, result.columns_added = True, len(incoming)
         return result
+    staging.add_missing_provenance(conn, target)  # _level, for a table made before it
     pending = schema_changes.pending_requests(conn, target.schema, target.table)
     plan = result.plan = plan_changes(
         existing, incoming, pending, job.settings.schema_auto_add_limit

@@ -24,7 +24,7 @@ KH03 = "beds_kh03_overnight/Beds-Open-Overnight-Web_File-Final-DE5WC.xlsx"
 
 
 def rows_of(table) -> list[dict]:
-    names = table.column_names + ["_row_number", "_is_total"]
+    names = table.column_names + ["_row_number", "_is_total", "_level"]
     return [dict(zip(names, row, strict=True)) for batch in table.iter_batches() for row in batch]
 
 

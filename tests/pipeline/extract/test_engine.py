@@ -100,10 +100,10 @@ def test_xlsx_end_to_end(tmp_path):
     assert table.total_rows == [10]
     rows = [row for batch in table.iter_batches() for row in batch]
     assert rows == [
-        ("-", "England", 600, 12, Decimal("0.4"), 10, True),
-        ("RXX", "Trust X", 100, 5, None, 12, False),
-        ("RYY", "Trust Y", 200, 7, Decimal("0.5"), 13, False),
-        ("RZZ", "Trust Z", 300, None, Decimal("0.25"), 14, False),
+        ("-", "England", 600, 12, Decimal("0.4"), 10, True, "national"),
+        ("RXX", "Trust X", 100, 5, None, 12, False, "organisation"),
+        ("RYY", "Trust Y", 200, 7, Decimal("0.5"), 13, False, "organisation"),
+        ("RZZ", "Trust Z", 300, None, Decimal("0.25"), 14, False, "organisation"),
     ]
 
 
@@ -124,7 +124,8 @@ def test_several_data_sheets_make_the_choice_ambiguous(tmp_path):
         ("Region Data", "data"),
         ("Notes", "notes"),
     ]
-    assert [row for batch in chosen.iter_batches() for row in batch] == [("North", 10, 2, False)]
+    rows = [row for batch in chosen.iter_batches() for row in batch]
+    assert rows == [("North", 10, 2, False, None)]
 
 
 def test_a_hidden_sheet_loads_only_when_named(tmp_path):
@@ -178,8 +179,9 @@ def test_cp1252_csv_with_suppression_and_a_total_row(tmp_path):
     assert table.columns[3].suppressed_count == 1
     assert table.columns[4].null_count == 1
     rows = [row for batch in table.iter_batches() for row in batch]
-    assert rows[0] == ("RXX", "Trust X £", Decimal(1200), None, dt.date(2023, 9, 1), 2, False)
-    assert rows[2][-1] is True
+    assert rows[0][:-1] == ("RXX", "Trust X £", Decimal(1200), None, dt.date(2023, 9, 1), 2, False)
+    assert [row[-2:] for row in rows] == [(False, "organisation"), (False, "organisation"),
+                                          (True, "national")]  # fmt: skip
 
 
 def test_ragged_csv_row_names_its_line(tmp_path):
@@ -203,6 +205,7 @@ def test_csv_in_a_zip_with_macos_junk(tmp_path):
         5,
         3,
         False,
+        None,
     )
 
 

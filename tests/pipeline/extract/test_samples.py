@@ -188,7 +188,7 @@ def test_sample_loads_as_expected(nhs_samples, relative_path, tmp_path):
             value = row[position]
             if value is not None:
                 everything += value
-                if row[-1]:
+                if row[-2]:
                     in_totals += value
     assert rows == expected.row_count
     assert float(everything) == pytest.approx(expected.measure_sum, rel=1e-12)
@@ -209,7 +209,7 @@ def test_cwt_blocks_are_named_by_their_standard(nhs_samples, tmp_path):
         ["Two", "Month"],
     ]
     assert [row[1] for row in first_rows][0] == "Operational Standard = 75% from Q3 2021/22"
-    assert all(row[-2] == 5 for row in first_rows)  # one sheet row, three table rows
+    assert all(row[-3] == 5 for row in first_rows)  # one sheet row, three table rows
 
     referrals = open_table(str(path), sheet="Monthly Referrals Seen", cache_dir=tmp_path)
     assert referrals.column_names == ["block_title", "monthly", "total"]

@@ -70,7 +70,7 @@ def test_a_stray_cell_far_away_loads_the_table_in_bounded_memory(tmp_path, stray
     path = _book(tmp_path / "stray.xlsx", stray)
     assert xlsx_extent.check_sheet(path, "Data", "stray.xlsx") is True
     rows = _loaded(str(path))
-    assert len(rows) == 20 and rows[0] == ("R000", 0, 2, False) and rows[-1][:3] == ("R019", 19, 21)
+    assert len(rows) == 20 and rows[0] == ("R000", 0, 2, False, None) and rows[-1][:3] == ("R019", 19, 21)
     report, peak_mb = _inspect_measured(tmp_path, str(path))
     assert report["row_count"] == 20 and report["layout"]["last_data_row"] == 21
     assert [column["name"] for column in report["columns"]] == ["org_code", "attendances"]
@@ -96,7 +96,7 @@ def test_a_stray_cell_far_below_is_read_as_calamine_would(tmp_path):
     path = _book(tmp_path / "below.xlsx", "A1048576")
     assert xlsx_extent.check_sheet(path, "Data", "below.xlsx") is True
     rows = _loaded(str(path))
-    assert len(rows) == 21 and rows[-1] == ("stray", None, 1048576, False)
+    assert len(rows) == 21 and rows[-1] == ("stray", None, 1048576, False, None)
 
 
 def test_a_sheet_holding_more_cells_than_the_limit_is_one_line(tmp_path, monkeypatch):

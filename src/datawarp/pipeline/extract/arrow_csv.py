@@ -1,7 +1,8 @@
 """The CSV fast path: both passes of the engine on pyarrow record batches, never cell by cell.
 
 ``engine.open_table`` tries it for a CSV (plain or in a ZIP) whose detected layout is plain:
-one header record on line 1, data from line 2, every header field a column, no blocks. It
+one header record on line 1, data from line 2, every header field a column, no blocks; a file
+with ``fill_down`` columns takes the Python path, which fills them (``fill_down``). It
 streams the file with ``pyarrow.csv.open_csv`` (every field read as a string, a few MB at a
 time, so memory stays bounded), profiles the columns with ``arrow_values`` (pass 1), and
 later converts the batches into typed Arrow arrays (pass 2) that ``load_arrow`` COPYs.
@@ -32,6 +33,7 @@ import pyarrow.compute as pc
 
 from datawarp.core.errors import BadInputError
 from datawarp.core.pgtypes import PG_TYPE_KEY
+from datawarp.pipeline.extract import arrow_levels
 from datawarp.pipeline.extract.arrow_convert import ARROW_TYPES, ArrowConverter
 from datawarp.pipeline.extract.arrow_stats import ArrowColumnStats
 from datawarp.pipeline.extract.arrow_stream import ArrowFallback, ArrowSource
@@ -41,6 +43,7 @@ from datawarp.pipeline.extract.arrow_values import (
     total_mask,
 )
 from datawarp.pipeline.extract.originals import ColumnPlan
+from datawarp.pipeline.extract.row_levels import LevelDecision, LevelTracker, tracker_for
 from datawarp.pipeline.extract.scales import names_a_percentage
 from datawarp.pipeline.extract.table import TableLayout
 from datawarp.pipeline.extract.table_rows import is_note_line, minority_marker_columns
@@ -83,6 +86,8 @@ class ArrowProfile:
     label_columns: tuple[int, ...] = ()
     total_label_hits: dict[int, int] = field(default_factory=dict)
     _total_hits: list[tuple[int, pa.Array]] = field(default_factory=list, repr=False)
+    levels: LevelTracker | None = field(default=None, repr=False)  # pass 1's row levels
+    _decision: LevelDecision | None = field(default=None, repr=False)
     end_row: None = None  # the table always runs to the end of the file here
 
     @property
@@ -98,10 +103,23 @@ class ArrowProfile:
     def total_rows(self) -> list[int]:
         return self.total_row_numbers().to_pylist()
 
+    def level_decision(self) -> LevelDecision | None:
+        if self._decision is None and self.levels is not None:
+            self._decision = self.levels.decide(self.marker_columns())
+        return self._decision
+
+    def level_counts(self) -> dict[str, int]:
+        decision = self.level_decision()
+        return dict(decision.counts) if decision is not None else {}
+
     def total_row_numbers(self) -> pa.Array:
-        """Row numbers of the totals rows, ascending (int32): hits in the marker columns."""
+        """Row numbers of the totals rows, ascending (int32): hits in the marker columns, and
+        the rows ``row_levels`` placed national."""
         allowed = set(self.marker_columns())
         hits = [numbers for position, numbers in self._total_hits if position in allowed]
+        decision = self.level_decision()
+        if decision is not None and decision.mixed and decision.national_rows:
+            hits.append(pa.array(decision.national_rows, pa.uint64()))
         if not hits:
             return pa.array([], pa.int32())
         numbers = pc.unique(pc.cast(pa.concat_arrays(hits), pa.int32()))
@@ -117,7 +135,7 @@ class ArrowProfile:
         """Pass 2 (see ``typed_batches``) with what pass 1 found."""
         return typed_batches(
             self.source, self.first_line, names, plans, self.total_row_numbers(),
-            self.row_count, batch_size, display_name,
+            self.row_count, batch_size, display_name, self.level_decision(),
         )  # fmt: skip
 
 
@@ -146,6 +164,7 @@ def profile(source: ArrowSource, layout: TableLayout) -> ArrowProfile:
         ],
         label_columns=tuple(layout.label_columns),
         total_label_hits=dict.fromkeys(layout.label_columns, 0),
+        levels=tracker_for(layout),
     )
     with contextlib.closing(source.batches()) as batches:
         for batch in batches:
@@ -171,6 +190,8 @@ def _profile_batch(result: ArrowProfile, batch: pa.RecordBatch) -> None:
             hits = pc.indices_nonzero(mask)
             result.total_label_hits[position] += len(hits)
             result._total_hits.append((position, pc.add(hits, start)))
+    if result.levels is not None:
+        arrow_levels.observe(result.levels, columns, first_row)
     result.row_count += batch.num_rows
 
 
@@ -204,9 +225,10 @@ def typed_batches(
     expected_rows: int,
     batch_size: int,
     display_name: str,
+    levels: LevelDecision | None = None,
 ) -> Iterator[pa.RecordBatch]:
     """Typed record batches of at most ``batch_size`` rows: the columns, then
-    ``_row_number`` (int32) and ``_is_total`` (bool)."""
+    ``_row_number`` (int32), ``_is_total`` (bool) and ``_level`` (string, ``row_levels``)."""
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
     schema = pa.schema(
@@ -215,6 +237,7 @@ def typed_batches(
             for name, pg_type in zip(names, (plan.pg_type for plan in plans), strict=True)
         ]
         + [pa.field("_row_number", pa.int32()), pa.field("_is_total", pa.bool_())]
+        + [pa.field("_level", pa.string())]
     )
     converters = [ArrowConverter(plan.pg_type, plan) for plan in plans]
 
@@ -222,9 +245,10 @@ def typed_batches(
         columns = batch.columns
         facts = [BufferFacts.of(column) for column in columns]
         return [
-            converter(columns[plan.source], facts[plan.source])
-            for converter, plan in zip(converters, plans, strict=True)
-        ], batch.num_rows
+            *(converter(columns[plan.source], facts[plan.source])
+              for converter, plan in zip(converters, plans, strict=True)),
+            arrow_levels.level_array(levels, columns, batch.num_rows),
+        ], batch.num_rows  # fmt: skip
 
     rows = 0
     try:
@@ -232,7 +256,8 @@ def typed_batches(
             for arrays, count in converted:
                 numbers = _row_numbers(first_line + rows, count)
                 totals = _totals(numbers, total_rows, first_line + rows, count)
-                typed = pa.RecordBatch.from_arrays([*arrays, numbers, totals], schema=schema)
+                *values, level = arrays
+                typed = pa.RecordBatch.from_arrays([*values, numbers, totals, level], schema=schema)
                 rows += count
                 for start in range(0, count, batch_size):
                     yield typed.slice(start, batch_size)

@@ -21,7 +21,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from datawarp.pipeline.extract.columns import MEMO_SIZE
-from datawarp.pipeline.extract.table_rows import TOTAL_LABELS, is_total_label
+from datawarp.pipeline.extract.total_labels import (
+    LABEL_STARTS,
+    LONGEST_DECORATED_LABEL,
+    TOTAL_LABELS,
+    is_total_label,
+)
 from datawarp.pipeline.extract.values import (
     BOOL,
     DECIMAL,
@@ -45,10 +50,7 @@ _WHITESPACE_SET = pa.array(list(PY_WHITESPACE), pa.string())
 # Typed constants: pyarrow converts an untyped Python scalar slowly (it retries importing
 # numpy each time), which would cost more than the kernels on small batches.
 _K = {kind: pa.scalar(kind, pa.int8()) for kind in range(9)}
-_I32 = {
-    number: pa.scalar(number, pa.int32())
-    for number in (0, 1, 19, 18, max(map(len, TOTAL_LABELS)) + 8)
-}
+_I32 = {number: pa.scalar(number, pa.int32()) for number in (0, 1, 19, 18, LONGEST_DECORATED_LABEL)}
 _S = {text: pa.scalar(text, pa.string()) for text in ("", "0")}
 _NULL_INT = pa.scalar(None, pa.int64())
 _NULL_TEXT = pa.scalar(None, pa.string())
@@ -56,7 +58,8 @@ _SIGNS = pa.array(["", "-"], pa.string())
 _MARKERS = pa.array(sorted(m for m in MISSING_MARKERS if m.isascii()), pa.string())
 _BOOLEANS = pa.array(["true", "false", "yes", "no"], pa.string())
 _TOTALS = pa.array(sorted(TOTAL_LABELS), pa.string())
-_LONGEST_TOTAL = max(map(len, TOTAL_LABELS)) + 8  # as table_rows._LONGEST_TOTAL_LABEL
+_LONGEST_TOTAL = LONGEST_DECORATED_LABEL  # as total_labels.is_total_label
+_LABEL_START = "^(?:" + "|".join(LABEL_STARTS) + ")"
 _INT64_DIGITS = 18  # integer text this long always fits int64; longer goes to Python
 
 # values._NUMBER, restricted to ASCII and to the matches _parse_number accepts: no leading
@@ -327,17 +330,18 @@ def blank_count(column: pa.Array, facts: BufferFacts) -> int:
 
 
 def total_mask(column: pa.Array) -> pa.Array | None:
-    """Rows whose value is a totals label ('England', ' TOTAL ') as ``table_rows`` decides."""
+    """Rows whose value is a totals label ('England', ' TOTAL ', 'ENGLAND*') as
+    ``total_labels.is_total_label`` decides: plain ASCII labels here, decorated labels and
+    non-ASCII values by that function itself."""
     distinct = pc.unique(column)
     lowered = pc.ascii_lower(pc.utf8_trim(distinct, ASCII_WHITESPACE))
-    hits = pc.and_(
-        pc.less_equal(pc.binary_length(distinct), _I32[_LONGEST_TOTAL]),
-        pc.is_in(lowered, value_set=_TOTALS),
-    )
-    foreign = pc.invert(pc.string_is_ascii(distinct))
-    if any_true(foreign):
-        labels = [is_total_label(value) for value in pc.filter(distinct, foreign).to_pylist()]
-        hits = pc.replace_with_mask(hits, foreign, pa.array(labels, pa.bool_()))
+    short = pc.less_equal(pc.binary_length(distinct), _I32[_LONGEST_TOTAL])
+    hits = pc.and_(short, pc.is_in(lowered, value_set=_TOTALS))
+    decorated = pc.and_(pc.and_not(short, hits), pc.match_substring_regex(lowered, _LABEL_START))
+    checked = pc.fill_null(pc.or_(pc.invert(pc.string_is_ascii(distinct)), decorated), False)
+    if any_true(checked):
+        labels = [is_total_label(value) for value in pc.filter(distinct, checked).to_pylist()]
+        hits = pc.replace_with_mask(hits, checked, pa.array(labels, pa.bool_()))
     if not any_true(hits):
         return None
     return pc.is_in(column, value_set=pc.filter(distinct, hits))

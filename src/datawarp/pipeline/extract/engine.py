@@ -3,7 +3,7 @@
     table = open_fetched(fetch("https://…/Monthly-AE-September-2023.csv", cache_dir=...))
     table.columns            # names, original headers, PostgreSQL types, NULL counts
     for batch in table.iter_batches():
-        ...                  # tuples: one value per column, then row_number, is_total
+        ...                  # tuples: one value per column, then row_number, is_total, level
 
 ``open_fetched`` takes a fetched file (``pipeline.fetch``), chooses the sheet, detects the table and reads every data row
 once to infer the column types (pass 1). ``iter_batches`` opens the file again and converts
@@ -25,6 +25,7 @@ from datawarp.pipeline.extract.columns import ColumnConverter, ColumnStats
 from datawarp.pipeline.extract.formats import open_workbook
 from datawarp.pipeline.extract.header import column_letter
 from datawarp.pipeline.extract.originals import ColumnPlan
+from datawarp.pipeline.extract.row_levels import LevelDecision
 from datawarp.pipeline.extract.scales import names_a_percentage
 from datawarp.pipeline.extract.sheets import SheetChoice, SheetSurvey, choose_sheet
 from datawarp.pipeline.extract.table import TableColumn, TableLayout
@@ -73,12 +74,14 @@ class ExtractedTable:
     columns: list[ExtractedColumn]
     row_count: int
     total_rows: list[int]
+    row_levels: dict[str, int]  # rows per _level, coarsest first; {} when one level only
     metadata: dict[str, str]
     warnings: list[str]
     encoding: str | None = None
     delimiter: str | None = None
     _table_layout: TableLayout | None = field(default=None, repr=False)
     _marker_columns: tuple[int, ...] = field(default=(), repr=False)
+    _levels: LevelDecision | None = field(default=None, repr=False)  # row_levels.py
     _plans: list[ColumnPlan] = field(default_factory=list, repr=False)  # how each column is made
     _arrow: arrow_csv.ArrowProfile | None = field(default=None, repr=False)  # CSV fast path
 
@@ -96,7 +99,7 @@ class ExtractedTable:
     def iter_arrow_batches(self, batch_size: int = DEFAULT_BATCH_SIZE):
         """Pass 2 as typed ``pyarrow.RecordBatch``es of at most ``batch_size`` rows: the columns
         (int16/int32/int64, numeric as decimal text, date32, timestamp, bool, string), then
-        ``_row_number`` and ``_is_total``. None when the table took the Python path."""
+        ``_row_number``, ``_is_total`` and ``_level``. None when the table took the Python path."""
         if self._arrow is None:
             return None
         return self._arrow.typed_batches(
@@ -104,7 +107,8 @@ class ExtractedTable:
         )
 
     def iter_batches(self, batch_size: int = DEFAULT_BATCH_SIZE) -> Iterator[list[tuple]]:
-        """Typed rows, ``batch_size`` at a time: the column values, then row_number, is_total.
+        """Typed rows, ``batch_size`` at a time: the column values, then row_number, is_total
+        and level (``row_levels``: None unless the file mixes levels).
 
         Values are ready for COPY (int, Decimal, date, datetime, bool, str or None). The file
         is read again from the start, so the batches can be iterated more than once.
@@ -125,6 +129,7 @@ class ExtractedTable:
                 display_name=workbook.display_name,
                 is_csv=by_distinct,
                 label_columns=self._marker_columns,
+                levels=self._levels,
             )
             chunks = reader.chunks(workbook.iter_rows(self.sheet), READ_CHUNK)
             typed = (self._typed_rows(reader, chunk, converters) for chunk in chunks)
@@ -143,8 +148,9 @@ class ExtractedTable:
     ) -> list[tuple]:
         numbers, columns = chunk
         totals = reader.mark_totals(numbers, columns)
+        levels, flags = reader.mark_levels(columns, totals)  # before filling: the file's own
         converted = self._convert(columns, numbers, converters)
-        return list(zip(*converted, numbers, totals, strict=True))
+        return list(zip(*converted, numbers, flags, levels, strict=True))
 
     def _convert(
         self,
@@ -310,11 +316,13 @@ def _table(
         columns=columns,
         row_count=reader.row_count,
         total_rows=reader.total_rows(),
+        row_levels=reader.level_counts(),
         metadata=dict(layout.metadata),
         warnings=warnings,
         encoding=workbook.encoding,
         delimiter=workbook.delimiter,
         _table_layout=layout,
         _marker_columns=reader.marker_columns(),
+        _levels=reader.level_decision(),
         _plans=plans,
     )

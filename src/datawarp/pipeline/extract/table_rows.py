@@ -6,8 +6,9 @@
   merely starts with "Source" inside a data row ("Source of referral", 12, 40) never does.
 * **Ragged CSV rows** are an error naming the line, unless only notes follow them: a CSV that
   ends with a one-field "Data extracted on …" line loads; a short record mid-file does not.
-* **Totals.** A row is a total when a text column holds exactly 'England', 'Total',
-  'All providers', 'National' … (any case, outer spaces ignored). A column where such a word
+* **Totals.** A row is a total when a text column holds 'England', 'Total', 'All providers',
+  'National' … (any case, outer spaces ignored), alone or decorated ('ENGLAND*', 'Total4',
+  'England (Excluding Independent Sector)': ``total_labels``). A column where such a word
   is the value of most rows (a 'Country' column) is a category, not a totals marker, so it is
   left out of the rule. An org code of '-' alone is not used: NHS England also writes '-'
   for "did not submit".
@@ -21,14 +22,11 @@ import re
 from collections.abc import Iterable, Iterator
 
 from datawarp.core.errors import BadInputError
+from datawarp.pipeline.extract.row_levels import LevelDecision, merged_totals, tracker_for
 from datawarp.pipeline.extract.table import TableLayout
+from datawarp.pipeline.extract.total_labels import TOTAL_LABELS, is_total_label  # noqa: F401
 from datawarp.pipeline.extract.workbook import Row
 
-TOTAL_LABELS = frozenset(
-    {"england", "total", "totals", "grand total", "england total", "total england"}
-    | {"all providers", "all organisations", "all trusts", "all commissioners", "national"}
-)
-_LONGEST_TOTAL_LABEL = max(map(len, TOTAL_LABELS)) + 8  # room for stray spaces
 _NOTE_LINE = re.compile(
     r"\s*(?:(?:notes?|sources?|footnotes?)\s*(?::|$|[-\u2013.]\s)|copyright\b|\u00a9|\*+\s+\S)",
     re.IGNORECASE,
@@ -66,14 +64,6 @@ def _two_values_each(cell_lists: list[list]) -> bool:
     )
 
 
-def is_total_label(value: object) -> bool:
-    return (
-        value.__class__ is str
-        and len(value) <= _LONGEST_TOTAL_LABEL  # type: ignore[arg-type]
-        and value.strip().casefold() in TOTAL_LABELS  # type: ignore[union-attr]
-    )
-
-
 def is_note_line(text: str) -> bool:
     """'Notes:', 'Source: NHS England', '© Crown copyright', '* = suppressed' ..."""
     return _NOTE_LINE.match(text) is not None
@@ -93,6 +83,7 @@ class TableReader:
         display_name: str,
         is_csv: bool = False,
         label_columns: tuple[int, ...] | None = None,
+        levels: LevelDecision | None = None,
     ):
         self.layout = layout
         self.display_name = display_name
@@ -115,6 +106,9 @@ class TableReader:
             position: set() for position in self.label_columns
         }
         self._totals: list[tuple[int, int]] = []  # (row number, bit mask of label columns hit)
+        # Pass 1 counts the rows' levels (row_levels); pass 2 is given what pass 1 decided.
+        self._levels = levels
+        self._level_tracker = tracker_for(layout) if levels is None else None
         self._ragged_end: tuple[int, int] | None = None  # (line, fields) of a short CSV record
         self._pending_blank = False
 
@@ -279,7 +273,27 @@ class TableReader:
                     masks[index] = masks.get(index, 0) | bit
                     self.total_label_hits[position] += 1
         self._totals.extend((numbers[index], mask) for index, mask in sorted(masks.items()))
+        if self._level_tracker is not None:
+            self._level_tracker.observe(numbers, columns)
         return flags
+
+    def mark_levels(self, columns: list[list], totals: list[bool]) -> tuple[list, list[bool]]:
+        """Pass 2: each row's ``_level`` (None unless the file mixes levels), and the totals
+        flags with the rows placed national set (a new list: ``totals`` is left as it is)."""
+        if self._levels is None:
+            return [None] * len(totals), totals
+        return self._levels.mark(columns, totals)
+
+    def level_decision(self) -> LevelDecision | None:
+        """The file's levels (after a full pass 1; None when no column can place a row)."""
+        if self._levels is None and self._level_tracker is not None:
+            self._levels = self._level_tracker.decide(self.marker_columns())
+        return self._levels
+
+    def level_counts(self) -> dict[str, int]:
+        """Rows per level, coarsest first; empty when the file has one level."""
+        decision = self.level_decision()
+        return dict(decision.counts) if decision is not None else {}
 
     def marker_columns(self) -> tuple[int, ...]:
         """Label columns where totals words mark a minority of rows (after a full pass)."""
@@ -288,7 +302,8 @@ class TableReader:
     def total_rows(self) -> list[int]:
         """Row numbers of the totals rows (after a full pass)."""
         allowed = sum(1 << position for position in self.marker_columns())
-        return [row_number for row_number, mask in self._totals if mask & allowed]
+        labelled = [row_number for row_number, mask in self._totals if mask & allowed]
+        return merged_totals(labelled, self.level_decision())
 
     # -- what the pass saw -----------------------------------------------------------------
 
