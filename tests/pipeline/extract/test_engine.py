@@ -88,22 +88,24 @@ def test_xlsx_end_to_end(tmp_path):
         "Banner": "Provider Level Data",
     }
     assert [(c.name, c.pg_type, c.suppressed_count) for c in table.columns] == [
+        ("block_title", "text", 0),  # the banner says which rows these are
         ("code", "text", 0),
         ("name", "text", 0),
         ("attendances_type_1", "smallint", 0),
         ("attendances_type_2", "smallint", 1),
         ("rate_conversion", "numeric", 1),
     ]
-    assert table.columns[2].original_header == "Attendances | Type 1"
-    assert table.columns[2].source_column == "D"
+    assert table.columns[3].original_header == "Attendances | Type 1"
+    assert table.columns[3].source_column == "D"
     assert table.row_count == 4
     assert table.total_rows == [10]
     rows = [row for batch in table.iter_batches() for row in batch]
+    banner = "Provider Level Data"
     assert rows == [
-        ("-", "England", 600, 12, Decimal("0.4"), 10, True, "national"),
-        ("RXX", "Trust X", 100, 5, None, 12, False, "organisation"),
-        ("RYY", "Trust Y", 200, 7, Decimal("0.5"), 13, False, "organisation"),
-        ("RZZ", "Trust Z", 300, None, Decimal("0.25"), 14, False, "organisation"),
+        (banner, "-", "England", 600, 12, Decimal("0.4"), 10, True, "national"),
+        (banner, "RXX", "Trust X", 100, 5, None, 12, False, "organisation"),
+        (banner, "RYY", "Trust Y", 200, 7, Decimal("0.5"), 13, False, "organisation"),
+        (banner, "RZZ", "Trust Z", 300, None, Decimal("0.25"), 14, False, "organisation"),
     ]
 
 
@@ -244,7 +246,8 @@ def test_inspect_report_is_json_ready(tmp_path):
     assert as_json["sheet"] == "Provider Data"
     assert as_json["row_count"] == 4
     assert as_json["total_rows"] == [10]
-    assert as_json["columns"][3]["suppressed_count"] == 1
+    assert as_json["columns"][4]["name"] == "attendances_type_2"
+    assert as_json["columns"][4]["suppressed_count"] == 1
     assert [sheet["kind"] for sheet in as_json["sheets"]] == ["cover", "data", "data", "notes"]
 
 
@@ -302,7 +305,7 @@ def test_pass_two_reuses_the_parsed_sheet_unless_the_file_changed(tmp_path):
     assert excel_reader._LAST_PARSED.get(excel_reader._file_key(path), "Provider Data") is None
     again = open_table(str(path))
     changed = [row for batch in again.iter_batches() for row in batch]
-    assert first[-1][2] == 300 and changed[-1][2] == 301
+    assert first[-1][3] == 300 and changed[-1][3] == 301  # after block_title, code, name
 
 
 def test_a_quoted_value_over_many_lines_is_a_warning_and_still_loads(tmp_path, monkeypatch):

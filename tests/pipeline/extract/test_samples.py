@@ -242,3 +242,21 @@ def test_workbooks_identify_cover_notes_and_hidden_sheets(nhs_samples, tmp_path)
         ("Data", "data"),
     ]
     assert not ccg.sheet_ambiguous
+
+
+def test_ae_editions_name_their_england_rows_alike(nhs_samples, tmp_path):
+    """The banner over a one-block sheet is its block_title, as over each of two blocks."""
+    folder = nhs_samples / "ae_monthly_timeseries"
+
+    def block_titles(name: str, sheet: str) -> set[str] | None:
+        table = open_table(str(folder / name), sheet=sheet, cache_dir=tmp_path)
+        if "block_title" not in table.column_names:
+            return None
+        position = table.column_names.index("block_title")
+        return {row[position] for batch in table.iter_batches() for row in batch}
+
+    old, new = "AE_England_data.xls", "Monthly-AE-Time-Series-January-2024.xls"
+    assert block_titles(old, "Activity") == block_titles(new, "Activity") == {"England Level Data"}
+    assert block_titles(old, "Performance") == {"England Level Data", "Field Testing Sites Only"}
+    # The 2024 Performance sheet has no banner at all: nothing says which rows these are.
+    assert block_titles(new, "Performance") is None

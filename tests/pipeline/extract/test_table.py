@@ -96,6 +96,7 @@ def test_banner_and_stray_count_never_reach_column_names():
     layout, _, data = read(rows)
     assert layout.header_rows == [12, 13]
     assert layout.column_names == [
+        "block_title",  # the banner is a value of every row, never part of a name
         "year",
         "org_code",
         "org_name",
@@ -106,7 +107,9 @@ def test_banner_and_stray_count_never_reach_column_names():
     ]
     assert layout.metadata["Banner"] == "Provider Level Data"
     assert not any("227" in column.original_header for column in layout.columns)
-    assert values(data) == [("2020-21", "R1H", "Barts", 100.0, 5.0, 90.0, 4.0)]
+    assert values(data) == [
+        ("Provider Level Data", "2020-21", "R1H", "Barts", 100.0, 5.0, 90.0, 4.0)
+    ]
 
 
 def test_banner_alone_above_a_one_row_header_is_not_a_band():
@@ -118,6 +121,25 @@ def test_banner_alone_above_a_one_row_header_is_not_a_band():
     layout, _, _ = read(rows)
     assert layout.header_rows == [2]
     assert layout.column_names == ["period", "type_1", "type_2"]
+
+
+@pytest.mark.parametrize(
+    ("line", "block_title"),
+    [
+        ("England Level Data", "England Level Data"),
+        ("Field Testing Sites Only", "Field Testing Sites Only"),
+        ("Table 3", None),  # a caption
+        ("Back to contents", None),  # a link
+        ("Attendances by provider, April 2025", None),  # a subtitle sentence
+    ],
+)
+def test_a_banner_under_the_title_block_is_the_block_title(line, block_title):
+    rows = [*TITLE_BLOCK, [None, line], [None, "Period", "Type 1"], [None, "2023-01-01", 1]]
+    layout, _, data = read(rows)
+    assert layout.header_rows == [12]
+    expected = (["block_title"] if block_title else []) + ["period", "type_1"]
+    assert layout.column_names == expected
+    assert values(data)[0][0] == (block_title or "2023-01-01")
 
 
 def test_title_sentence_at_the_left_edge_is_not_a_column_label():

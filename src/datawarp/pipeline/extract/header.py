@@ -5,16 +5,32 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from datawarp.pipeline.extract.values import WORDS, classify, render_text
+from datawarp.pipeline.extract.values import (
+    CENSORED,
+    DAY,
+    DECIMAL,
+    EMPTY,
+    INT,
+    MARKER,
+    WORDS,
+    classify,
+    render_text,
+)
 
 MAX_BAND_ROWS = 2
 _KEY_VALUE = re.compile(r"([A-Za-z][A-Za-z0-9 &/()'.-]{0,40}?)\s*:\s*(.*)", re.DOTALL)
 _SENTENCE_WORDS = 5
 _SENTENCE_CHARS = 40
+# A banner names the whole table ('Provider Level Data'), never a group of its columns.
+_BANNER = re.compile(r"(?i).*\blevel\s+data\b.*")
+_NAVIGATION = re.compile(r"(?i)(return|back|go)\s+to\s+.*|contents|index|back to top")
+_FEWEST_PERIODS = 2  # month headings that make a header row of a table wide by month
+_NUMBERS = frozenset({INT, DECIMAL, MARKER, CENSORED, EMPTY})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -65,7 +81,24 @@ def is_heading(cell: object) -> bool:
 def heading_text(cell: object) -> str | None:
     if is_year(cell):
         return str(int(cell))  # type: ignore[call-overload]
+    if type(cell) is dt.date or type(cell) is dt.datetime:
+        return render_text(cell)  # an Excel date heading a column: 2025-04-01
     return cell_text(cell)
+
+
+def is_period(cell: object) -> bool:
+    """A month or day as a heading: text such as 'Apr-25' or 'April 2025', or an Excel date."""
+    return cell is not None and classify(cell)[0] == DAY
+
+
+def is_navigation(text: str) -> bool:
+    """A link back to a contents sheet ('Return to Contents'), not a title."""
+    return _NAVIGATION.fullmatch(text) is not None
+
+
+def is_banner(text: str) -> bool:
+    """Words that name a whole table ('England Level Data'), not a group of its columns."""
+    return _BANNER.fullmatch(text) is not None
 
 
 def column_letter(index: int) -> str:
@@ -124,6 +157,7 @@ def header_position(window: Window, *, is_csv: bool) -> int | None:
         position
         for position, (_, cells) in enumerate(window.rows)
         if _looks_like_header(cells, widest, fewest_labels)
+        or _is_period_header(window, position, widest)
     ]
     if not candidates:
         return None
@@ -165,6 +199,34 @@ def _looks_like_header(cells: list[object], widest: int, fewest_labels: int) -> 
     return names - labels <= labels and len(positions) - names <= max(1, labels // 10)
 
 
+def _is_period_header(window: Window, position: int, widest: int) -> bool:
+    """A header row of months written as text or dates ('Service | Apr-25 | May-25 …'): a
+    label starts it, the rest are labels or months, and the row below holds numbers there."""
+    cells = window.cells(position)
+    positions = filled(cells)
+    if len(positions) < 3 or 2 * len(positions) < widest or not is_label(cells[positions[0]]):
+        return False
+    periods = []
+    for index in positions[1:]:  # a data row stops at its first number
+        cell = cells[index]
+        kind = classify(cell)[0]
+        if kind == DAY:
+            periods.append(index)
+        elif not (kind == WORDS and type(cell) is str) and not is_year(cell):
+            return False
+    if len(periods) < _FEWEST_PERIODS or key_value(cells):
+        return False
+    below = next((window.cells(p) for p in range(position + 1, len(window.rows))
+                  if filled(window.cells(p))), [])  # fmt: skip
+    kinds = [classify(cell_at(below, index))[0] for index in periods]
+    return all(kind in _NUMBERS for kind in kinds) and any(k in (INT, DECIMAL) for k in kinds)
+
+
+def period_columns(header_cells: list[object], columns: Sequence[int]) -> list[int]:
+    """The columns a header row heads with a month or date."""
+    return [index for index in columns if is_period(cell_at(header_cells, index))]
+
+
 def data_sample(window: Window, header: int) -> list[list[object]]:
     """The window's non-blank rows below the header, stopping at the first footnote."""
     sample = []
@@ -180,7 +242,7 @@ def data_sample(window: Window, header: int) -> list[list[object]]:
 
 def column_range(header_cells: list[object], sample: list[list[object]]) -> range:
     """Sheet columns from the leftmost to the rightmost holding a heading or sampled data."""
-    used = [index for index in filled(header_cells) if is_name(header_cells[index])]
+    used = [index for index in filled(header_cells) if labelled(header_cells, index)]
     for cells in sample:
         used.extend(filled(cells))
     return range(min(used), max(used) + 1) if used else range(0)
@@ -193,13 +255,18 @@ def is_band_row(cells: list[object], header_cells: list[object], first_column: i
         return False
     if any(not is_heading(cells[index]) for index in positions):
         return False  # a stray count beside a banner, or a data row
-    if len(positions) == 1 and positions[0] <= first_column:
+    if len(positions) == 1 and (
+        positions[0] <= first_column or is_banner(str(cells[positions[0]]))
+    ):
         return False  # a banner such as 'Provider Level Data'
     for index in positions:
         text = heading_text(cells[index]) or ""
         below = header_cells[index] if index < len(header_cells) else None
-        if index <= first_column and is_empty(below) and is_sentence(text):
-            return False  # a title sentence at the left edge, not a column label
+        beside = cell_at(cells, index + 1)
+        if index <= first_column and is_empty(below) and is_empty(beside) and is_sentence(text):
+            # A title sentence at the left edge, running over the empty cells beside it; a
+            # column label ('NHS Region of Residence Name') ends where the next label starts.
+            return False
     return True
 
 
@@ -207,8 +274,9 @@ def is_band_row(cells: list[object], header_cells: list[object], first_column: i
 # Columns
 
 
-def _labelled(cells: list[object], index: int) -> bool:
-    return index < len(cells) and is_name(cells[index])
+def labelled(cells: list[object], index: int) -> bool:
+    """Whether the row holds a column heading at ``index``: any name, a month or a date."""
+    return index < len(cells) and (is_name(cells[index]) or is_period(cells[index]))
 
 
 def spacers(band_rows: list[list[object]], header_cells: list[object], columns: range) -> set[int]:
@@ -216,7 +284,7 @@ def spacers(band_rows: list[list[object]], header_cells: list[object], columns: 
     return {
         index
         for index in columns
-        if not any(_labelled(cells, index) for cells in [*band_rows, header_cells])
+        if not any(labelled(cells, index) for cells in [*band_rows, header_cells])
     }
 
 
@@ -247,7 +315,7 @@ def header_parts(
 
 
 def label_text(cells: list[object], index: int) -> str | None:
-    return heading_text(cells[index]) if _labelled(cells, index) else None
+    return heading_text(cells[index]) if labelled(cells, index) else None
 
 
 def cell_at(cells: list[object], index: int) -> object:

@@ -7,18 +7,27 @@ are streamed by ``table_rows.TableReader``. The decisions, in the order they are
   two labels, at least half as wide as the widest row of the window, without wide gaps, and
   with no more than a stray number: title lines and banners are narrow, data rows hold
   numbers. (A one-column CSV needs one label; a one-column sheet is notes, not a table.)
+  A row of months ('Service | Apr-25 | May-25 …', as text or Excel dates) is a header too
+  when a label starts it and the row below holds numbers under the months: the table is
+  wide by month, and a warning says so.
 * **Band rows** above it (at most two) join the header when they are labels only. A banner
-  ('Provider Level Data'), a sentence at the table's left edge, or a row with a stray count
-  (the '227' beside a banner) is never part of the header, so it never reaches a column name.
+  ('Provider Level Data', or any lone label saying 'Level Data'), a title sentence at the
+  table's left edge running over empty cells, or a row with a stray count (the '227' beside a
+  banner) is never part of the header, so it never reaches a column name. A group row
+  separated from the header by title or note lines joins it when it tells apart columns the
+  header names alike (``header_bands``).
 * **Names.** A band is carried right over the columns below it (Excel merges leave only the
-  first cell filled) until the next band or a spacer column; a column's name joins every
-  level of its header (``column_names``). Any text in a header row names its column, even
-  'C' or 'NA', which would be markers in the data.
+  first cell filled) until the next band or a spacer column; a band label written in an
+  empty spacer column belongs to the group on its right. A column's name joins every level
+  of its header (``column_names``). Any text in a header row names its column, even 'C' or
+  'NA', which would be markers in the data.
 * **Columns.** A column without any header text is a spacer and is dropped unless the data
   holds labels there or fills most of it (then it loads as ``column_<letter>``, with a warning).
 * **Side-by-side blocks.** When spacer columns split the header into groups that each start
   with the same label ('Monthly', 'Period'), the groups are blocks of one shape; they are
   stacked into one long table, with the blocks' titles in leading ``block_title`` columns.
+  One block under a banner has the banner as its ``block_title`` the same way, so editions
+  of a publication with one block and with two name their rows alike.
 * **Metadata.** ``Key: value`` lines above the header are kept (Title, Period, Source…), and
   so are untitled lines (first as ``Title``) and banners (``Banner``).
 """
@@ -43,14 +52,22 @@ from datawarp.pipeline.extract.header import (
     filled,
     header_parts,
     header_position,
+    heading_text,
     is_band_row,
     is_heading,
     is_label,
+    is_navigation,
     kept_columns,
     key_value,
+    period_columns,
     side_by_side,
     spacers,
     titles_per_block,
+)
+from datawarp.pipeline.extract.header_bands import (
+    banner_above,
+    distant_group_row,
+    shift_group_labels,
 )
 from datawarp.pipeline.extract.profile import ColumnProfile
 from datawarp.pipeline.extract.values import TEXT
@@ -58,7 +75,7 @@ from datawarp.pipeline.extract.values import TEXT
 __all__ = ["WINDOW_ROWS", "Block", "NoTableError", "TableColumn", "TableLayout", "detect_layout"]
 
 WINDOW_ROWS = 100
-_NAVIGATION = re.compile(r"(?i)(return|back|go)\s+to\s+.*|contents|index|back to top")
+_WIDE_BY_MONTH = 3  # columns headed by months that make a table wide by month
 _COPYRIGHT = re.compile(r"(?i)\s*(copyright\b|\u00a9)")
 
 
@@ -124,7 +141,9 @@ def detect_layout(
         columns = range(columns.start, min(columns.stop, len(header_cells)))
     first_label = min(index for index in filled(header_cells) if is_heading(header_cells[index]))
     band_positions = _band_positions(window, header, first_label)
-    band_rows = [window.cells(position) for position in band_positions]
+    band_rows = shift_group_labels(
+        [window.cells(position) for position in band_positions], header_cells, columns, sample
+    )
     layout = TableLayout(
         header_rows=[window.number(position) for position in [*band_positions, header]],
         first_data_row=_first_data_row(window, header),
@@ -132,26 +151,58 @@ def detect_layout(
         blocks=[],
         header_width=len(header_cells),
     )
-    _read_title_block(window, band_positions[0] if band_positions else header, layout)
+    _read_title_block(window, header, set(band_positions), layout)
     kept = kept_columns(columns, spacers(band_rows, header_cells, columns), sample, layout.warnings)
     if not kept:
         raise NoTableError(f"{sheet_label}: no table found (the header row names no columns)")
     blocks = side_by_side(kept, header_cells)
     if blocks:
-        _stack_blocks(window, band_positions, header_cells, blocks, layout)
+        bands = list(zip(band_positions, band_rows, strict=True))
+        _stack_blocks(window, bands, header_cells, blocks, layout)
     else:
-        parts = header_parts(band_rows, header_cells, kept)
-        texts = [column_text(parts[index], index) for index in kept]
-        names = table_names([levels for levels, _ in texts])
-        layout.columns = [
-            TableColumn(name, original, index)
-            for name, (_, original), index in zip(names, texts, kept, strict=True)
-        ]
-        layout.blocks = [Block(tuple(kept), ())]
+        top = band_positions[0] if band_positions else header
+        banner = banner_above(window, top, first_label)
+        _one_block(band_rows, header_cells, kept, banner, layout)
+    _note_months(header_cells, kept, layout)
     layout.label_columns = _label_columns(layout, sample)
     if layout.first_data_row is None:
         layout.warnings.append(f"{sheet_label}: the table has a header but no data rows")
     return layout
+
+
+def _one_block(
+    band_rows: list[list[object]],
+    header_cells: list[object],
+    kept: list[int],
+    banner: tuple[int, str] | None,
+    layout: TableLayout,
+) -> None:
+    """One table; a banner over it ('England Level Data') is its ``block_title`` column."""
+    parts = header_parts(band_rows, header_cells, kept)
+    texts = [column_text(parts[index], index) for index in kept]
+    titles = [["block_title"]] if banner else []
+    names = table_names(titles + [levels for levels, _ in texts])
+    originals = [f"(title above the table, row {banner[0]})"] if banner else []
+    originals += [original for _, original in texts]
+    sheet_columns = [None] * len(titles) + list(kept)
+    layout.columns = [
+        TableColumn(name, original, sheet_column)
+        for name, original, sheet_column in zip(names, originals, sheet_columns, strict=True)
+    ]
+    layout.blocks = [Block(tuple(kept), (banner[1],) if banner else ())]
+    layout.block_title_count = len(titles)
+
+
+def _note_months(header_cells: list[object], kept: list[int], layout: TableLayout) -> None:
+    months = period_columns(header_cells, kept)
+    if len(months) < _WIDE_BY_MONTH:
+        return
+    first, last = (heading_text(header_cells[index]) for index in (months[0], months[-1]))
+    layout.warnings.append(
+        f"the table is wide by month: {len(months)} columns are headed by months or dates "
+        f"({first} to {last}, columns {column_letter(months[0])} to "
+        f"{column_letter(months[-1])}); a later month will arrive as a new column"
+    )
 
 
 def _band_positions(window: Window, header: int, first_column: int) -> list[int]:
@@ -170,7 +221,10 @@ def _band_positions(window: Window, header: int, first_column: int) -> list[int]
             break
         positions.insert(0, position)
         position -= 1
-    return positions
+    top = positions[0] if positions else header
+    band_rows = [window.cells(p) for p in positions]
+    group = distant_group_row(window, top, band_rows, header_cells, first_column)
+    return positions if group is None else [group, *positions]
 
 
 def _is_block_title_row(cells: list[object], header_cells: list[object]) -> bool:
@@ -196,8 +250,10 @@ def _first_data_row(window: Window, header: int) -> int | None:
     return None
 
 
-def _read_title_block(window: Window, top: int, layout: TableLayout) -> None:
-    for position in range(top):
+def _read_title_block(window: Window, header: int, bands: set[int], layout: TableLayout) -> None:
+    for position in range(header):
+        if position in bands:
+            continue
         cells = window.cells(position)
         pair = key_value(cells)
         if pair is not None:
@@ -205,7 +261,7 @@ def _read_title_block(window: Window, top: int, layout: TableLayout) -> None:
             continue
         positions = filled(cells)
         text = cell_text(cells[positions[0]]) if positions else None
-        if text is None or _NAVIGATION.fullmatch(text):
+        if text is None or is_navigation(text):
             continue
         if len(positions) == 1 or not is_label(cells[positions[-1]]):
             if _COPYRIGHT.match(text):
@@ -217,7 +273,7 @@ def _read_title_block(window: Window, top: int, layout: TableLayout) -> None:
 
 def _stack_blocks(
     window: Window,
-    band_positions: list[int],
+    bands: list[tuple[int, list[object]]],
     header_cells: list[object],
     blocks: list[list[int]],
     layout: TableLayout,
@@ -225,11 +281,9 @@ def _stack_blocks(
     """Side-by-side blocks of one shape become one long table with block title columns."""
     starts = ", ".join(column_letter(block[0]) for block in blocks)
     title_positions = [
-        position
-        for position in band_positions
-        if titles_per_block(window.cells(position), blocks) is not None
+        position for position, cells in bands if titles_per_block(cells, blocks) is not None
     ]
-    band_rows = [window.cells(p) for p in band_positions if p not in title_positions]
+    band_rows = [cells for position, cells in bands if position not in title_positions]
     shapes = set()
     block_texts = []
     for block in blocks:
@@ -250,7 +304,9 @@ def _stack_blocks(
         title_originals = [
             f"(title above each block, row {window.number(p)})" for p in title_positions
         ]
-        titles_by_row = [titles_per_block(window.cells(p), blocks) or [] for p in title_positions]
+        titles_by_row = [
+            titles_per_block(cells, blocks) or [] for p, cells in bands if p in title_positions
+        ]
         block_titles = [
             tuple(row[number] for row in titles_by_row) for number in range(len(blocks))
         ]
