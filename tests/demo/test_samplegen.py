@@ -358,10 +358,11 @@ def test_engine_reads_the_ae_workbook_v1(ae_v1, tmp_path):
     assert table.layout.notes_row == ENGLAND_ROW + 12 + 2
     assert table.metadata["Period"] == "August 2025"
     names = table.column_names
-    assert names[:4] == ["period", "region", "org_code", "org_name"]
+    # The 'Provider Level Data' banner under the title block is every row's block_title.
+    assert names[:5] == ["block_title", "period", "region", "org_code", "org_name"]
     assert "a_and_e_attendances_type_1_departments_major_a_and_e" in names
     assert "waits_from_decision_to_admit_to_admission_x4_12_hs" in names
-    assert len(names) == 20 and not table.warnings
+    assert len(names) == 21 and not table.warnings
 
 
 def test_engine_reads_the_ae_workbook_v2(ae_v2, tmp_path):
@@ -369,12 +370,13 @@ def test_engine_reads_the_ae_workbook_v2(ae_v2, tmp_path):
     assert table.layout.header_rows == [BAND_ROW, HEADER_ROW]
     assert table.row_count == 13 and table.total_rows == [ENGLAND_ROW]
     names = table.column_names
-    assert names[:4] == ["period", "org_code", "org_name", "region"]
+    assert names[:5] == ["block_title", "period", "org_code", "org_name", "region"]
     assert "a_and_e_attendances_booked_appointments" in names
     assert "waits_from_decision_to_admit_to_admission_x4_12_hrs" in names
-    assert len(names) == 21
+    assert len(names) == 22
     england = next(iter(table.iter_batches()))[0]
-    assert england[2] == "England" and england[-2] is True
+    assert england[0] == "Provider Level Data" and england[3] == "England"
+    assert england[-2] is True
 
 
 def test_engine_reads_the_ae_csv_in_cp1252(tmp_path):
