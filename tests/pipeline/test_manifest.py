@@ -241,3 +241,49 @@ def test_a_recorded_entry_loads_the_same_way_again(tmp_path):
     assert (again.period, again.period_kind, again.period_source) == (
         "2010-11-07", "week_ending", "title",
     )  # fmt: skip
+
+
+FILL_DOWN = textwrap.dedent(
+    """\
+    sources:
+      - source_code: rtt
+        fill_down: [year, region_code]
+        files:
+          - {path: a.xlsx}
+          - {path: b.xlsx, fill_down: year}
+          - {path: c.xlsx, fill_down: []}
+      - source_code: plain
+        path: d.csv
+    """
+)
+
+
+def test_fill_down_per_source_and_per_file(tmp_path):
+    from datawarp.pipeline.preflight import FileTask
+
+    rtt, plain = parse_manifest(FILL_DOWN, base_dir=tmp_path).sources
+    tasks = [FileTask(rtt, entry, None) for entry in rtt.files]
+    assert [task.fill_down for task in tasks] == [["year", "region_code"], ["year"], []]
+    assert FileTask(plain, plain.files[0], None).fill_down == []
+    # What a load event keeps for `loads retry` fills the same columns.
+    from datawarp.pipeline.manifest import SourceEntry
+
+    for task in tasks:
+        again = SourceEntry(**task.manifest_entry())
+        assert FileTask(again, again.files[0], None).fill_down == task.fill_down
+
+
+@pytest.mark.parametrize(
+    ("written", "expected"),
+    [
+        (
+            "fill_down: {year: 1}",
+            "sources[0].fill_down: expected a list (lines starting with -), not {'year': 1}",
+        ),
+        ("fill_down: ['']", "sources[0].fill_down: a column name is empty"),
+        ("fill_down: [1]", "sources[0].fill_down[0]: Input should be a valid string"),
+    ],
+)
+def test_fill_down_problems_name_their_line(written, expected):
+    text = f"sources:\n  - source_code: a\n    path: x.csv\n    {written}\n"
+    assert _problems(text) == [f"m.yaml:4: {expected}"]

@@ -31,25 +31,43 @@ def inspect(
     ],
     sheet: Annotated[
         str | None,
-        typer.Option("--sheet", help="Worksheet to read (default: the first data sheet)."),
+        typer.Option(
+            "--sheet",
+            help="Worksheet to read (default: the first data sheet; when several hold tables,"
+            " a load needs sheet: NAME in the manifest).",
+        ),
     ] = None,
     member: Annotated[
         str | None, typer.Option("--member", help="File inside a ZIP: exact name or glob.")
+    ] = None,
+    fill_down: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--fill-down",
+            metavar="COLUMN",
+            help="Fill the column's empty cells from the row above, as the manifest's"
+            " fill_down: does (repeatable, or comma-separated).",
+        ),
     ] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
     """Show what DataWarp would load from a spreadsheet, CSV or ZIP: sheets, header, columns.
 
-    Lists the sheets (hidden, cover and notes sheets marked), the table found (header rows, first and last data row), each column's clean name, original header and PostgreSQL type, suppressed and empty cells per column, censored values (52+, <5) and where their text goes, the values that kept a column of numbers text, percentage units, totals rows, the title-block metadata and warnings.
+    Lists the sheets (hidden, cover and notes sheets marked; when several hold tables, each with its rows, columns and first headers), the table found (header rows, first and last data row), each column's clean name, original header and PostgreSQL type, suppressed and empty cells per column, censored values (52+, <5) and where their text goes, the values that kept a column of numbers text, percentage units, totals rows, the title-block metadata and warnings.
 
     Example: datawarp inspect Monthly-AE-September-2023.csv
 
     Example: datawarp inspect Beds-Open-Overnight.xlsx --sheet 'NHS Trust by Sector' --json
+
+    Example: datawarp inspect RTT-Overview-Timeseries.xlsx --fill-down year
     """
     from datawarp.pipeline import inspect as inspect_report
 
     cache_dir = state(ctx).settings().cache_dir
-    report = inspect_report.inspect(file_or_url, sheet=sheet, member=member, cache_dir=cache_dir)
+    filled = [name.strip() for option in fill_down or [] for name in option.split(",")]
+    report = inspect_report.inspect(
+        file_or_url, sheet=sheet, member=member, cache_dir=cache_dir, fill_down=filled
+    )
     if json_output:
         print_json(report.to_dict())
     else:
@@ -85,13 +103,17 @@ def _sheets_table(report: InspectReport) -> Table:
     table = Table(title="Sheets", title_justify="left")
     for heading in ("", "sheet", "kind", "hidden", "table"):
         table.add_column(heading)
+    candidates = {candidate.name: candidate for candidate in report.sheet_candidates}
     for sheet in report.sheets:
+        found = {True: "yes", False: "", None: "?"}[sheet.has_table]
+        if sheet.name in candidates:
+            found = escape(candidates[sheet.name].detail)
         table.add_row(
             "→" if sheet.chosen else "",
             escape(sheet.name),
             sheet.kind,
             "hidden" if sheet.hidden else "",
-            {True: "yes", False: "", None: "?"}[sheet.has_table],
+            found,
         )
     return table
 
@@ -110,7 +132,11 @@ def _layout_lines(report: InspectReport) -> str:
     where = "line" if report.format == "csv" else "row"
     sheet = "" if report.format == "csv" else f"Sheet [bold]{escape(report.sheet)}[/]"
     if report.sheet_ambiguous:
-        sheet += " [yellow](chosen from several: name one with --sheet)[/]"
+        sheet += (
+            f" [yellow](the first of {len(report.sheet_candidates)} sheets holding tables: a"
+            " load needs sheet: NAME in the file's manifest entry; inspect another with"
+            " --sheet NAME)[/]"
+        )
     lines = [sheet] if sheet else []
     plural = "s" if len(layout.header_rows) > 1 else ""
     lines.append(
@@ -131,6 +157,9 @@ def _layout_lines(report: InspectReport) -> str:
         )
     else:
         lines.append("Totals rows (_is_total): none")
+    if report.filled_down:
+        filled = ", ".join(f"{name} {count:,}" for name, count in report.filled_down.items())
+        lines.append(f"Filled down (empty cells that took the value above): {filled}")
     return "\n".join(lines)
 
 

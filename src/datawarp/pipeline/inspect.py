@@ -7,6 +7,7 @@ scripts; the loader calls them separately so it can fingerprint the file in betw
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from datawarp.pipeline.extract.engine import (
     ExtractedTable,
     open_fetched,
 )
-from datawarp.pipeline.extract.sheets import UNREAD
+from datawarp.pipeline.extract.sheets import UNREAD, SheetCandidate
 from datawarp.pipeline.fetch import fetch
 
 LISTED_TOTAL_ROWS = 100  # inspect lists the first rows marked as totals, then counts the rest
@@ -30,16 +31,18 @@ def open_table(
     member: str | None = None,
     cache_dir: Path | None = None,
     max_bytes: int | None = None,
+    fill_down: Sequence[str] = (),
 ) -> ExtractedTable:
     """Fetch ``location`` (path, ``file://`` or http(s) URL), find its table and profile it.
 
-    ``sheet`` names the worksheet (default: the first visible sheet holding a table);
-    ``member`` picks a file inside a ZIP (exact name or glob). Raises ``BadInputError`` (or
+    ``sheet`` names the worksheet (default: the first visible sheet holding a table, with
+    ``sheet_candidates`` and a warning when several do); ``member`` picks a file inside a ZIP
+    (exact name or glob); ``fill_down`` as in a manifest. Raises ``BadInputError`` (or
     ``NotFoundError``) with a one-line message when there is nothing loadable.
     """
     fetch_options = {} if max_bytes is None else {"max_bytes": max_bytes}
     source = fetch(location, cache_dir=cache_dir or load_settings().cache_dir, **fetch_options)
-    return open_fetched(source, sheet=sheet, member=member)
+    return open_fetched(source, sheet=sheet, member=member, fill_down=fill_down)
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,7 @@ class InspectReport:
     sheets: list[SheetReport]
     sheet: str
     sheet_ambiguous: bool
+    sheet_candidates: list[SheetCandidate]  # several sheets hold tables: a load needs sheet:
     layout: ExtractedLayout
     columns: list[ExtractedColumn]
     row_count: int
@@ -73,6 +77,7 @@ class InspectReport:
     total_rows: list[int]  # the first LISTED_TOTAL_ROWS of them
     metadata: dict[str, str]
     warnings: list[str]
+    filled_down: dict[str, int]  # fill_down: empty cells that took the value above, by column
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -84,9 +89,12 @@ def inspect(
     sheet: str | None = None,
     member: str | None = None,
     cache_dir: Path | None = None,
+    fill_down: Sequence[str] = (),
 ) -> InspectReport:
     """What DataWarp would load from ``location``: sheets, table, columns, totals, warnings."""
-    table = open_table(location, sheet=sheet, member=member, cache_dir=cache_dir)
+    table = open_table(
+        location, sheet=sheet, member=member, cache_dir=cache_dir, fill_down=fill_down
+    )
     return report_for(table)
 
 
@@ -112,6 +120,7 @@ def report_for(table: ExtractedTable) -> InspectReport:
         ],
         sheet=table.sheet,
         sheet_ambiguous=table.sheet_ambiguous,
+        sheet_candidates=table.sheet_candidates,
         layout=table.layout,
         columns=table.columns,
         row_count=table.row_count,
@@ -119,4 +128,5 @@ def report_for(table: ExtractedTable) -> InspectReport:
         total_rows=table.total_rows[:LISTED_TOTAL_ROWS],
         metadata=table.metadata,
         warnings=table.warnings,
+        filled_down=table.filled_down,
     )

@@ -106,6 +106,9 @@ def _opened(ready: _Fetched, outcome: FileOutcome) -> ExtractedTable:
     table = ready.table or steps.extract_file(ready.file, ready.job.task)
     outcome.sheet = table.sheet
     outcome.warnings += table.warnings + file_period.manifest_period_warnings(ready.job, table)
+    if table.filled_down:
+        filled = ", ".join(f"{name} {count:,}" for name, count in table.filled_down.items())
+        outcome.notes.append(f"fill_down: empty cells that took the value above ({filled})")
     return table
 
 

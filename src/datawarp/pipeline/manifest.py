@@ -39,6 +39,7 @@ class FileEntry(BaseModel):
     period: str | None = None
     member: str | None = None
     sheet: str | None = None
+    fill_down: list[str] | None = None  # None: the source's
     period_kind: str | None = Field(default=None, exclude=True)
     period_source: PeriodSource | None = Field(default=None, exclude=True)
 
@@ -55,6 +56,11 @@ class FileEntry(BaseModel):
     def _period(cls, value: Any) -> str | None:
         return None if value is None else _normalised_period(value)
 
+    @field_validator("fill_down", mode="before")
+    @classmethod
+    def _fill_down(cls, value: Any) -> Any:
+        return None if value is None else _column_list(value)
+
 
 class SourceEntry(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -63,6 +69,7 @@ class SourceEntry(BaseModel):
     sheet: str | None = None
     member: str | None = None
     primary_key: list[str] = Field(default_factory=list)
+    fill_down: list[str] = Field(default_factory=list)  # empty cells take the value above
     columns: dict[str, ColumnMeta] = Field(default_factory=dict)
     files: list[FileEntry] = Field(default_factory=list)
     # gate settings for this source: the model of [datawarp.validation.sources.<code>]
@@ -81,6 +88,11 @@ class SourceEntry(BaseModel):
     @classmethod
     def _key_list(cls, value: Any) -> Any:
         return [value] if isinstance(value, str) else value
+
+    @field_validator("fill_down", mode="before")
+    @classmethod
+    def _fill_down(cls, value: Any) -> Any:
+        return [] if value is None else _column_list(value)
 
     @model_validator(mode="after")
     def _files_or_shorthand(self) -> SourceEntry:
@@ -113,6 +125,16 @@ class Manifest(BaseModel):
         if not sources:
             raise ValueError("must list at least one source")
         return sources
+
+
+def _column_list(value: Any) -> Any:
+    """A column name or a list of them (``fill_down: year`` is ``[year]``), each written out."""
+    names = [value] if isinstance(value, str) else value
+    if isinstance(names, list):
+        for name in names:
+            if isinstance(name, str) and not name.strip():
+                raise ValueError("a column name is empty")
+    return names
 
 
 def _says_none(value: Any) -> bool:

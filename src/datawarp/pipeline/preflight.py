@@ -50,6 +50,11 @@ class FileTask:
         return self.entry.member or self.source.member
 
     @property
+    def fill_down(self) -> list[str]:
+        """The file's own ``fill_down`` (``[]`` turns the source's off), else the source's."""
+        return self.source.fill_down if self.entry.fill_down is None else self.entry.fill_down
+
+    @property
     def load_mode(self) -> str:
         return self.registered.load_mode if self.registered else LoadMode.APPEND
 

@@ -112,8 +112,10 @@ def check_column_room(display_name: str, data_columns: int) -> None:
 
 
 def extract_file(fetched: FetchedFile, task: FileTask) -> ExtractedTable:
-    """The file's table; a workbook with several data sheets needs ``sheet:`` in the manifest."""
-    table = open_fetched(fetched, sheet=task.sheet, member=task.member)
+    """The file's table; a workbook with several data sheets needs ``sheet:`` in the manifest
+    (the refusal lists them as ``datawarp inspect`` does)."""
+    table = open_fetched(fetched, sheet=task.sheet, member=task.member,
+                         refuse_several_sheets=True, fill_down=task.fill_down)  # fmt: skip
     check_column_room(table.source.name, len(table.columns))
     missing = missing_key_columns(task.source.primary_key, table.column_names)
     if missing:
@@ -121,13 +123,6 @@ def extract_file(fetched: FetchedFile, task: FileTask) -> ExtractedTable:
             f"primary_key names {', '.join(missing)}, which {table.source.name} does not have"
             f" (its columns: {', '.join(table.column_names[:12])}"
             f"{', ...' if len(table.column_names) > 12 else ''}); fix primary_key in the manifest"
-        )
-    if table.sheet_ambiguous and task.sheet is None:
-        others = [s.name for s in table.sheets if s.kind == "data" and s.name != table.sheet]
-        names = ", ".join(f"'{name}'" for name in [table.sheet, *others])
-        raise BadInputError(
-            f"{table.source.name} has several sheets holding tables ({names});"
-            " name one with sheet: in the manifest"
         )
     return table
 

@@ -22,12 +22,19 @@ from typing import TYPE_CHECKING
 from datawarp.core.errors import BadInputError
 from datawarp.pipeline.extract import arrow_csv
 from datawarp.pipeline.extract.columns import ColumnConverter, ColumnStats
+from datawarp.pipeline.extract.fill_down import FillDown, fill_positions
 from datawarp.pipeline.extract.formats import open_workbook
 from datawarp.pipeline.extract.header import column_letter
 from datawarp.pipeline.extract.originals import ColumnPlan
 from datawarp.pipeline.extract.row_levels import LevelDecision
 from datawarp.pipeline.extract.scales import names_a_percentage
-from datawarp.pipeline.extract.sheets import SheetChoice, SheetSurvey, choose_sheet
+from datawarp.pipeline.extract.sheets import (
+    SheetCandidate,
+    SheetChoice,
+    SheetSurvey,
+    choose_sheet,
+    sheet_label,
+)
 from datawarp.pipeline.extract.table import TableColumn, TableLayout
 from datawarp.pipeline.extract.table_columns import (  # noqa: F401 - ExtractedColumn re-exported
     ColumnFacts,
@@ -70,6 +77,7 @@ class ExtractedTable:
     sheet: str
     sheet_ambiguous: bool
     sheets: list[SheetSurvey]
+    sheet_candidates: list[SheetCandidate]  # when several sheets hold tables (none named)
     layout: ExtractedLayout
     columns: list[ExtractedColumn]
     row_count: int
@@ -79,10 +87,12 @@ class ExtractedTable:
     warnings: list[str]
     encoding: str | None = None
     delimiter: str | None = None
+    filled_down: dict[str, int] = field(default_factory=dict)  # fill_down: cells filled
     _table_layout: TableLayout | None = field(default=None, repr=False)
     _marker_columns: tuple[int, ...] = field(default=(), repr=False)
     _levels: LevelDecision | None = field(default=None, repr=False)  # row_levels.py
     _plans: list[ColumnPlan] = field(default_factory=list, repr=False)  # how each column is made
+    _fill: tuple[int, ...] = field(default=(), repr=False)  # fill_down's table columns
     _arrow: arrow_csv.ArrowProfile | None = field(default=None, repr=False)  # CSV fast path
 
     @property
@@ -132,7 +142,8 @@ class ExtractedTable:
                 levels=self._levels,
             )
             chunks = reader.chunks(workbook.iter_rows(self.sheet), READ_CHUNK)
-            typed = (self._typed_rows(reader, chunk, converters) for chunk in chunks)
+            fill = FillDown(self._fill, len(self._table_layout.blocks))
+            typed = (self._typed_rows(reader, chunk, converters, fill) for chunk in chunks)
             yield from _in_batches(typed, batch_size)
         if reader.row_count != self.row_count:
             raise BadInputError(
@@ -145,10 +156,12 @@ class ExtractedTable:
         reader: TableReader,
         chunk: tuple[list[int], list[list]],
         converters: list[ColumnConverter],
+        fill: FillDown,
     ) -> list[tuple]:
         numbers, columns = chunk
         totals = reader.mark_totals(numbers, columns)
         levels, flags = reader.mark_levels(columns, totals)  # before filling: the file's own
+        fill.apply(numbers, columns, flags)
         converted = self._convert(columns, numbers, converters)
         return list(zip(*converted, numbers, flags, levels, strict=True))
 
@@ -221,32 +234,38 @@ def paused_gc() -> Iterator[None]:
 
 
 def open_fetched(
-    source: FetchedFile, *, sheet: str | None = None, member: str | None = None
+    source: FetchedFile,
+    *,
+    sheet: str | None = None,
+    member: str | None = None,
+    refuse_several_sheets: bool = False,
+    fill_down: Sequence[str] = (),
 ) -> ExtractedTable:
     """Find the table in a fetched file and profile it (pass 1).
 
     The loader fetches first (to fingerprint the file for idempotency) and must then read
-    exactly those bytes; ``pipeline.inspect.open_table`` does both for a path or URL.
+    exactly those bytes; ``pipeline.inspect.open_table`` does both for a path or URL. With
+    ``refuse_several_sheets`` (the loader) a workbook with several data sheets and no
+    ``sheet`` is a ``SeveralSheetsError``; ``fill_down`` names columns whose empty cells take
+    the value above them (``fill_down``), which the Python path does: no Arrow fast path then.
     """
     with open_workbook(source.path, display_name=source.name, member=member) as workbook:
-        choice = choose_sheet(workbook, sheet)
+        choice = choose_sheet(workbook, sheet, refuse_several=refuse_several_sheets)
         layout = choice.chosen.layout
         assert layout is not None and choice.chosen.rows is not None
-        fast = _arrow_profile(source, workbook, layout)  # Arrow fast path hook (arrow_csv.py)
+        fill = fill_positions(layout, fill_down, sheet_label(workbook, choice.chosen.name))
+        fast = None if fill else _arrow_profile(source, workbook, layout)  # arrow_csv.py
         if fast is not None:
             choice.chosen.rows = None
             table = _table(source, workbook, choice, layout, fast, fast.stats)  # type: ignore[arg-type]
             table._arrow = fast
             return table
-        reader = TableReader(
-            layout, display_name=workbook.display_name, is_csv=workbook.kind == "csv"
-        )
-        with paused_gc():
-            profiles = _profile(
-                reader, choice.chosen.rows, layout.columns, by_distinct=workbook.kind == "csv"
-            )
+        reader, profiles, filled = _profile_pass(workbook, choice, layout, fill)
         choice.chosen.rows = None
-        return _table(source, workbook, choice, layout, reader, profiles)
+        table = _table(source, workbook, choice, layout, reader, profiles)
+        table._fill = fill
+        table.filled_down = {layout.columns[p].name: n for p, n in filled.filled.items()}
+        return table
 
 
 def _arrow_profile(
@@ -264,8 +283,38 @@ def _arrow_profile(
         return None
 
 
+def _profile_pass(
+    workbook: Workbook, choice: SheetChoice, layout: TableLayout, fill: tuple[int, ...]
+) -> tuple[TableReader, list[ColumnStats], FillDown]:
+    """Pass 1 on the Python path, filling down as pass 2 will.
+
+    Filling needs each row's ``_is_total``, which pass 1 settles only at its end: which columns
+    the totals rule reads (a column where 'England' fills most rows is a category) and which
+    rows are placed national (``row_levels``). When the totals rows the pass filled around are
+    not those, the pass runs again with what it settled.
+    """
+    is_csv = workbook.kind == "csv"
+    reader = TableReader(layout, display_name=workbook.display_name, is_csv=is_csv)
+    filling = FillDown(fill, len(layout.blocks))
+    with paused_gc():
+        profiles = _profile(reader, choice.chosen.rows, layout.columns, is_csv, filling)
+    if fill and set(filling.totals_seen) != set(reader.total_rows()):
+        reader = TableReader(layout, display_name=workbook.display_name, is_csv=is_csv,
+                             label_columns=reader.marker_columns(),
+                             levels=reader.level_decision())  # fmt: skip
+        filling = FillDown(fill, len(layout.blocks))
+        rows = workbook.iter_rows(choice.chosen.name)
+        with paused_gc():
+            profiles = _profile(reader, rows, layout.columns, is_csv, filling)
+    return reader, profiles, filling
+
+
 def _profile(
-    reader: TableReader, rows: Iterable, table_columns: list[TableColumn], *, by_distinct: bool
+    reader: TableReader,
+    rows: Iterable,
+    table_columns: list[TableColumn],
+    by_distinct: bool,
+    fill: FillDown,
 ) -> list[ColumnStats]:
     """Pass 1: every cell of every data row through its column's type inference."""
     stats = [
@@ -273,7 +322,9 @@ def _profile(
         for c in table_columns
     ]
     for numbers, columns in reader.chunks(rows, READ_CHUNK):
-        reader.mark_totals(numbers, columns)
+        totals = reader.mark_totals(numbers, columns)
+        if fill.positions:  # pass 1 knows the rows placed national only on a second run
+            fill.apply(numbers, columns, reader.mark_levels(columns, totals)[1])
         for column_stats, column in zip(stats, columns, strict=True):
             column_stats.observe(column, numbers)
     return stats
@@ -306,6 +357,7 @@ def _table(
         sheet=choice.chosen.name,
         sheet_ambiguous=choice.ambiguous,
         sheets=choice.surveys,
+        sheet_candidates=choice.candidates,
         layout=ExtractedLayout(
             header_rows=list(layout.header_rows),
             first_data_row=layout.first_data_row if reader.row_count else None,
