@@ -6,7 +6,7 @@ only on each April row, a region's code only on its first trust. A manifest's
 so every row can be filtered and grouped on its own. The rules:
 
 * Only the named columns (loaded names, as ``datawarp inspect`` prints them), only when the
-  manifest asks; a name the table does not have stops the file before any row is read.
+  manifest asks; a name the table does not have stops the file before its rows are read.
 * Empty means a blank cell, or one holding only spaces. A suppression marker (``-``, ``*``)
   or any other value is data, never replaced, and is what the rows below it take.
 * Within the table only: the value never comes from the title block or header, nor from the
