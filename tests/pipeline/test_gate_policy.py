@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import pytest
 
@@ -18,6 +18,7 @@ from datawarp.catalog.gate_queries import (
 from datawarp.core.checks import local_today
 from datawarp.core.clock import FixedClock
 from datawarp.core.gate_settings import GateSettings
+from datawarp.pipeline.gate_dates import age_of, first_day_of_age, last_day_of_age
 from datawarp.pipeline.gates import (
     ColumnStat,
     GateContext,
@@ -31,7 +32,6 @@ from datawarp.pipeline.gates import (
     null_columns_check,
     row_count_checks,
     schema_checks,
-    years_before,
 )
 
 DEFAULTS = GateSettings()
@@ -207,20 +207,45 @@ def test_evaluate_reports_duplicate_rows_without_a_primary_key():
     ]  # fmt: skip
 
 
-def test_date_range_counts_outliers_against_the_bounds():
-    bounds = date_bounds(date(2025, 10, 1), DEFAULTS)
-    assert (bounds.future_after, bounds.past_before) == (date(2025, 10, 1), date(2015, 10, 1))
-    fine = DateStats(min="2025-04-01", max="2025-04-01", future=0, too_old=0)
+def date_stats(days, anchor, future_after):
+    """A date column's stats as the gates' scan computes them (years: one bit per age)."""
+    years = 0
+    for day in days:
+        years |= 1 << age_of(day, anchor)
+    late = sum(day > future_after for day in days)
+    return DateStats(min=min(days).isoformat(), max=max(days).isoformat(), future=late,
+                     years=years)  # fmt: skip
+
+
+def test_date_range_judges_dates_against_the_period_loaded_and_their_own_span():
+    bounds = date_bounds(date(2025, 10, 1), DEFAULTS, "2025-09", "month")
+    assert (bounds.anchor, bounds.future_after, bounds.anchored_on) == (
+        date(2025, 9, 30), date(2026, 10, 1), "period",
+    )  # fmt: skip
     assert date_range_check(_stats(20, {}), bounds, DEFAULTS) is None
+    fine = date_stats([date(2025, 4, 1)], bounds.anchor, bounds.future_after)
     ok = date_range_check(_stats(20, {}, {"d": fine}), bounds, DEFAULTS)
-    assert (ok.status, ok.message) == ("pass", "dates within range")
-    assert ok.details["future_after"] == "2025-10-01" and ok.details["past_before"] == "2015-10-01"
-    odd = DateStats(min="1990-06-15", max="2099-01-01", future=1, too_old=1)
+    assert (ok.status, ok.message) == ("pass", "dates within range (2025-04-01 to 2025-04-01)")
+    assert ok.details["future_after"] == "2026-10-01" and ok.details["anchor"] == "2025-09-30"
+    days = [date(2025, 4, 1)] * 18 + [date(1990, 6, 15), date(2099, 1, 1)]
+    odd = date_stats(days, bounds.anchor, bounds.future_after)
     check = date_range_check(_stats(20, {}, {"d": odd}), bounds, DEFAULTS)
     assert check.status == "warn"
     assert check.message == (
-        "d: 1 in the future, 1 over 10 years old (min 1990-06-15, max 2099-01-01)"
+        "d: 1 more than 366 days after the period loaded (latest 2099-01-01); dates on or before"
+        " 1990-09-30 (earliest 1990-06-15) are far before the rest (on or after 2024-09-30)"
     )
+    assert check.details["columns"]["d"]["apart"] == {"until": "1990-09-30", "since": "2024-09-30"}
+
+
+def test_without_a_period_dates_are_judged_against_today():
+    bounds = date_bounds(date(2025, 10, 1), DEFAULTS)
+    assert (bounds.anchor, bounds.future_after, bounds.anchored_on) == (
+        date(2025, 10, 1), date(2025, 10, 1), "today",
+    )  # fmt: skip
+    tomorrow = date_stats([date(2025, 10, 2)], bounds.anchor, bounds.future_after)
+    check = date_range_check(_stats(1, {}, {"d": tomorrow}), bounds, DEFAULTS)
+    assert check.message == "d: 1 in the future (latest 2025-10-02)"
 
 
 def test_future_allowance_moves_the_bound():
@@ -229,27 +254,40 @@ def test_future_allowance_moves_the_bound():
 
 
 @pytest.mark.parametrize(
-    ("years", "expected"),
+    ("period", "kind", "end", "future_after"),
     [
-        (10, date(2018, 2, 28)),
-        (1, date(2027, 2, 28)),
-        (4, date(2024, 2, 29)),
-        (100, date(1928, 2, 29)),
-        (128, date(1900, 2, 28)),  # a century, not a leap year
+        ("2028-02", "month", LEAP_DAY, date(2029, 3, 1)),
+        ("2027-28", "fiscal_year", date(2028, 3, 31), date(2029, 4, 1)),
+        ("2028-W09", "week", date(2028, 3, 5), date(2029, 3, 6)),
+        ("2028-02-29", "day", LEAP_DAY, date(2029, 3, 1)),
     ],
 )
-def test_leap_day_minus_years_is_calendar_safe(years, expected):
-    assert years_before(LEAP_DAY, years) == expected
+def test_the_period_loaded_bounds_its_dates_calendar_safely(period, kind, end, future_after):
+    bounds = date_bounds(date(2030, 1, 1), DEFAULTS, period, kind)
+    assert (bounds.anchor, bounds.future_after) == (end, future_after)
+
+
+def test_ages_count_whole_years_back_from_the_anchor_on_a_leap_day():
+    assert [age_of(day, LEAP_DAY) for day in (
+        date(2029, 1, 1), LEAP_DAY, date(2027, 3, 1), date(2027, 2, 28), date(1966, 3, 1),
+        date(1900, 1, 1), date(1, 1, 1),
+    )] == [0, 0, 0, 1, 61, 62, 62]  # fmt: skip
+    for age in (0, 1, 4, 61):  # the days each age covers meet without gap or overlap
+        first, last = first_day_of_age(LEAP_DAY, age), last_day_of_age(LEAP_DAY, age + 1)
+        assert age_of(first, LEAP_DAY) == age and age_of(first - timedelta(1), LEAP_DAY) == age + 1
+        assert last == first - timedelta(1)
 
 
 def test_gates_run_on_a_leap_day():
     ctx = GateContext("ae", "staging", "tbl_ae", 2, "2028-02", "month",
                       [ColumnStat("d", "date")], today=LEAP_DAY)  # fmt: skip
-    assert date_bounds(ctx.today, ctx.settings).past_before == date(2018, 2, 28)
-    dates = {"d": DateStats(min="2018-02-28", max="2028-02-29", future=0, too_old=0)}
-    facts = _facts(_stats(20, {"d": 20}, dates), columns=ctx.columns)
+    bounds = date_bounds(ctx.today, ctx.settings, ctx.period, ctx.period_kind)
+    days = [date(year, 2, 28) for year in range(2018, 2028)] + [LEAP_DAY]
+    facts = _facts(_stats(11, {"d": 11}, {"d": date_stats(days, bounds.anchor, bounds.future_after)}),
+                   columns=ctx.columns)  # fmt: skip
     check = _by_name(evaluate(ctx, facts))["date_range"]
-    assert check.details["past_before"] == "2018-02-28" and check.status == "pass"
+    assert check.details["anchor"] == "2028-02-29" and check.status == "pass"
+    assert check.details["columns"]["d"]["ages"] == "0-10"
 
 
 def test_today_defaults_to_the_clock_and_can_be_fixed():

@@ -165,7 +165,9 @@ def test_dates_far_in_the_future_or_past_are_counted(conn, db_url, tmp_path, hom
     check = next(r for r in outcome.validation if r.check_name == "date_range")
     assert check.status == "warn"
     stats = check.details["columns"]["report_date"]
-    assert stats == {"min": "1990-06-15", "max": "2099-01-01", "future": 1, "too_old": 1}
+    assert stats == {"min": "1990-06-15", "max": "2099-01-01", "future": 1, "ages": "0, 35",
+                     "apart": {"until": "1990-09-30", "since": "2024-09-30"}}  # fmt: skip
+    assert check.message.startswith("report_date: 1 more than 366 days after the period loaded")
 
 
 def test_no_descriptions_and_no_search_terms_warn(conn, db_url, tmp_path, home):

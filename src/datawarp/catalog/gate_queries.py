@@ -1,10 +1,12 @@
 """Every query the validation gates run; each returns plain numbers for ``pipeline.gates`` to judge.
 
 The loaded rows are read once: one aggregate over the new ``_load_id`` gives the row count,
-every column's non-NULL count and every date column's range and outliers, so a 10-million-row
-load costs one sequential scan (bench/bench_gates.py). Duplicate keys need a GROUP BY of their
-own, run only when the manifest sets a primary key; duplicate rows (every data column alike)
-a GROUP BY of the period's row hashes, run always. The rest read small catalog tables.
+every column's non-NULL count and every date column's range, late dates and the years it
+holds, so a 10-million-row load costs one sequential scan (bench/bench_gates.py). Duplicate
+keys need a GROUP BY of their own, run only when the manifest sets a primary key; duplicate
+rows (every data column alike) a GROUP BY of the period's row hashes, run always. The rest
+read small catalog tables by index: the previous load, its stored date ranges, the previous
+metadata check.
 """
 
 from __future__ import annotations
@@ -19,14 +21,21 @@ from psycopg import sql
 
 from datawarp.core.vocabulary import LoadStatus
 
+# A date's age is counted in whole years of 365.25 days before the anchor (the end of the
+# period loaded, or today), 0 to 62; older dates count as 62, later ones as 0. 22,646 days are
+# 62 such years: clamping the days first keeps the arithmetic in integers.
+AGE_CAP_DAYS = 22_646
+DAYS_PER_4_YEARS = 1461
+
 
 class DateStats(TypedDict):
-    """A dict, not a class: it goes as-is into the stored check details."""
+    """One date column of a load: its range, the dates after ``late_after`` and, as a bit set,
+    the ages its dates have (bit k: a date k years before the anchor)."""
 
     min: str | None
     max: str | None
     future: int
-    too_old: int
+    years: int
 
 
 @dataclass(frozen=True)
@@ -66,6 +75,15 @@ class PreviousLoad(NamedTuple):
     period: str | None
 
 
+class PreviousMetadata(NamedTuple):
+    """The metadata checks of the source's latest earlier load that recorded them."""
+
+    load_id: int
+    described: int
+    columns: int
+    had_search_terms: bool
+
+
 class LoadToValidate(NamedTuple):
     load_id: int
     schema: str
@@ -83,12 +101,13 @@ def loaded_stats(
     columns: Sequence[str],
     date_columns: Collection[str],
     *,
-    future_after: date,
-    past_before: date,
+    late_after: date,
+    anchor: date,
 ) -> LoadedStats:
     """Row count, non-NULL counts and date ranges of one load's rows, in a single scan.
 
-    ``future`` counts dates after ``future_after``, ``too_old`` dates before ``past_before``.
+    ``future`` counts dates after ``late_after``; ``years`` ORs one bit per date, for its
+    age in whole years before ``anchor`` (see ``AGE_CAP_DAYS``).
     """
     parts = [sql.SQL("count(*)")]
     for name in columns:
@@ -98,13 +117,18 @@ def loaded_stats(
             parts += [
                 sql.SQL("min({})::text").format(ident),
                 sql.SQL("max({})::text").format(ident),
-                sql.SQL("count(*) FILTER (WHERE {} > %(future_after)s)").format(ident),
-                sql.SQL("count(*) FILTER (WHERE {} < %(past_before)s)").format(ident),
+                sql.SQL("count(*) FILTER (WHERE {} > %(late_after)s)").format(ident),
+                sql.SQL(
+                    "coalesce(bit_or(1::bigint << (least({cap}, greatest(0, %(anchor)s::date"
+                    " - {col}::date)) * 4 / {days})), 0)"
+                ).format(
+                    col=ident, cap=sql.Literal(AGE_CAP_DAYS), days=sql.Literal(DAYS_PER_4_YEARS)
+                ),
             ]
     query = sql.SQL("SELECT {} FROM {} WHERE _load_id = %(load_id)s").format(
         sql.SQL(", ").join(parts), sql.Identifier(schema, table)
     )
-    params = {"load_id": load_id, "future_after": future_after, "past_before": past_before}
+    params = {"load_id": load_id, "late_after": late_after, "anchor": anchor}
     values = iter(conn.execute(query, params).fetchone())
     rows = next(values)
     non_null: dict[str, int] = {}
@@ -113,7 +137,7 @@ def loaded_stats(
         non_null[name] = next(values)
         if name in date_columns:
             dates[name] = DateStats(
-                min=next(values), max=next(values), future=next(values), too_old=next(values)
+                min=next(values), max=next(values), future=next(values), years=next(values)
             )
     return LoadedStats(rows, non_null, dates)
 
@@ -228,6 +252,50 @@ def previous_load(
         (source_code, schema, LoadStatus.COMPLETED, period_kind, before_load_id),
     ).fetchone()
     return None if row is None else PreviousLoad(*row)
+
+
+def stored_date_ranges(
+    conn: psycopg.Connection, load_id: int
+) -> dict[str, tuple[str | None, str | None]]:
+    """Each date column's (min, max) as the latest gate run of a load recorded them; empty
+    when its gates never ran (or it had no date column)."""
+    row = conn.execute(
+        "SELECT details -> 'columns' FROM datawarp.tbl_validation_results"
+        " WHERE load_id = %s AND check_name = 'date_range' ORDER BY run_id DESC LIMIT 1",
+        (load_id,),
+    ).fetchone()
+    columns = row[0] if row and isinstance(row[0], dict) else {}
+    return {
+        name: (stats.get("min"), stats.get("max"))
+        for name, stats in columns.items()
+        if isinstance(stats, dict)
+    }
+
+
+def previous_metadata(
+    conn: psycopg.Connection, source_code: str, schema: str, before_load_id: int
+) -> PreviousMetadata | None:
+    """The description coverage and search terms the latest completed earlier load of the
+    source (same schema) was told about: its latest metadata checks."""
+    row = conn.execute(
+        "SELECT v.load_id, v.details, EXISTS (SELECT 1 FROM datawarp.tbl_validation_results s"
+        "   WHERE s.load_id = v.load_id AND s.run_id = v.run_id"
+        "   AND s.check_name = 'search_terms')"
+        " FROM datawarp.tbl_validation_results v"
+        " JOIN datawarp.tbl_load_events e ON e.load_id = v.load_id"
+        " WHERE v.source_code = %s AND v.check_name = 'descriptions' AND v.load_id < %s"
+        " AND e.target_schema = %s AND e.load_status = %s"
+        " ORDER BY v.validated_at DESC, v.validation_id DESC LIMIT 1",
+        (source_code, before_load_id, schema, LoadStatus.COMPLETED),
+    ).fetchone()
+    if row is None:
+        return None
+    load, details, missing_terms = row
+    try:
+        return PreviousMetadata(load, int(details["described"]), int(details["columns"]),
+                                not missing_terms)  # fmt: skip
+    except (KeyError, TypeError, ValueError):  # a result recorded in another shape
+        return None
 
 
 def completed_load(

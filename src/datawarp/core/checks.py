@@ -56,6 +56,9 @@ class GateContext:
     primary_key: list[str] = field(default_factory=list)
     settings: GateSettings = field(default_factory=GateSettings)
     today: date = field(default_factory=local_today)
+    # each edition repeats the earlier periods (the manifest's ``cumulative: true``): growth
+    # is expected; without it the gates still recognise one by its dates
+    cumulative: bool = False
 
 
 @dataclass(frozen=True)

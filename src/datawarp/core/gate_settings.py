@@ -60,7 +60,12 @@ class GateSettings(BaseModel):
     max_rows: PositiveInt = 10_000_000
     row_change_percent: PositiveFloat = 50
     max_new_columns: NonNegativeInt = 10
+    # Dates are judged against the period loaded (today when the load has none) and against
+    # their own column: a date after the period's end plus after_period_allowed_days (today
+    # plus future_dates_allowed_days without a period) is out of place, and so are dates at
+    # least past_years (and at least the span of the later dates) before the rest of the column.
     future_dates_allowed_days: NonNegativeInt = 0
+    after_period_allowed_days: NonNegativeInt = 366
     past_years: PositiveInt = 10
     min_description_percent: Percent = 50
     # The duplicate-row check groups every row of the period (about 1.5 s a million rows);
@@ -85,6 +90,7 @@ class GateOverrides(BaseModel):
     row_change_percent: PositiveFloat | None = None
     max_new_columns: NonNegativeInt | None = None
     future_dates_allowed_days: NonNegativeInt | None = None
+    after_period_allowed_days: NonNegativeInt | None = None
     past_years: PositiveInt | None = None
     min_description_percent: Percent | None = None
     duplicate_rows_max_rows: PositiveInt | None = None

@@ -3,16 +3,18 @@
 ``run_gates`` reads what it needs through ``catalog.gate_queries`` (``read_facts``), then
 ``evaluate`` applies the policy: pure functions from those numbers and the load's
 ``GateSettings`` to one ``CheckResult`` per check. Messages and details are stored and shown
-in reports, so their wording is part of the interface.
+in reports, so their wording is part of the interface. The checks that would otherwise warn
+on every load of a healthy source judge against the source's own history: dates against the
+period loaded and their column's span (``gate_dates``), growth of cumulative time series
+(``gate_growth``), metadata coverage against what the previous load was told
+(``gate_metadata``).
 """
 
 from __future__ import annotations
 
-import calendar
 import math
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
-from datetime import date, timedelta
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from datawarp.catalog import gate_queries as queries
@@ -22,6 +24,7 @@ from datawarp.catalog.gate_queries import (
     LoadedStats,
     MetadataCoverage,
     PreviousLoad,
+    PreviousMetadata,
     RecordedChange,
 )
 from datawarp.catalog.introspect import table_columns
@@ -37,24 +40,22 @@ from datawarp.core.checks import (
 )
 from datawarp.core.gate_settings import GateSettings
 from datawarp.core.vocabulary import CheckStatus, SchemaChangeKind, SchemaChangeStatus
+from datawarp.pipeline.gate_dates import DateBounds, date_bounds, date_range_check
+from datawarp.pipeline.gate_growth import Growth, cumulative_change, cumulative_growth
+from datawarp.pipeline.gate_metadata import metadata_checks
 
 if TYPE_CHECKING:
     from psycopg import Connection
 
 __all__ = [
     "DATE_TYPES", "EXAMPLE_KEYS", "METADATA", "QUALITY", "ROW_COUNT", "SCHEMA", "CheckResult",
-    "ColumnStat", "DateBounds", "GateContext", "GateFacts", "date_bounds", "duplicate_rows_check",
-    "evaluate", "read_facts", "run_gates", "years_before",
+    "ColumnStat", "DateBounds", "GateContext", "GateFacts", "Growth", "date_bounds",
+    "date_range_check", "duplicate_rows_check", "evaluate", "metadata_checks", "read_facts",
+    "run_gates",
 ]  # fmt: skip
 
 EXAMPLE_KEYS = 5
 PASS = CheckStatus.PASS
-
-
-@dataclass(frozen=True)
-class DateBounds:
-    future_after: date
-    past_before: date
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,9 @@ class GateFacts:
     duplicates: DuplicateKeys | None  # None when no key is set or a key column is missing
     duplicate_rows: DuplicateRows | None  # None when the load is too large to check
     coverage: MetadataCoverage
+    # each date column's (min, max) as the previous load's gates recorded them
+    previous_dates: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
+    previous_metadata: PreviousMetadata | None = None  # None: no earlier load was told
 
 
 def run_gates(conn: Connection, ctx: GateContext) -> list[CheckResult]:
@@ -82,13 +86,13 @@ STORED_DATE_TYPES = {"date", "timestamp without time zone", "timestamp with time
 def read_facts(conn: Connection, ctx: GateContext) -> GateFacts:
     present = table_columns(conn, ctx.schema, ctx.table) or {}
     columns = [c for c in ctx.columns if c.name in present]
-    bounds = date_bounds(ctx.today, ctx.settings)
+    bounds = date_bounds(ctx.today, ctx.settings, ctx.period, ctx.period_kind)
     # The table's types, not the file's: a column an earlier edition made text stays text when
     # this edition's values read as dates, and comparing it with a date would fail.
     stored_dates = {c.name for c in columns if present[c.name] in STORED_DATE_TYPES}
     stats = queries.loaded_stats(
         conn, ctx.schema, ctx.table, ctx.load_id, [c.name for c in columns], stored_dates,
-        future_after=bounds.future_after, past_before=bounds.past_before,
+        late_after=bounds.future_after, anchor=bounds.anchor,
     )  # fmt: skip
     duplicates = None
     if ctx.primary_key and not missing_key_columns(ctx.primary_key, _names(ctx.columns)):
@@ -112,6 +116,8 @@ def read_facts(conn: Connection, ctx: GateContext) -> GateFacts:
         duplicates=duplicates,
         duplicate_rows=duplicate_rows,
         coverage=queries.metadata_coverage(conn, ctx.source_code, _names(ctx.columns)),
+        previous_dates=queries.stored_date_ranges(conn, previous.load_id) if previous else {},
+        previous_metadata=queries.previous_metadata(conn, ctx.source_code, ctx.schema, ctx.load_id),
     )
 
 
@@ -124,14 +130,16 @@ def evaluate(ctx: GateContext, facts: GateFacts) -> list[CheckResult]:
         *([keys] if keys else []),
         duplicate_rows_check(facts.duplicate_rows, ctx.period, settings, facts.stats.rows),
     ]
-    dates = date_range_check(facts.stats, date_bounds(ctx.today, settings), settings)
+    bounds = date_bounds(ctx.today, settings, ctx.period, ctx.period_kind)
+    dates = date_range_check(facts.stats, bounds, settings)
     if dates is not None:
         quality.append(dates)
+    growth = cumulative_growth(ctx.cumulative, facts.stats.dates, facts.previous_dates)
     return [
-        *row_count_checks(facts.stats.rows, facts.previous, settings),
+        *row_count_checks(facts.stats.rows, facts.previous, settings, growth),
         *schema_checks(facts.changes, total, settings),
         *quality,
-        *metadata_checks(facts.coverage, total, settings),
+        *metadata_checks(facts.coverage, total, settings, facts.previous_metadata),
     ]
 
 
@@ -154,7 +162,7 @@ def _row_check(check: str, status: str, rows: int, note: str, **details) -> Chec
 
 
 def row_count_checks(
-    rows: int, previous: PreviousLoad | None, settings: GateSettings
+    rows: int, previous: PreviousLoad | None, settings: GateSettings, growth: Growth | None = None
 ) -> list[CheckResult]:
     if rows == 0:
         return [_row_check("zero_rows", _tripped(settings, "zero_rows"), 0, "no rows loaded")]
@@ -165,19 +173,24 @@ def row_count_checks(
     if rows > settings.max_rows:
         note = f"more than {settings.max_rows:,} rows: performance concern"
         results.append(_row_check("too_many_rows", _tripped(settings, "too_many_rows"), rows, note))
-    results.append(row_change_check(rows, previous, settings))
+    results.append(row_change_check(rows, previous, settings, growth))
     return results
 
 
 def row_change_check(
-    rows: int, previous: PreviousLoad | None, settings: GateSettings
+    rows: int, previous: PreviousLoad | None, settings: GateSettings, growth: Growth | None = None
 ) -> CheckResult:
+    """``growth``: why more rows may be expected (a cumulative time series), or None."""
     if previous is None:
         return _row_check("row_change", PASS, rows, "first load of this kind of period")
     before = previous.rows
     change = (rows - before) / before * 100 if before else 100.0
     details = dict(previous_rows=before, previous_load_id=previous.load_id,
                    previous_period=previous.period, change_percent=round(change, 2))  # fmt: skip
+    cumulative = cumulative_change(rows, before, growth, settings)
+    if cumulative is not None:
+        status, note, expected = cumulative
+        return _row_check("row_change", status, rows, note, **details, cumulative=expected)
     limit = settings.row_change_percent
     if abs(change) >= limit:
         note = f"{change:+.0f}% vs previous: {before:,}; limit ±{limit:g}%"
@@ -318,62 +331,3 @@ def duplicate_rows_check(
                      f" (load {loads}{more})")  # fmt: skip
     return CheckResult(QUALITY, "duplicate_rows", _tripped(settings, "duplicate_rows"),
                        f"{total:,} duplicate row(s): {'; '.join(parts)}", details)  # fmt: skip
-
-
-def years_before(day: date, years: int) -> date:
-    """``day`` moved back whole years; 29 February lands on the 28th in a common year, where
-    ``date.replace`` would raise."""
-    year = max(day.year - years, date.min.year)
-    if day.month == 2 and day.day == 29 and not calendar.isleap(year):
-        return date(year, 2, 28)
-    return day.replace(year=year)
-
-
-def date_bounds(today: date, settings: GateSettings) -> DateBounds:
-    """Dates after ``future_after`` or before ``past_before`` are counted as outliers."""
-    return DateBounds(
-        future_after=today + timedelta(days=settings.future_dates_allowed_days),
-        past_before=years_before(today, settings.past_years),
-    )
-
-
-def date_range_check(
-    stats: LoadedStats, bounds: DateBounds, settings: GateSettings
-) -> CheckResult | None:
-    """None when the file has no date column: there is nothing to report."""
-    dates = stats.dates
-    if not dates:
-        return None
-    details = {"columns": dates, "future_after": bounds.future_after.isoformat(),
-               "past_before": bounds.past_before.isoformat()}  # fmt: skip
-    odd = {name: d for name, d in dates.items() if d["future"] or d["too_old"]}
-    if not odd:
-        return CheckResult(QUALITY, "date_range", PASS, "dates within range", details)
-    text = "; ".join(
-        f"{name}: {d['future']} in the future, {d['too_old']} over {settings.past_years}"
-        f" years old (min {d['min']}, max {d['max']})"
-        for name, d in odd.items()
-    )
-    return CheckResult(QUALITY, "date_range", _tripped(settings, "date_range"), text, details)
-
-
-# --- metadata ---------------------------------------------------------------------------
-
-
-def metadata_checks(
-    coverage: MetadataCoverage, total: int, settings: GateSettings
-) -> list[CheckResult]:
-    described = coverage.described
-    percent = described / total * 100 if total else 100.0
-    details = {"described": described, "columns": total, "percent": round(percent, 1)}
-    status = PASS
-    if percent < settings.min_description_percent:
-        status = _tripped(settings, "descriptions")
-    results = [
-        CheckResult(METADATA, "descriptions", status,
-                    f"{described}/{total} columns have descriptions ({percent:.0f}%)", details)
-    ]  # fmt: skip
-    if not coverage.has_search_terms:
-        results.append(CheckResult(METADATA, "search_terms", _tripped(settings, "search_terms"),
-                                   "no search terms for this source", {}))  # fmt: skip
-    return results

@@ -70,6 +70,7 @@ class SourceEntry(BaseModel):
     member: str | None = None
     primary_key: list[str] = Field(default_factory=list)
     fill_down: list[str] = Field(default_factory=list)  # empty cells take the value above
+    cumulative: bool = False  # each file repeats the earlier periods: growth is expected
     columns: dict[str, ColumnMeta] = Field(default_factory=dict)
     files: list[FileEntry] = Field(default_factory=list)
     # gate settings for this source: the model of [datawarp.validation.sources.<code>]

@@ -311,7 +311,8 @@ def run_gates(
 
 
 def gate_stats(job: FileJob, table: ExtractedTable) -> dict[str, Any]:
-    return column_stats(table.columns, job.task.source.primary_key)
+    source = job.task.source
+    return column_stats(table.columns, source.primary_key, cumulative=source.cumulative)
 
 
 def activate_source(conn: psycopg.Connection, job: FileJob) -> None:

@@ -31,10 +31,12 @@ class ValidationFailed(DataWarpError):
         self.results = results
 
 
-def column_stats(columns, primary_key: list[str]) -> dict[str, Any]:
-    """What the gates need from extraction, stored with the load event for later re-runs."""
+def column_stats(columns, primary_key: list[str], *, cumulative: bool = False) -> dict[str, Any]:
+    """What the gates need from extraction and the manifest, stored with the load event for
+    later re-runs."""
     return {
         "primary_key": list(primary_key),
+        "cumulative": cumulative,
         "columns": [
             {
                 "name": c.name, "type": c.pg_type, "fully_suppressed": c.is_fully_suppressed,
@@ -53,8 +55,9 @@ def context_from_stats(
         for c in stats["columns"]
     ]
     return GateContext(
-        columns=columns, primary_key=stats.get("primary_key", []), settings=settings, **identity
-    )
+        columns=columns, primary_key=stats.get("primary_key", []), settings=settings,
+        cumulative=bool(stats.get("cumulative")), **identity,
+    )  # fmt: skip
 
 
 def validate_in_transaction(
