@@ -109,8 +109,10 @@ def test_archive_writes_verified_parquet_that_pyarrow_reads_back(conn, db_url, t
     assert types["published"] == pa.date32() and types["flag"] == pa.bool_()
     assert types["updated"] == pa.timestamp("us")
     assert types["_loaded_at"] == pa.timestamp("us", tz="UTC")
-    assert types["org_name"] == pa.string()
+    assert types["org_name"] == pa.string() and types["_level"] == pa.string()
     assert [tuple(r.values()) for r in table.to_pylist()] == before
+    levels = table.column("_level").to_pylist()
+    assert levels.count("national") == 2 and levels.count("organisation") == 24
     assert table.column("rate").to_pylist()[:5] == [Decimal(r) if r else None for r in RATES]
 
     parquet = pq.ParquetFile(path)

@@ -190,3 +190,49 @@ def test_mixed_types_survive_a_second_period_in_the_same_table(conn, tmp_path):
         "SELECT moment FROM staging_test.tbl_arrow WHERE _load_id = 42 ORDER BY _row_number"
     ).fetchall()
     assert moments[1] == (dt.datetime(2025, 9, 2, 11, 0, 0, 250000),)
+
+
+@pytest.mark.samples
+def test_ambsys_levels_load_identically_on_both_copy_paths(conn, nhs_samples, tmp_path):
+    path = nhs_samples / "ambsys" / "AmbSYS-up-to-March-2020-CSV.csv"
+    (rows_target, arrow_target), table = _load_both(conn, path, tmp_path)
+    assert _table_text(conn, arrow_target) == _table_text(conn, rows_target)
+    counts = conn.execute(
+        "SELECT _level, _is_total, count(*) FROM staging_test.tbl_arrow GROUP BY 1, 2 ORDER BY 3"
+    ).fetchall()
+    assert counts == [("national", True, 32), ("region", False, 224), ("organisation", False, 352)]
+    regions = conn.execute(
+        "SELECT DISTINCT org_code FROM staging_test.tbl_arrow WHERE _level = 'region'"
+    ).fetchall()
+    assert sorted(code for (code,) in regions) == ["Y56", "Y58", "Y59", "Y60", "Y61", "Y62", "Y63"]
+
+
+def test_a_table_made_before_levels_gains_the_column_on_its_next_load(conn, db_url, tmp_path):
+    """Provenance, not the file's schema: added on the next load, no review, earlier rows NULL."""
+    register(conn, "levels")
+    rows = ["R01,A NHS Trust,10", "R02,B NHS Trust,20", "-,England,30"]
+    files = []
+    for period in ("2025-08", "2025-09"):
+        (tmp_path / f"{period}.csv").write_text("Org Code,Org Name,Beds\n" + "\n".join(rows) + "\n")
+        files.append({"path": f"{period}.csv", "period": period})
+    first = write_manifest(tmp_path, [{"source_code": "levels", "files": files[:1]}])
+    report, _ = run(db_url, tmp_path / "home", first)
+    assert [o.status for o in report.outcomes] == ["completed"]
+    with conn.transaction():  # the table as DataWarp made it before _level
+        conn.execute("ALTER TABLE staging.tbl_levels DROP COLUMN _level")
+    second = write_manifest(tmp_path, [{"source_code": "levels", "files": files[1:]}])
+    report, _ = run(db_url, tmp_path / "home", second)
+    assert [o.status for o in report.outcomes] == ["completed"]
+    loaded = conn.execute(
+        "SELECT _period, org_code, _level, _is_total FROM staging.tbl_levels"
+        " ORDER BY _period, _row_number"
+    ).fetchall()
+    assert loaded == [
+        ("2025-08", "R01", None, False), ("2025-08", "R02", None, False),
+        ("2025-08", "-", None, True), ("2025-09", "R01", "organisation", False),
+        ("2025-09", "R02", "organisation", False), ("2025-09", "-", "national", True),
+    ]  # fmt: skip
+    changes = conn.execute(
+        "SELECT kind FROM datawarp.tbl_schema_changes WHERE source_code = 'levels'"
+    ).fetchall()
+    assert changes == [("create",)]

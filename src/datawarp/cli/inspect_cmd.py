@@ -53,7 +53,7 @@ def inspect(
 ) -> None:
     """Show what DataWarp would load from a spreadsheet, CSV or ZIP: sheets, header, columns.
 
-    Lists the sheets (hidden, cover and notes sheets marked; when several hold tables, each with its rows, columns and first headers), the table found (header rows, first and last data row), each column's clean name, original header and PostgreSQL type, suppressed and empty cells per column, censored values (52+, <5) and where their text goes, the values that kept a column of numbers text, percentage units, totals rows, the title-block metadata and warnings.
+    Lists the sheets (hidden, cover and notes sheets marked; when several hold tables, each with its rows, columns and first headers), the table found (header rows, first and last data row), each column's clean name, original header and PostgreSQL type, suppressed and empty cells per column, censored values (52+, <5) and where their text goes, the values that kept a column of numbers text, percentage units, totals rows and row levels (_level), the title-block metadata and warnings.
 
     Example: datawarp inspect Monthly-AE-September-2023.csv
 
@@ -157,10 +157,22 @@ def _layout_lines(report: InspectReport) -> str:
         )
     else:
         lines.append("Totals rows (_is_total): none")
+    lines.append(_levels_line(report))
     if report.filled_down:
         filled = ", ".join(f"{name} {count:,}" for name, count in report.filled_down.items())
         lines.append(f"Filled down (empty cells that took the value above): {filled}")
     return "\n".join(lines)
+
+
+def _levels_line(report: InspectReport) -> str:
+    """Rows per ``_level`` ("national 1, region 7, organisation 152"), and those not placed."""
+    if not report.row_levels:
+        return "Row levels (_level): none (fewer than two levels found; every _level is NULL)"
+    counts = [f"{level} {count:,}" for level, count in report.row_levels.items()]
+    unplaced = report.row_count - sum(report.row_levels.values())
+    if unplaced:
+        counts.append(f"not placed {unplaced:,}")
+    return f"Row levels (_level): {', '.join(counts)}"
 
 
 def _columns_view(report: InspectReport) -> RenderableType:

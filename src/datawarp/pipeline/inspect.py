@@ -75,6 +75,7 @@ class InspectReport:
     row_count: int
     total_row_count: int
     total_rows: list[int]  # the first LISTED_TOTAL_ROWS of them
+    row_levels: dict[str, int]  # rows per _level, coarsest first; {} when one level only
     metadata: dict[str, str]
     warnings: list[str]
     filled_down: dict[str, int]  # fill_down: empty cells that took the value above, by column
@@ -126,6 +127,7 @@ def report_for(table: ExtractedTable) -> InspectReport:
         row_count=table.row_count,
         total_row_count=len(table.total_rows),
         total_rows=table.total_rows[:LISTED_TOTAL_ROWS],
+        row_levels=table.row_levels,
         metadata=table.metadata,
         warnings=table.warnings,
         filled_down=table.filled_down,

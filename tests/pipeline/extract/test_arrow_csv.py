@@ -2,8 +2,9 @@
 
 Every comparison opens the same file twice: once with ``DATAWARP_NO_ARROW=1`` (the Python
 path, the reference) and once normally (the fast path), then compares the columns (name,
-header, type, counts), the row count, the totals rows, the layout, the warnings, and every
-value of every row: ``iter_arrow_batches`` against ``iter_batches``. Numeric values travel as
+header, type, counts), the row count, the totals rows, the row levels, the layout, the
+warnings, and every value of every row (``_is_total`` and ``_level`` included):
+``iter_arrow_batches`` against ``iter_batches``. Numeric values travel as
 text in Arrow; they must be the very Decimal the Python path makes (same digits, exponent).
 """
 
@@ -111,6 +112,7 @@ def assert_same(python: ExtractedTable, arrow: ExtractedTable) -> int:
     assert column_facts(arrow) == column_facts(python)
     assert arrow.row_count == python.row_count
     assert arrow.total_rows == python.total_rows
+    assert arrow.row_levels == python.row_levels
     assert arrow.layout == python.layout
     assert arrow.warnings == python.warnings
     assert arrow.metadata == python.metadata
@@ -126,7 +128,7 @@ def assert_same(python: ExtractedTable, arrow: ExtractedTable) -> int:
         for position, (a, b) in enumerate(zip(got, want, strict=True)):
             assert same_value(a, b), (
                 number,
-                python.column_names + ["_row", "_total"],
+                python.column_names + ["_row", "_total", "_level"],
                 position,
                 a,
                 b,
@@ -201,13 +203,25 @@ FAMILIES = {
     "words": _cells("Leeds", "NHS ENGLAND NORTH WEST ", "a,b", 'say "hi"', "O'Neil",
                     "Zoë", "  padded  ", "x y", "İstanbul", "ß", "N/A Trust"),
     "totals": _cells("England", "TOTAL", " total ", "All Providers", "ENGLAND TOTAL", "Totals",
-                     "Leeds", "York", "National", "Englandx", "ENGLAND\xa0"),
+                     "Leeds", "York", "National", "Englandx", "ENGLAND\xa0", "ENGLAND*", "Total4",
+                     "England5", "England (Excluding Independent Sector)", "Total [note 2]",
+                     "Total 4", "England\u00b9", "ENGLAND\u00a0*", "Totally", "england (x"),
+    "ods codes": _cells("Eng", "E92000001", "Y56", "Y63", "Q35", "QE1", "QHG", "RRU", "R1F",
+                        "RXX01", "TAF", "NN4", "AAH", "8J094", "C83023", "Y00751", "03V", "5J9",
+                        "E38000004", "E54000008", "108", "APR", "OTHER", "rru", " RRU ", "-"),
+    "org names": _cells("Health Education East Midlands", "NHS ENGLAND SOUTH WEST ",
+                        "North East England NHS Trust", "NHS Corby CCG", "Leeds ICB",
+                        "SOUTH EAST COMMISSIONING HUB (14G)", "London", "Health Education England"),
+    "breakdowns": _cells("England", "Provider", "ICB of GP Practice or Residence",
+                         "CCG of GP Practice", "Commissioning Region", "England; Age Group",
+                         "Local Authority of Residence"),
 }  # fmt: skip
 MARKERS = st.sampled_from(sorted(MISSING_MARKERS) + [" * ", "X", "NA", "[Z]", "N/a"])
 BLANKS = _cells("", " ", "  ", "\t", "\xa0", "\u3000")
 HEADERS = ["Period", "Org Code", "Org Name", "Attendances", "Rate %", "Breaches", "Region",
            "Value", "Date", "Flag", "Median wait (mins)", "Cost (£)", "Code", "Name",
-           "Percent within 18 weeks", "95th percentile"]  # fmt: skip
+           "Percent within 18 weeks", "95th percentile", "Breakdown", "Parent Org",
+           "Region Code", "Organisation Type", "Provider"]  # fmt: skip
 
 
 @st.composite
@@ -272,6 +286,45 @@ def test_generated_csvs_give_identical_results(generated, zipped, block_bytes):
             return
         event(f"fast path: {arrow.supports_arrow} ({encoding})")
         assert_same(python, arrow)
+
+
+# Rows of a file that mixes levels: (region, code, name) at every level, totals decorated or
+# not, codes DataWarp cannot place, and hierarchy columns that name the row's own group.
+LEVEL_ROWS = [
+    ("Eng", "Eng", "England"), ("-", "-", "ENGLAND*"), ("", "", "England (Excluding IS)"),
+    ("", "E92000001", "All of England"), ("TOTAL", "TOTAL", "TOTAL"), ("", "", "Total4"),
+    ("London", "Y56", "London"), ("Y99", "Y99", "Old region"), ("", "", "NHS England North West"),
+    ("Y56", "QE1", "NHS Somewhere ICB"), ("Y56", "RRU", "London Ambulance NHS Trust"),
+    ("Y56", "R1F", "North East England NHS Trust"), ("Y58", "C83023", "A Practice"),
+    ("Y58", "03V", "NHS Corby CCG"), ("Y58", "DD401", "Unplaced Ltd"), ("Y58", "", ""),
+    ("Unknown", "Unknown", "Unknown"), ("-", "108", "A Council"), ("", "", "Health Education X"),
+]  # fmt: skip
+LEVEL_HEADERS = [
+    ("Region", "Org Code", "Org Name"), ("Region Code", "Provider Code", "Provider Name"),
+    ("Parent Org", "Code", "Name"), ("SHA", "Org Code", "Name"), ("Breakdown", "Code", "Name"),
+    ("Country", "Org Code", "Org Name"),
+]  # fmt: skip
+
+
+@settings(max_examples=int(os.environ.get("ARROW_EXAMPLES", 150)))
+@given(
+    st.sampled_from(LEVEL_HEADERS),
+    st.lists(st.sampled_from(LEVEL_ROWS), min_size=1, max_size=40),
+    st.sampled_from([60, 200, arrow_stream.BLOCK_BYTES]),
+)
+def test_files_that_mix_levels_give_identical_levels(header, rows, block_bytes):
+    """Levels and totals agree on both paths, whichever rows meet in a file and a batch."""
+    with tempfile.TemporaryDirectory() as folder, small_blocks(block_bytes):
+        path = Path(folder) / "levels.csv"
+        text = io.StringIO()
+        writer = csv.writer(text, lineterminator="\n")
+        writer.writerow([*header, "Value"])
+        writer.writerows([*row, str(number)] for number, row in enumerate(rows))
+        path.write_text(text.getvalue(), encoding="utf-8")
+        python, arrow = open_both(path, Path(folder) / "cache")
+        assert arrow.supports_arrow
+        assert assert_same(python, arrow) == len(rows)
+        event(f"levels: {sorted(arrow.row_levels)}")
 
 
 _EDGES = ["0", "00", "01", "0.5", "00.5", "5.0", "5.", ".5", "1.2.3", "10.00", "32767", "32768",

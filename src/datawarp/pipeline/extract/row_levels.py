@@ -203,17 +203,15 @@ class LevelTracker:
 
     def observe(self, numbers: Sequence[int], columns: Sequence[Sequence]) -> None:
         keys = self.plan.keys(columns)
-        national = False
+        national = set()
         for key, count in Counter(keys).items():
             found = self.plan.classify(key)
             self.classes[found] += count
-            national = national or found[0] == NATIONAL
+            if found[0] == NATIONAL:
+                national.add(key)
         if national:
-            classify = self.plan.classify
             self.national_rows.extend(
-                number
-                for number, key in zip(numbers, keys, strict=True)
-                if classify(key)[0] == NATIONAL
+                number for number, key in zip(numbers, keys, strict=True) if key in national
             )
 
     def decide(self, marker_columns: Sequence[int]) -> LevelDecision:
@@ -258,7 +256,8 @@ class LevelDecision:
         if not self.counts:
             return [None] * len(totals), totals
         classify, level = self.plan.classify, self.level
-        levels = [level(classify(key)) for key in self.plan.keys(columns)]
+        keys = self.plan.keys(columns)
+        levels = list(map({key: level(classify(key)) for key in set(keys)}.__getitem__, keys))
         if NATIONAL not in levels:
             return levels, totals
         flags = [flag or found == NATIONAL for flag, found in zip(totals, levels, strict=True)]
