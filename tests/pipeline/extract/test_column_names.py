@@ -163,9 +163,13 @@ def test_a_name_that_fits_keeps_every_header_word(headers):
     names = table_names(headers)
     for header, name in zip(headers, names, strict=True):
         words = [word for part in header for word in header_words(part)]
+        # A footnote mark stays, where it was written, when a sibling differs only by it.
+        marked = [word for part in header for word in header_words(part, footnotes=False)]
         room_for_x_prefixes = len(header)
-        if len("_".join(words)) + room_for_x_prefixes <= MAX_IDENTIFIER_BYTES:
-            assert all(keeps(name, word) for word in words), (header, name)
+        if len("_".join(marked)) + room_for_x_prefixes <= MAX_IDENTIFIER_BYTES:
+            assert all(keeps(name, word) for word in words) or all(
+                keeps(name, word) for word in marked
+            ), (header, name)
 
 
 @given(tables())
