@@ -52,7 +52,8 @@ SELECT to_char(date '2020-01-01' + (g % 60) * interval '1 month', 'YYYY-MM') AS 
        to_char(date '2020-01-01' + (g % 60) * interval '1 month', 'YYYY-MM') AS _period,
        'nhs_shaped.csv'::text AS _source_file, NULL::text AS _sheet,
        (g % 100000 + 2)::integer AS _row_number, false AS _is_total,
-       timestamptz '2025-09-01 09:00:00+00' + (g / 100000) * interval '1 day' AS _loaded_at
+       timestamptz '2025-09-01 09:00:00+00' + (g / 100000) * interval '1 day' AS _loaded_at,
+       NULL::text AS _level
   FROM generate_series(1, %s) g
 """
 
@@ -68,7 +69,7 @@ def _template_schema():
         ("occupancy", pa.decimal128(6, 3)), ("snapshot_date", pa.date32()),
         ("_load_id", pa.int64()), ("_period", text), ("_source_file", text), ("_sheet", text),
         ("_row_number", integer), ("_is_total", pa.bool_()),
-        ("_loaded_at", pa.timestamp("us", tz="UTC")),
+        ("_loaded_at", pa.timestamp("us", tz="UTC")), ("_level", text),
     ])  # fmt: skip
 
 

@@ -273,7 +273,8 @@ TABLE = (
     "CREATE TABLE staging.{name} (period text, org_code text, org_name text,"
     " attendances integer, over_4_hours integer, _load_id bigint NOT NULL, _period text,"
     " _source_file text NOT NULL, _sheet text, _row_number integer NOT NULL,"
-    " _is_total boolean NOT NULL DEFAULT false, _loaded_at timestamptz NOT NULL DEFAULT now())"
+    " _is_total boolean NOT NULL DEFAULT false, _loaded_at timestamptz NOT NULL DEFAULT now(),"
+    " _level text)"
 )
 FILL = (
     "INSERT INTO {table} SELECT l.period, 'R' || g, 'Trust ' || g, g * 7, g, l.load_id,"

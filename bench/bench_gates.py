@@ -42,7 +42,8 @@ SELECT '2025-09'::text AS period, 'R' || lpad(mod(g, 500)::text, 3, '0') AS org_
        round((mod(g, 1000) / 10.0)::numeric, 1) AS occupancy,
        date '2025-09-01' - mod(g, 3650) AS snapshot_date,
        %(load_id)s::bigint AS _load_id, '2025-09'::text AS _period, 'bench.csv'::text AS _source_file,
-       NULL::text AS _sheet, g::int AS _row_number, false AS _is_total, now() AS _loaded_at
+       NULL::text AS _sheet, g::int AS _row_number, false AS _is_total, now() AS _loaded_at,
+       NULL::text AS _level
   FROM generate_series(1, %(rows)s) AS g
 """
 
