@@ -10,7 +10,6 @@ import traceback
 from pathlib import Path
 from typing import Annotated, Any
 
-import click
 import typer
 from typer.core import TyperGroup
 
@@ -68,7 +67,7 @@ def _reported(ctx: typer.Context, exc: Exception) -> tuple[list[str] | None, int
 
     A database refusal of a privilege, wherever it surfaces, becomes the one permission line.
     """
-    if isinstance(exc, click.exceptions.Exit | click.exceptions.ClickException):
+    if isinstance(exc, typer.Exit | typer.Abort | typer.TyperException):  # typer's own usage
         return None, 0
     from datawarp.catalog.access_checks import group_names_at, refusal_login
     from datawarp.core.errors import PermissionDenied
