@@ -19,7 +19,7 @@ from datawarp.catalog.loads import EventStart, LoadRecorder
 from datawarp.core.errors import ConnectionLost, DataWarpError, LoadAborted
 from datawarp.core.notifications import Notification
 from datawarp.core.vocabulary import LoadStatus
-from datawarp.pipeline import file_period, reload, steps
+from datawarp.pipeline import block_title, file_period, reload, steps
 from datawarp.pipeline.extract.engine import ExtractedTable
 from datawarp.pipeline.fetch import FetchedFile
 from datawarp.pipeline.outcome import FileOutcome
@@ -72,6 +72,7 @@ def _fetch_and_settle(recorder: LoadRecorder, job: FileJob, result: FileResult) 
     a failure here is recorded as the load's, with the period as the manifest gave it."""
     try:
         fetched = steps.fetch_file(job)
+        job = block_title.with_inherited_title(recorder.conn, job)
         settled = file_period.settle_period(job, fetched, recorder.conn)
     except Exception as exc:  # noqa: BLE001 - every failure is recorded, then reported
         if job.options.dry_run and isinstance(exc, DataWarpError):  # a dry run writes nothing
@@ -109,6 +110,8 @@ def _opened(ready: _Fetched, outcome: FileOutcome) -> ExtractedTable:
     if table.filled_down:
         filled = ", ".join(f"{name} {count:,}" for name, count in table.filled_down.items())
         outcome.notes.append(f"fill_down: empty cells that took the value above ({filled})")
+    note = block_title.block_title_note(ready.job, table)
+    outcome.notes += [note] if note else []
     return table
 
 

@@ -40,6 +40,7 @@ class FileEntry(BaseModel):
     member: str | None = None
     sheet: str | None = None
     fill_down: list[str] | None = None  # None: the source's
+    block_title: str | None = None  # None: the source's
     period_kind: str | None = Field(default=None, exclude=True)
     period_source: PeriodSource | None = Field(default=None, exclude=True)
 
@@ -61,6 +62,11 @@ class FileEntry(BaseModel):
     def _fill_down(cls, value: Any) -> Any:
         return None if value is None else _column_list(value)
 
+    @field_validator("block_title", mode="before")
+    @classmethod
+    def _block_title(cls, value: Any) -> Any:
+        return _title(value)
+
 
 class SourceEntry(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -70,6 +76,7 @@ class SourceEntry(BaseModel):
     member: str | None = None
     primary_key: list[str] = Field(default_factory=list)
     fill_down: list[str] = Field(default_factory=list)  # empty cells take the value above
+    block_title: str | None = None  # the block_title of rows of a file with no banner
     cumulative: bool = False  # each file repeats the earlier periods: growth is expected
     columns: dict[str, ColumnMeta] = Field(default_factory=dict)
     files: list[FileEntry] = Field(default_factory=list)
@@ -94,6 +101,11 @@ class SourceEntry(BaseModel):
     @classmethod
     def _fill_down(cls, value: Any) -> Any:
         return [] if value is None else _column_list(value)
+
+    @field_validator("block_title", mode="before")
+    @classmethod
+    def _block_title(cls, value: Any) -> Any:
+        return _title(value)
 
     @model_validator(mode="after")
     def _files_or_shorthand(self) -> SourceEntry:
@@ -126,6 +138,13 @@ class Manifest(BaseModel):
         if not sources:
             raise ValueError("must list at least one source")
         return sources
+
+
+def _title(value: Any) -> Any:
+    """A block title: text, written out (``block_title: England Level Data``)."""
+    if isinstance(value, str) and not value.strip():
+        raise ValueError("the block title is empty")
+    return value.strip() if isinstance(value, str) else value
 
 
 def _column_list(value: Any) -> Any:

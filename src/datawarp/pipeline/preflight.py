@@ -26,6 +26,8 @@ class FileTask:
     entry: FileEntry
     registered: registry.SourceRecord | None
     manifest_path: str | None = None
+    # (title, load id): a file with no banner takes the first block title of that load
+    inherited_block_title: tuple[str, int] | None = None
 
     def manifest_entry(self) -> dict:
         """The source's manifest entry narrowed to this file, as the load event keeps it (so
@@ -53,6 +55,14 @@ class FileTask:
     def fill_down(self) -> list[str]:
         """The file's own ``fill_down`` (``[]`` turns the source's off), else the source's."""
         return self.source.fill_down if self.entry.fill_down is None else self.entry.fill_down
+
+    @property
+    def block_title(self) -> str | None:
+        """The block_title for the rows of a file with no banner: the file's, else the
+        source's, else the one taken from an earlier load (``pipeline.block_title``)."""
+        given = self.entry.block_title or self.source.block_title
+        inherited = self.inherited_block_title
+        return given or (inherited[0] if inherited else None)
 
     @property
     def load_mode(self) -> str:

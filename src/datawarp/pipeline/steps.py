@@ -115,7 +115,8 @@ def extract_file(fetched: FetchedFile, task: FileTask) -> ExtractedTable:
     """The file's table; a workbook with several data sheets needs ``sheet:`` in the manifest
     (the refusal lists them as ``datawarp inspect`` does)."""
     table = open_fetched(fetched, sheet=task.sheet, member=task.member,
-                         refuse_several_sheets=True, fill_down=task.fill_down)  # fmt: skip
+                         refuse_several_sheets=True, fill_down=task.fill_down,
+                         block_title=task.block_title)  # fmt: skip
     check_column_room(table.source.name, len(table.columns))
     missing = missing_key_columns(task.source.primary_key, table.column_names)
     if missing:

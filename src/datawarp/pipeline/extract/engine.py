@@ -35,7 +35,7 @@ from datawarp.pipeline.extract.sheets import (
     choose_sheet,
     sheet_label,
 )
-from datawarp.pipeline.extract.table import TableColumn, TableLayout
+from datawarp.pipeline.extract.table import TableColumn, TableLayout, with_block_title
 from datawarp.pipeline.extract.table_columns import (  # noqa: F401 - ExtractedColumn re-exported
     ColumnFacts,
     ExtractedColumn,
@@ -88,6 +88,7 @@ class ExtractedTable:
     encoding: str | None = None
     delimiter: str | None = None
     filled_down: dict[str, int] = field(default_factory=dict)  # fill_down: cells filled
+    given_block_title: str | None = None  # the block_title given to a file with no banner
     _table_layout: TableLayout | None = field(default=None, repr=False)
     _marker_columns: tuple[int, ...] = field(default=(), repr=False)
     _levels: LevelDecision | None = field(default=None, repr=False)  # row_levels.py
@@ -240,6 +241,7 @@ def open_fetched(
     member: str | None = None,
     refuse_several_sheets: bool = False,
     fill_down: Sequence[str] = (),
+    block_title: str | None = None,
 ) -> ExtractedTable:
     """Find the table in a fetched file and profile it (pass 1).
 
@@ -248,11 +250,15 @@ def open_fetched(
     ``refuse_several_sheets`` (the loader) a workbook with several data sheets and no
     ``sheet`` is a ``SeveralSheetsError``; ``fill_down`` names columns whose empty cells take
     the value above them (``fill_down``), which the Python path does: no Arrow fast path then.
+    ``block_title`` titles the rows of a one-block table with no banner (a constant
+    ``block_title`` column, as a banner makes; the Python path emits it).
     """
     with open_workbook(source.path, display_name=source.name, member=member) as workbook:
         choice = choose_sheet(workbook, sheet, refuse_several=refuse_several_sheets)
-        layout = choice.chosen.layout
-        assert layout is not None and choice.chosen.rows is not None
+        found = choice.chosen.layout
+        assert found is not None and choice.chosen.rows is not None
+        given = "(block title: the file names none)"
+        layout = with_block_title(found, block_title, given) if block_title else found
         fill = fill_positions(layout, fill_down, sheet_label(workbook, choice.chosen.name))
         fast = None if fill else _arrow_profile(source, workbook, layout)  # arrow_csv.py
         if fast is not None:
@@ -265,6 +271,7 @@ def open_fetched(
         table = _table(source, workbook, choice, layout, reader, profiles)
         table._fill = fill
         table.filled_down = {layout.columns[p].name: n for p, n in filled.filled.items()}
+        table.given_block_title = block_title if layout is not found else None
         return table
 
 

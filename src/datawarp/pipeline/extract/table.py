@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from datawarp.core.errors import BadInputError
 from datawarp.pipeline.extract.column_names import table_names
@@ -72,7 +72,15 @@ from datawarp.pipeline.extract.header_bands import (
 from datawarp.pipeline.extract.profile import ColumnProfile
 from datawarp.pipeline.extract.values import TEXT
 
-__all__ = ["WINDOW_ROWS", "Block", "NoTableError", "TableColumn", "TableLayout", "detect_layout"]
+__all__ = [
+    "WINDOW_ROWS",
+    "Block",
+    "NoTableError",
+    "TableColumn",
+    "TableLayout",
+    "detect_layout",
+    "with_block_title",
+]
 
 WINDOW_ROWS = 100
 _WIDE_BY_MONTH = 3  # columns headed by months that make a table wide by month
@@ -191,6 +199,21 @@ def _one_block(
     ]
     layout.blocks = [Block(tuple(kept), (banner[1],) if banner else ())]
     layout.block_title_count = len(titles)
+
+
+def with_block_title(layout: TableLayout, title: str, original: str) -> TableLayout:
+    """The layout of a one-block table with no banner, its rows titled ``title``: a leading
+    ``block_title`` column, as a banner over it makes (``_one_block``). Any other layout (its
+    own block titles, side-by-side blocks, a ``block_title`` column) is returned unchanged."""
+    if layout.block_title_count or len(layout.blocks) != 1 or "block_title" in layout.column_names:
+        return layout
+    return replace(
+        layout,
+        columns=[TableColumn("block_title", original, None), *layout.columns],
+        blocks=[Block(layout.blocks[0].sheet_columns, (title,))],
+        block_title_count=1,
+        label_columns=tuple(position + 1 for position in layout.label_columns),
+    )
 
 
 def _note_months(header_cells: list[object], kept: list[int], layout: TableLayout) -> None:
