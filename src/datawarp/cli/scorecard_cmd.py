@@ -1,4 +1,4 @@
-"""`datawarp scorecard`: the specification's success criteria, measured from the catalog."""
+"""`datawarp scorecard`: DataWarp's success criteria, measured from the catalog."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The specification's success criteria, measured from the catalog: ``datawarp scorecard``.
+"""DataWarp's success criteria, measured from the catalog: ``datawarp scorecard``.
 
 Every criterion is judged at one moment ("now", from the injectable clock). Windowed ones look
 at loads *started* in the last 30 days (``WINDOW_DAYS``), the dashboards' convention, and only

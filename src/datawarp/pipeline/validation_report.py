@@ -1,4 +1,4 @@
-"""The validation report in the seed's shape: one line per gate, worst status first to the eye.
+"""The validation report: one line per gate, worst status first to the eye.
 
 ✓ Row count: 1,234 (within 10% of previous: 1,150)
 ✓ Schema: 12 columns (no changes)
@@ -24,7 +24,7 @@ def worst(results: list[CheckResult]) -> str:
 
 
 def report_lines(results: list[CheckResult]) -> list[tuple[str, str]]:
-    """(status, line) per gate, in the seed's order."""
+    """(status, line) per gate, in DataWarp's fixed gate order."""
     lines = []
     for gate, label in LABELS.items():
         checks = [r for r in results if r.validation_type == gate]
