@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datawarp.core.pgtypes import IncomingColumn
-from datawarp.pipeline.schema_policy import plan_changes
+from datawarp.pipeline.schema_policy import plan_changes, retypable
 
 EXISTING = {"org_code": "text", "attendances": "integer", "period_end": "date"}
 
@@ -56,3 +56,12 @@ def test_integer_and_date_disagreeing_widen_to_text():
 def test_columns_the_file_lacks_are_reported_missing():
     plan = plan_changes(EXISTING, BASE[:1], {})
     assert plan.missing == ["attendances", "period_end"]
+
+
+def test_a_text_column_holding_no_value_takes_the_files_type():
+    existing = {"org_code": "text", "may_25": "text", "note": "text"}
+    incoming = _incoming(("org_code", "integer"), ("may_25", "integer"), ("note", "text"))
+    plan = plan_changes(existing, incoming, {}, empty={"may_25", "note"})
+    # org_code holds values: it stays text; the empty month takes the numbers' type
+    assert plan.widen == [("may_25", "text", "integer")]
+    assert retypable(existing, incoming) == ["org_code", "may_25"]

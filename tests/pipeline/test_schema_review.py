@@ -147,3 +147,24 @@ def test_schema_change_cli_show_and_unknown(conn, db_url, tmp_path, home):
     assert "new_measure_1" in shown.stdout and "pending" in shown.stdout
     missing = run_cli("schema-changes", "approve", "999", database_url=db_url)
     assert missing.exit_code == 2 and missing.stderr == "Error: Schema change 999 not found\n"
+
+
+def test_a_column_empty_so_far_takes_the_type_of_the_first_values(conn, db_url, tmp_path, home):
+    """A month not yet published when the table was made (all blank) is typed by the edition
+    that brings its figures, instead of staying text for ever."""
+    register(conn, "ae")
+    conn.commit()
+    header = ["Service", "Apr-25", "May-25"]
+    first = [["Beds", 10, ""], ["Cots", 20, ""]]
+    _load(conn, db_url, tmp_path, home, header, first, "2025-04")
+    assert table_columns(conn, "staging", "tbl_ae")["may_25"] == "text"
+    conn.commit()  # let go of the table: the next load alters it
+    second = [["Beds", 11, 12], ["Cots", 21, 22]]
+    outcome, _ = _load(conn, db_url, tmp_path, home, header, second, "2025-05")
+    assert outcome.status == "completed"
+    assert table_columns(conn, "staging", "tbl_ae")["may_25"] == "smallint"
+    assert table_rows(conn, "staging.tbl_ae", "_period, may_25", "_period, _row_number") == [
+        ("2025-04", None), ("2025-04", None), ("2025-05", 12), ("2025-05", 22)
+    ]  # fmt: skip
+    changes = [c for c in schema_changes.list_changes(conn) if c["kind"] == "widen"]
+    assert len(changes) == 1  # recorded like any widening

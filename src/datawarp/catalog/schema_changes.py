@@ -70,6 +70,21 @@ def add_columns(conn: psycopg.Connection, schema: str, table: str, columns) -> N
         )
 
 
+def empty_columns(conn: psycopg.Connection, schema: str, table: str, names) -> set[str]:
+    """Which of these columns hold no value in any row (each probe stops at its first value)."""
+    names = list(names)
+    if not names:
+        return set()
+    probes = sql.SQL(", ").join(
+        sql.SQL("NOT EXISTS (SELECT 1 FROM {} WHERE {} IS NOT NULL)").format(
+            sql.Identifier(schema, table), sql.Identifier(name)
+        )
+        for name in names
+    )
+    flags = conn.execute(sql.SQL("SELECT {}").format(probes)).fetchone()
+    return {name for name, empty in zip(names, flags, strict=True) if empty}
+
+
 def widen_columns(conn: psycopg.Connection, schema: str, table: str, widened) -> None:
     for name, _old, new in widened:
         conn.execute(

@@ -33,7 +33,7 @@ from datawarp.pipeline.fetch_pace import Pace
 from datawarp.pipeline.gates import missing_key_columns
 from datawarp.pipeline.outcome import BatchOptions, Hooks
 from datawarp.pipeline.preflight import FileTask
-from datawarp.pipeline.schema_policy import SchemaPlan, plan_changes
+from datawarp.pipeline.schema_policy import SchemaPlan, plan_changes, retypable
 from datawarp.pipeline.validation import (
     ValidationFailed,
     column_stats,
@@ -160,6 +160,18 @@ def columns_to_add(conn: psycopg.Connection, job: FileJob, incoming: list[Incomi
     return [c.name for c in plan.add + plan.new_request_columns]
 
 
+def _plan(
+    conn: psycopg.Connection, job: FileJob, existing: dict[str, str], incoming: list
+) -> SchemaPlan:
+    """The schema policy's plan, told which requests are pending and which columns are empty."""
+    target = job.target
+    pending = schema_changes.pending_requests(conn, target.schema, target.table)
+    empty = schema_changes.empty_columns(
+        conn, target.schema, target.table, retypable(existing, incoming)
+    )
+    return plan_changes(existing, incoming, pending, job.settings.schema_auto_add_limit, empty)
+
+
 def prepare_table(
     conn: psycopg.Connection, job: FileJob, incoming: list[IncomingColumn], load_id: int
 ) -> PreparedTable:
@@ -180,10 +192,7 @@ def prepare_table(
         result.created, result.columns_added = True, len(incoming)
         return result
     staging.add_missing_provenance(conn, target)  # _level, for a table made before it
-    pending = schema_changes.pending_requests(conn, target.schema, target.table)
-    plan = result.plan = plan_changes(
-        existing, incoming, pending, job.settings.schema_auto_add_limit
-    )
+    plan = result.plan = _plan(conn, job, existing, incoming)
     if plan.add:
         check_column_room(f"{target} with this file's new columns", len(existing) + len(plan.add))
         schema_changes.add_columns(conn, target.schema, target.table, plan.add)
