@@ -3,13 +3,8 @@ leaves no rows and a failed event."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
-import time
-
-import pytest
 
 from datawarp.catalog.database import database_for_url, make_ready
 from datawarp.catalog.loads import SERIALISE_LOCK
@@ -24,29 +19,7 @@ from tests.pipeline.helpers import (
     write_csv,
     write_manifest,
 )
-
-DEADLINE_SECONDS = 120
-
-
-def _loader(db_url: str, manifest, *extra: str) -> subprocess.Popen:
-    env = {**os.environ, "DATAWARP_HOME": str(manifest.parent / "home"), "COLUMNS": "200"}
-    command = [sys.executable, "-m", "datawarp", "--database-url", db_url, "load-batch",
-               str(manifest), *extra]  # fmt: skip
-    return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-
-
-def _wait_for(condition, what: str, processes=()) -> None:
-    deadline = time.monotonic() + DEADLINE_SECONDS
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        for process in processes:
-            if process.poll() is not None:
-                out, err = process.communicate()
-                pytest.fail(f"loader exited early while waiting for {what}: {err.decode()}")
-
-
-def _count(conn, query: str, *params) -> int:
-    return conn.execute(query, params).fetchone()[0]
+from tests.pipeline.loaders import DEADLINE_SECONDS, count, start_loader, wait_for
 
 
 def test_concurrent_loads_of_one_source_run_one_after_the_other(conn, db_url, tmp_path):
@@ -55,9 +28,9 @@ def test_concurrent_loads_of_one_source_run_one_after_the_other(conn, db_url, tm
     manifest = provider_manifest(tmp_path, "ae", period="2025-09")
     with conn.transaction():
         conn.execute(f"SELECT pg_advisory_xact_lock({SERIALISE_LOCK})", ("ae",))
-        loaders = [_loader(db_url, manifest) for _ in range(2)]
-        _wait_for(
-            lambda: _count(
+        loaders = [start_loader(db_url, manifest) for _ in range(2)]
+        wait_for(
+            lambda: count(
                 conn, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
             ) == 2,
             "both loaders to queue on the source lock",
@@ -79,12 +52,12 @@ def test_killed_loader_leaves_no_rows_and_its_event_ends_failed(conn, raw_conn, 
     manifest = write_manifest(
         tmp_path, [{"source_code": "big", "path": data.name}], period="2025-09"
     )
-    loader = _loader(db_url, manifest)
+    loader = start_loader(db_url, manifest)
     dbname = conn.info.dbname
     # pg_stat_activity keeps a session's last statement while it is idle in its transaction,
     # so this sees the load from its first COPY batch until it commits.
-    _wait_for(
-        lambda: _count(
+    wait_for(
+        lambda: count(
             raw_conn, "SELECT count(*) FROM pg_stat_activity WHERE datname = %s"
             " AND state IN ('active', 'idle in transaction')"
             " AND query LIKE 'COPY \"staging\".\"tbl_big\"%%'", dbname,
@@ -96,8 +69,8 @@ def test_killed_loader_leaves_no_rows_and_its_event_ends_failed(conn, raw_conn, 
     loader.wait()
     (event,) = events(raw_conn, "big")
     assert event["load_status"] == "in_progress"
-    _wait_for(
-        lambda: _count(
+    wait_for(
+        lambda: count(
             raw_conn, "SELECT count(*) FROM pg_stat_activity WHERE datname = %s"
             " AND application_name = 'datawarp' AND pid <> %s", dbname, conn.info.backend_pid,
         ) == 0,
@@ -129,7 +102,7 @@ def test_six_loads_of_one_source_each_land_once(conn, db_url, tmp_path):
     register(conn, "ae")
     conn.commit()
     periods = [f"2025-{month:02d}" for month in range(1, 7)]
-    loaders = [_loader(db_url, _periods_manifest(tmp_path / p, "ae", p)) for p in periods]
+    loaders = [start_loader(db_url, _periods_manifest(tmp_path / p, "ae", p)) for p in periods]
     assert _finish(loaders) == ["COMPLETED"] * 6
     counts = conn.execute(
         "SELECT _period, count(*), count(DISTINCT _load_id) FROM staging.tbl_ae GROUP BY 1"
@@ -144,7 +117,7 @@ def test_six_sources_load_at_once_without_conflict(conn, db_url, tmp_path):
     for code in codes:
         register(conn, code)
     conn.commit()
-    loaders = [_loader(db_url, _periods_manifest(tmp_path / c, c, "2025-09")) for c in codes]
+    loaders = [start_loader(db_url, _periods_manifest(tmp_path / c, c, "2025-09")) for c in codes]
     assert _finish(loaders) == ["COMPLETED"] * 6
     for code in codes:
         assert len(table_rows(conn, f"staging.tbl_{code}")) == 13

@@ -15,7 +15,7 @@ import pytest
 from datawarp.catalog.database import database_for_url, make_ready
 from datawarp.demo.samplegen import write_large_csv
 from tests.pipeline.helpers import events, register, table_exists, write_manifest
-from tests.pipeline.test_concurrency import _count, _loader, _wait_for
+from tests.pipeline.loaders import count, start_loader, wait_for
 
 # The catalog tables a load writes inside its own transaction, each a point to die at.
 KILL_POINTS = [
@@ -40,17 +40,17 @@ def _killed_at(conn, raw_conn, db_url, tmp_path, table: str) -> None:
     )
     with conn.transaction():
         conn.execute(f"LOCK TABLE {table} IN EXCLUSIVE MODE")  # noqa: S608 - fixed names
-        loader = _loader(db_url, manifest)
-        _wait_for(
-            lambda: _count(raw_conn, "SELECT count(*) FROM pg_locks"
+        loader = start_loader(db_url, manifest)
+        wait_for(
+            lambda: count(raw_conn, "SELECT count(*) FROM pg_locks"
                            " WHERE relation = %s::regclass AND NOT granted", table) > 0,
             f"the loader to queue on {table}",
             [loader],
         )  # fmt: skip
         loader.send_signal(signal.SIGKILL)
         loader.wait()
-    _wait_for(
-        lambda: _count(
+    wait_for(
+        lambda: count(
             raw_conn, "SELECT count(*) FROM pg_stat_activity WHERE datname = %s"
             " AND application_name = 'datawarp' AND pid <> %s",
             conn.info.dbname, conn.info.backend_pid,
