@@ -70,7 +70,11 @@ def test_a_stray_cell_far_away_loads_the_table_in_bounded_memory(tmp_path, stray
     path = _book(tmp_path / "stray.xlsx", stray)
     assert xlsx_extent.check_sheet(path, "Data", "stray.xlsx") is True
     rows = _loaded(str(path))
-    assert len(rows) == 20 and rows[0] == ("R000", 0, 2, False, None) and rows[-1][:3] == ("R019", 19, 21)
+    assert (
+        len(rows) == 20
+        and rows[0] == ("R000", 0, 2, False, None)
+        and rows[-1][:3] == ("R019", 19, 21)
+    )
     report, peak_mb = _inspect_measured(tmp_path, str(path))
     assert report["row_count"] == 20 and report["layout"]["last_data_row"] == 21
     assert [column["name"] for column in report["columns"]] == ["org_code", "attendances"]
