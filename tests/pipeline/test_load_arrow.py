@@ -93,6 +93,25 @@ def test_copy_arrow_loads_what_copy_rows_loads(conn, tmp_path):
     assert set(by_name["_load_id"]) == {"41"} and set(by_name["_period"]) == {"2025-09"}
 
 
+def test_a_table_made_by_the_load_gets_the_same_rows_frozen_and_keeps_no_defaults(conn, tmp_path):
+    path = tmp_path / "mixed.csv"
+    path.write_text(MIXED, encoding="utf-8")
+    # the tables are created in the transaction that copies into them, as a first load does;
+    # PostgreSQL refuses COPY FREEZE into any other table, so the FREEZE is checked too
+    (rows_target, arrow_target), _ = _load_both(conn, path, tmp_path, new_table=True)
+    expected = _table_text(conn, rows_target)
+    assert _table_text(conn, arrow_target) == expected
+    by_name = dict(zip(expected[0], zip(*expected[1:], strict=True), strict=True))
+    assert set(by_name["_load_id"]) == {"41"} and set(by_name["_period"]) == {"2025-09"}
+    assert set(by_name["_source_file"]) == {str(path)} and by_name["_row_number"][0] == "2"
+    defaults = conn.execute(
+        "SELECT table_name, column_name FROM information_schema.columns"
+        " WHERE table_schema = 'staging_test' AND column_default IS NOT NULL"
+        " AND column_name IN ('_load_id', '_period', '_source_file', '_sheet')"
+    ).fetchall()
+    assert defaults == []  # the load's constants were defaults for its COPY only
+
+
 def test_text_nulls_and_awkward_characters_round_trip(conn):
     target = TableRef("staging_test", "tbl_awkward")
     create_table(conn, target, [IncomingColumn("words", "text"), IncomingColumn("n", "integer")])

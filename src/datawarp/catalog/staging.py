@@ -7,7 +7,8 @@ leaves the caller to roll everything back. ``staging_arrow`` is the COPY of Arro
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -17,6 +18,7 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from datawarp.catalog.access import load_group_ddl
+from datawarp.catalog.copy_writer import BoundedCopyWriter
 from datawarp.catalog.introspect import identifier, table_columns, table_exists
 from datawarp.core.errors import ConflictError
 from datawarp.core.naming import TableRef
@@ -157,6 +159,17 @@ def quarantine_json(obj: object) -> str:
     return json.dumps(obj, default=_json_safe)
 
 
+def copy_options(copy_format: str, *, freeze: bool) -> sql.Composable:
+    """``(FORMAT …[, FREEZE])``. FREEZE writes the rows already frozen, so the table's first
+    readers need not set every row's hint bits (rewriting every page), and VACUUM has nothing
+    to freeze later. PostgreSQL allows it only into a table created (or truncated) in the
+    current transaction, which nobody else can see until it commits: first loads only."""
+    options = [sql.SQL("FORMAT {}").format(sql.SQL(copy_format))]
+    if freeze:
+        options.append(sql.SQL("FREEZE"))
+    return sql.SQL("({})").format(sql.SQL(", ").join(options))
+
+
 def copy_rows(
     conn: psycopg.Connection,
     target: TableRef,
@@ -166,36 +179,99 @@ def copy_rows(
     *,
     held_back: dict[int, list[str]] | None = None,
     on_rows: Callable[[int], None] | None = None,
+    new_table: bool = False,
 ) -> int:
     """COPY every row; batches hold (data values..., row_number, is_total, level) tuples.
 
     Columns held back for review go to tbl_quarantine instead, one JSON object per row.
+    ``new_table``: the table was created in the caller's transaction (``load_constants``).
     """
     held_back = held_back or {}
     held_names = {name for names in held_back.values() for name in names}
     keep = [i for i, name in enumerate(column_names) if name not in held_names]
     held_index = {cid: [column_names.index(n) for n in names] for cid, names in held_back.items()}
-    constant = (provenance.load_id, provenance.period, provenance.source_file, provenance.sheet)
-    copy_main = sql.SQL("COPY {} ({}) FROM STDIN").format(
-        identifier(target),
-        sql.SQL(", ").join(
-            map(sql.Identifier, [column_names[i] for i in keep] + list(COPIED_PROVENANCE))
-        ),
-    )
-    all_kept = len(keep) == len(column_names)
     total = 0
-    with conn.cursor() as cur:
-        for batch in batches:
+    with (
+        load_constants(conn, target, provenance, new_table=new_table) as constants,
+        conn.cursor() as cur,
+    ):
+        copy_main = sql.SQL("COPY {} ({}) FROM STDIN {}").format(
+            identifier(target),
+            sql.SQL(", ").join(
+                map(sql.Identifier, [column_names[i] for i in keep] + copied_provenance(constants))
+            ),
+            copy_options("text", freeze=new_table),
+        )
+        constant = tuple(constants.values())
+        if not held_index:  # the usual load: one COPY, sent by a thread while rows are made
+            with cur.copy(copy_main, writer=BoundedCopyWriter(cur)) as copy:
+                for batch in batches:
+                    for row in batch:
+                        copy.write_row((*row[:-3], *constant, *row[-3:]) if constant else row)
+                    total += len(batch)
+                    if on_rows:
+                        on_rows(len(batch))
+            return total
+        for batch in batches:  # quarantine rows go between two COPYs of the main table
             with cur.copy(copy_main) as copy:
                 for row in batch:
-                    values = row[:-3] if all_kept else tuple(row[i] for i in keep)
+                    values = tuple(row[i] for i in keep)
                     copy.write_row((*values, *constant, row[-3], row[-2], row[-1]))
-            if held_index:
-                _quarantine(cur, batch, held_index, column_names, provenance.load_id)
+            _quarantine(cur, batch, held_index, column_names, provenance.load_id)
             total += len(batch)
             if on_rows:
                 on_rows(len(batch))
     return total
+
+
+@contextmanager
+def load_constants(
+    conn: psycopg.Connection, target: TableRef, provenance: Provenance, *, new_table: bool
+) -> Iterator[dict[str, object]]:
+    """The per-load provenance values the COPY must write into every row: all four, unless
+    the table was created in this transaction. Then, for the COPY, they are the columns'
+    defaults, filled in by the server rather than written, sent and parsed once a row (a
+    fifth of a first load's bytes); nobody else can see the table yet, so the ALTER's lock
+    stops no one, and the defaults are dropped again before the load commits."""
+    constants = {
+        "_load_id": provenance.load_id,
+        "_period": provenance.period,
+        "_source_file": provenance.source_file,
+        "_sheet": provenance.sheet,
+    }
+    if not new_table:
+        yield constants
+        return
+    _alter_defaults(conn, target, constants)
+    yield {}
+    _alter_defaults(conn, target, dict.fromkeys(constants, _DROP))
+
+
+_DROP = object()
+
+
+def _alter_defaults(conn: psycopg.Connection, target: TableRef, defaults: dict) -> None:
+    # A default is part of the DDL, where PostgreSQL takes no bound parameters: the values go
+    # in as quoted literals (psycopg's sql.Literal).
+    changes = [
+        sql.SQL("ALTER COLUMN {} DROP DEFAULT").format(sql.Identifier(name))
+        if value is _DROP
+        else sql.SQL("ALTER COLUMN {} SET DEFAULT {}").format(
+            sql.Identifier(name), sql.Literal(value)
+        )
+        for name, value in defaults.items()
+    ]
+    conn.execute(
+        sql.SQL("ALTER TABLE {} {}").format(identifier(target), sql.SQL(", ").join(changes))
+    )
+
+
+def copied_provenance(constants: dict[str, object]) -> list[str]:
+    """The provenance columns a COPY writes: the constants still sent, and the per-row ones."""
+    return [name for name in COPIED_PROVENANCE if name in constants or name not in _CONSTANTS]
+
+
+_CONSTANTS = ("_load_id", "_period", "_source_file", "_sheet")
 
 
 def _quarantine(cur, batch, held_index, column_names, load_id) -> None:

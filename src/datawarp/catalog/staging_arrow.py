@@ -1,8 +1,9 @@
 """COPY of typed Arrow record batches: ``load.copy_rows`` for the CSV fast path.
 
 The batches come from ``ExtractedTable.iter_arrow_batches`` (data columns, then
-``_row_number``, ``_is_total``, ``_level``). Each is given the provenance constants, written as
-CSV by ``pyarrow.csv.write_csv`` (no header) and streamed to ``COPY ... FROM STDIN (FORMAT csv)``: no
+``_row_number``, ``_is_total``, ``_level``). Each is given the provenance constants (unless
+the table is new: ``staging.load_constants``), written as CSV by ``pyarrow.csv.write_csv``
+(no header) and streamed to ``COPY ... FROM STDIN (FORMAT csv)``: no
 Python object per cell. In that CSV a NULL is an empty unquoted field and every string is
 quoted, so an empty string could never be mistaken for NULL, and commas, quotes and line
 breaks inside text survive. A worker thread feeds the connection while the next batch is
@@ -26,7 +27,13 @@ from psycopg.types.json import Jsonb
 
 from datawarp.catalog.copy_writer import BoundedCopyWriter
 from datawarp.catalog.introspect import identifier
-from datawarp.catalog.staging import COPIED_PROVENANCE, Provenance, quarantine_json
+from datawarp.catalog.staging import (
+    Provenance,
+    copied_provenance,
+    copy_options,
+    load_constants,
+    quarantine_json,
+)
 from datawarp.core.naming import TableRef
 from datawarp.core.pgtypes import PG_TYPE_KEY
 
@@ -42,6 +49,7 @@ def copy_arrow(
     *,
     held_back: dict[int, list[str]] | None = None,
     on_rows: Callable[[int], None] | None = None,
+    new_table: bool = False,
 ) -> int:
     """COPY every row of ``batches``; returns the number of rows. Same contract as
     ``load.copy_rows``, with Arrow batches (data columns, ``_row_number``, ``_is_total``,
@@ -49,23 +57,27 @@ def copy_arrow(
     held_back = held_back or {}
     held_names = {name for names in held_back.values() for name in names}
     kept = [name for name in column_names if name not in held_names]
-    copy_main = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(
-        identifier(target),
-        sql.SQL(", ").join(map(sql.Identifier, kept + list(COPIED_PROVENANCE))),
-    )
     total = 0
-    with conn.cursor() as cur:
+    with (
+        load_constants(conn, target, provenance, new_table=new_table) as constants,
+        conn.cursor() as cur,
+    ):
+        copy_main = sql.SQL("COPY {} ({}) FROM STDIN {}").format(
+            identifier(target),
+            sql.SQL(", ").join(map(sql.Identifier, kept + copied_provenance(constants))),
+            copy_options("csv", freeze=new_table),
+        )
         if not held_back:  # the usual load: one COPY for the whole file
             with cur.copy(copy_main, writer=BoundedCopyWriter(cur)) as copy:
                 for batch in batches:
-                    copy.write(_csv_bytes(batch, column_names, kept, provenance))
+                    copy.write(_csv_bytes(batch, column_names, kept, constants))
                     total += batch.num_rows
                     if on_rows:
                         on_rows(batch.num_rows)
             return total
         for batch in batches:  # quarantine rows go between two COPYs of the main table
             with cur.copy(copy_main) as copy:
-                copy.write(_csv_bytes(batch, column_names, kept, provenance))
+                copy.write(_csv_bytes(batch, column_names, kept, constants))
             _quarantine(cur, batch, column_names, held_back, provenance.load_id)
             total += batch.num_rows
             if on_rows:
@@ -73,13 +85,17 @@ def copy_arrow(
     return total
 
 
+_CONSTANT_TYPES = {"_load_id": pa.int64()}  # the others are text
+
+
 def _csv_bytes(
     batch: pa.RecordBatch,
     column_names: Sequence[str],
     kept: list[str],
-    provenance: Provenance,
+    constants: dict[str, object],
 ) -> memoryview:
-    """The kept columns, the provenance constants, row number, totals flag and level, as CSV."""
+    """The kept columns, the provenance constants still sent, row number, totals flag and
+    level, as CSV."""
     width = len(column_names)
     if batch.num_columns != width + 3:
         raise ValueError(f"expected {width} data columns plus _row_number, _is_total, _level")
@@ -89,21 +105,15 @@ def _csv_bytes(
         if len(kept) == width
         else [batch.column(column_names.index(name)) for name in kept]
     )
-    constants = [
-        _constant(provenance.load_id, pa.int64(), rows),
-        _constant(provenance.period, pa.string(), rows),
-        _constant(provenance.source_file, pa.string(), rows),
-        _constant(provenance.sheet, pa.string(), rows),
+    repeated = [
+        pa.repeat(pa.scalar(value, _CONSTANT_TYPES.get(name, pa.string())), rows)
+        for name, value in constants.items()
     ]
-    arrays = [*data, *constants, *batch.columns[width:]]
+    arrays = [*data, *repeated, *batch.columns[width:]]
     table = pa.RecordBatch.from_arrays(arrays, names=[f"c{i}" for i in range(len(arrays))])
     sink = pa.BufferOutputStream()
     pa_csv.write_csv(table, sink, _WRITE_OPTIONS)
     return memoryview(sink.getvalue())
-
-
-def _constant(value: object, arrow_type: pa.DataType, rows: int) -> pa.Array:
-    return pa.repeat(pa.scalar(value, arrow_type), rows)
 
 
 def _quarantine(

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 from datawarp.catalog import loads, outbox, registry, schema_changes, staging
 from datawarp.catalog.column_metadata import ColumnMetadata, record_columns
 from datawarp.catalog.introspect import table_columns
-from datawarp.catalog.staging_arrow import copy_arrow
 from datawarp.core.errors import BadInputError
 from datawarp.core.naming import TableRef
 from datawarp.core.notifications import DBA, Notification, log_notification
@@ -250,11 +249,14 @@ def copy_table(
     size = job.options.batch_size
     copier: Callable[..., int]
     if table.supports_arrow:
+        from datawarp.catalog.staging_arrow import copy_arrow  # pyarrow: CSVs only
+
         copier, batches = copy_arrow, table.iter_arrow_batches(size)
     else:
         copier, batches = staging.copy_rows, table.iter_batches(size)
     rows = copier(conn, job.target, table.column_names, batches, provenance,
-                  held_back=prepared.held_back, on_rows=job.hooks.on_rows)  # fmt: skip
+                  held_back=prepared.held_back, on_rows=job.hooks.on_rows,
+                  new_table=prepared.created)  # fmt: skip
     if prepared.created:
         staging.create_indexes(conn, job.target)
     return rows

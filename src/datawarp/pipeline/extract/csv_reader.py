@@ -21,7 +21,6 @@ from typing import BinaryIO
 
 from datawarp.core.errors import BadInputError
 from datawarp.pipeline.extract.env_limits import env_limit
-from datawarp.pipeline.extract.utf8_scan import utf8_or_cp1252
 from datawarp.pipeline.extract.workbook import Row, SheetInfo, Workbook
 
 SCAN_CHUNK_BYTES = 1 << 20
@@ -74,6 +73,8 @@ def detect_encoding(open_binary: OpenBinary) -> str:
             return "utf-8-sig"
         if first_chunk.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
             return "utf-16"
+        from datawarp.pipeline.extract.utf8_scan import utf8_or_cp1252  # pyarrow: CSVs only
+
         return utf8_or_cp1252(first_chunk, stream, SCAN_CHUNK_BYTES)
 
 

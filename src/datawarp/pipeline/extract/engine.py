@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from datawarp.core.errors import BadInputError
-from datawarp.pipeline.extract import arrow_csv
 from datawarp.pipeline.extract.columns import ColumnConverter, ColumnStats
 from datawarp.pipeline.extract.fill_down import FillDown, fill_positions
 from datawarp.pipeline.extract.formats import open_workbook
@@ -48,6 +47,7 @@ from datawarp.pipeline.extract.values import ValueConversionError
 from datawarp.pipeline.extract.workbook import Workbook
 
 if TYPE_CHECKING:
+    from datawarp.pipeline.extract import arrow_csv
     from datawarp.pipeline.fetch import FetchedFile
 
 DEFAULT_BATCH_SIZE = 10_000
@@ -280,7 +280,14 @@ def _arrow_profile(
 ) -> arrow_csv.ArrowProfile | None:
     """Arrow fast path hook: pass 1 by pyarrow for a plain CSV table; None means the Python
     path (not a CSV, DATAWARP_NO_ARROW set, or something the fast path cannot reproduce)."""
-    if workbook.kind != "csv" or not arrow_csv.arrow_enabled():
+    if workbook.kind != "csv":
+        return None
+    # Imported here: a workbook's load never needs pyarrow, which costs a command a quarter
+    # of a second to import (and half a second more where pandas is installed, which
+    # pyarrow imports on its first array).
+    from datawarp.pipeline.extract import arrow_csv
+
+    if not arrow_csv.arrow_enabled():
         return None
     if arrow_csv.plain_layout_problem(layout) is not None:
         return None

@@ -1,0 +1,75 @@
+"""``ColumnProfile.observe_many`` takes whole chunks in at C speed where it can; whatever the
+chunk, the profile must end exactly as a call per cell leaves it."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from datawarp.pipeline.extract import profile as profile_module
+from datawarp.pipeline.extract.profile import ColumnProfile
+
+_TEXT = st.sampled_from(
+    ["", "  ", " x ", "x", "Leeds", "LEEDS ", "*", "-", "n/a", " N/A", "c", "z", ":", "..",
+     "12", "012", " 7 ", "1,234", "3.5", "50%", "<5", "52+", "£3", "2024-01-31", "yes", "no",
+     "\u00a0", "Total", "99999999999999999999"]
+)  # fmt: skip
+_CELLS = st.one_of(
+    st.none(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.integers(min_value=-40_000, max_value=3_000_000_000).map(float),
+    st.booleans(),
+    st.dates(min_value=dt.date(1990, 1, 1), max_value=dt.date(2030, 1, 1)),
+    _TEXT,
+    st.text(max_size=6),
+)
+# Chunks mostly of one kind, as spreadsheet columns are, and now and then mixed.
+_CHUNK = st.one_of(
+    st.lists(st.one_of(st.none(), st.integers(-(2**40), 2**40).map(float)), max_size=40),
+    st.lists(st.one_of(st.none(), st.integers(-(2**70), 2**70)), max_size=40),
+    st.lists(st.one_of(st.none(), _TEXT, st.text(max_size=4)), max_size=40),
+    st.lists(_CELLS, max_size=40),
+)
+
+
+def _state(profile: ColumnProfile) -> dict:
+    state = {name: getattr(profile, name) for name in ColumnProfile.__slots__}
+    examples = state.pop("examples")
+    state["examples"] = (list(examples.words), list(examples.censored))
+    return state
+
+
+@settings(max_examples=400, deadline=None)
+@given(chunks=st.lists(_CHUNK, max_size=8), text_column=st.booleans())
+def test_a_chunk_at_a_time_ends_as_a_cell_at_a_time(chunks, text_column):
+    by_chunk, by_cell = ColumnProfile(), ColumnProfile()
+    if text_column:  # the text column's own path: words seen first
+        by_chunk.observe("Leeds Teaching Hospitals")
+        by_cell.observe("Leeds Teaching Hospitals")
+    for chunk in chunks:
+        by_chunk.observe_many(chunk)
+        for cell in chunk:
+            by_cell.observe(cell)
+    assert _state(by_chunk) == _state(by_cell)
+    assert by_chunk.pg_type == by_cell.pg_type
+
+
+def test_a_text_chunk_that_could_overflow_the_memory_of_strings_goes_cell_by_cell(monkeypatch):
+    monkeypatch.setattr(profile_module, "_LOOKED_AT", 8)
+    by_chunk, by_cell = ColumnProfile(), ColumnProfile()
+    chunk = [f"{number}" if number % 3 else f"ward {number}" for number in range(30)]
+    for profile in (by_chunk, by_cell):
+        profile.observe("words first")
+    by_chunk.observe_many(chunk)
+    for cell in chunk:
+        by_cell.observe(cell)
+    assert _state(by_chunk) == _state(by_cell)
+
+
+def test_whole_number_floats_give_the_integer_range():
+    profile = ColumnProfile()
+    profile.observe_many([1679.0, None, 436.0, -0.0, 70_000.0])
+    assert profile.pg_type == "integer" and profile.count == 5 and profile.null_count == 1
