@@ -300,6 +300,8 @@ def test_new_table_gets_its_indexes(conn, db_url, tmp_path, home):
         " ORDER BY indexname"
     ).fetchall()
     assert [i for (i,) in indexes] == [
-        "CREATE INDEX tbl_ae_load_id_idx ON staging.tbl_ae USING btree (_load_id)",
-        "CREATE INDEX tbl_ae_period_idx ON staging.tbl_ae USING btree (_period)",
+        "CREATE INDEX tbl_ae_load_id_idx ON staging.tbl_ae USING brin (_load_id)"
+        " WITH (autosummarize='on')",
+        "CREATE INDEX tbl_ae_period_idx ON staging.tbl_ae USING brin (_period)"
+        " WITH (autosummarize='on')",
     ]

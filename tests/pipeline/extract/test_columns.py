@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -101,3 +102,26 @@ def test_the_memo_stays_bounded(monkeypatch):
     cells = [str(n) for n in range(100)] * 2
     assert converter(cells) == list(range(100)) * 2
     assert len(converter._memo) <= 10
+
+
+@given(
+    st.sampled_from(["smallint", "integer", "bigint"]),
+    st.lists(
+        st.one_of(
+            st.integers(-30_000, 30_000).map(float),
+            st.sampled_from([float("nan"), float("inf"), 0.5, -0.0]),
+            st.none(),
+            st.integers(-30_000, 30_000),
+        ),
+        min_size=1,
+        max_size=30,
+    ),
+)
+def test_a_chunk_of_excel_counts_converts_as_cell_by_cell(pg_type, chunk):
+    converter = ColumnConverter(pg_type, by_distinct=False)  # a workbook's column
+    by_cell = [converted_or_error(converter.convert, cell) for cell in chunk]
+    if "error" in by_cell:
+        with pytest.raises(ValueConversionError):
+            converter(chunk)
+        return
+    assert [converted_or_error(lambda value: value, value) for value in converter(chunk)] == by_cell

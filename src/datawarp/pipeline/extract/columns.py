@@ -158,18 +158,22 @@ class ColumnStats:
 class ColumnConverter:
     """Converts a chunk's column, remembering the conversion of repeated (CSV) values."""
 
-    __slots__ = ("convert", "_memo")
+    __slots__ = ("convert", "_memo", "_whole_numbers")
 
     def __init__(self, pg_type: str, *, by_distinct: bool, plan: ColumnPlan | None = None):
+        self._whole_numbers = False
         if plan is not None and (plan.originals or plan.markers_null):
             self.convert: Converter = cell_converter(plan)
         else:
             self.convert = fast_converter(pg_type)
+            self._whole_numbers = pg_type in (SMALLINT, INTEGER, BIGINT)
         self._memo: dict[object, object] | None = {} if by_distinct else None
 
     def __call__(self, cells: Sequence[object]) -> list:
         memo = self._memo
         if memo is None:
+            if self._whole_numbers and _all_whole_floats(cells):
+                return list(map(int, cells))  # Excel's counts: what convert_integer gives
             return list(map(self.convert, cells))
         missing = set(cells).difference(memo)
         if len(memo) + len(missing) > MEMO_SIZE:
@@ -179,6 +183,17 @@ class ColumnConverter:
                 memo[value] = self.convert(value)
             lookup = memo
         return list(map(lookup.__getitem__, cells))
+
+
+def _all_whole_floats(cells: Sequence[object]) -> bool:
+    return (
+        type(cells) is list
+        and set(map(type, cells)) == _FLOAT_ONLY
+        and all(map(float.is_integer, cells))  # type: ignore[arg-type]
+    )
+
+
+_FLOAT_ONLY = {float}
 
 
 def fast_converter(pg_type: str) -> Converter:
