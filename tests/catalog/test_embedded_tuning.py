@@ -8,7 +8,7 @@ import warnings
 
 import psycopg
 
-from datawarp.catalog.connect import EMBEDDED_SETTINGS, tune_for_loading
+from datawarp.catalog.connect import EMBEDDED_SETTINGS, stop_embedded, tune_for_loading
 from tests.db_fixtures import embedded_parent_dir
 
 
@@ -42,5 +42,7 @@ def test_settings_are_applied_once_and_not_while_another_session_is_connected():
         assert _settings(url) == EMBEDDED_SETTINGS
         assert tune_for_loading(url, parent / "pgdata") is False  # already so: no restart
     finally:
+        stop_embedded(parent / "pgdata")  # the handle knows only the server before the restart
         server.cleanup()
+        assert not (parent / "pgdata").exists()
         shutil.rmtree(parent, ignore_errors=True)
