@@ -16,7 +16,8 @@ from start to exit and each into a fresh table, rows and a column sum checked af
      Parquet → ADBC; ``bench/dlt_child.py``), if dlt is installed (pip install '.[bench]');
   4. pandas.read_csv + DataFrame.to_sql (method="multi") on the first --pandas-rows rows,
      once, if pandas and SQLAlchemy are installed.
-Prints the median of each and its ratio to psql, and peak memory (the process's ru_maxrss).
+Prints the median of each and its ratio to psql, and peak memory (the process's ru_maxrss;
+the files are written by child processes, so the bench's own memory is not passed on to it).
 Then the same columns as a single-sheet xlsx (--xlsx-rows) and an Excel 97-2003 .xls
 (--xls-rows, written with xlwt): DataWarp's load against a plain calamine read of the sheet
 (and dlt's fastexcel path), interleaved the same way. Without --database-url it starts a
@@ -89,6 +90,12 @@ def _datawarp(url: str, manifest: Path, python_path: bool = False, fresh: bool =
     ]  # fmt: skip (--force: the same file again)
     seconds, peak = _timed(command, env)
     return {"seconds": seconds, "peak_mb": peak, **_check(url, DATAWARP_TABLE, CHECK_COLUMN)}
+
+
+def _installed(*modules: str) -> bool:
+    import importlib.util
+
+    return all(importlib.util.find_spec(module) is not None for module in modules)
 
 
 def _has_dlt() -> bool:
@@ -172,6 +179,9 @@ def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
         _child(sys.argv[2:])
         return
+    if len(sys.argv) > 1 and sys.argv[1] == "--write":
+        _write_workbook(sys.argv[2], Path(sys.argv[3]), int(sys.argv[4]))
+        return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--rounds", type=int, default=3)
@@ -232,23 +242,18 @@ def _run(url: str, work: Path, args: argparse.Namespace) -> None:
         for name, rs in runs.items()
     }  # fmt: skip
     results["DataWarp, next period"] = _append(url, work, csv_path, args.rows)
-    try:
-        import pandas  # noqa: F401
-        import sqlalchemy  # noqa: F401
-
+    # Looked up, not imported: this process's memory would be handed to every child after.
+    if _installed("pandas", "sqlalchemy"):
         results["pandas.to_sql"] = _measure_pandas(url, csv_path, args.pandas_rows)
-    except ImportError:
+    else:
         print("(pandas/SQLAlchemy not installed: pip install '.[bench]' to compare to_sql)")
     _print(results)
     if args.xlsx_rows:
         _workbook_rounds(url, work, args.xlsx_rows, args.rounds)
-    if args.xls_rows:
-        try:
-            import xlwt  # noqa: F401
-        except ImportError:
-            print("(xlwt not installed: pip install '.[bench]' to time a .xls)")
-        else:
-            _workbook_rounds(url, work, args.xls_rows, args.rounds, kind="xls")
+    if args.xls_rows and not _installed("xlwt"):
+        print("(xlwt not installed: pip install '.[bench]' to time a .xls)")
+    elif args.xls_rows:
+        _workbook_rounds(url, work, args.xls_rows, args.rounds, kind="xls")
     print("runs:", "; ".join(f"{name} " + " ".join(f"{r['seconds']:.2f}" for r in rs)
                              for name, rs in runs.items()))  # fmt: skip
 
@@ -287,11 +292,10 @@ CALAMINE_READ = (
 def _workbook_rounds(url: str, work: Path, rows: int, rounds: int, kind: str = "xlsx") -> None:
     """A single-sheet workbook of the same columns (xlsx, or the older xls): DataWarp's load
     against a plain calamine read of the sheet (no database), interleaved the same way."""
-    from datawarp.demo.samplegen import write_large_xlsx
-
-    path = write_large_xlsx(work / "nhs_shaped.xlsx", rows)
-    if kind == "xls":
-        path = _as_xls(path)
+    # Written by a child process: Linux hands a forked process its parent's peak memory, so
+    # a bench process grown by writing the workbook would inflate every peak measured after.
+    path = work / f"nhs_shaped.{kind}"
+    subprocess.run([sys.executable, __file__, "--write", kind, str(path), str(rows)], check=True)
     manifest = work / f"manifest_{kind}.yaml"
     manifest.write_text(
         f"sources:\n  - source_code: bench_load\n    path: {path}\n    period: 2025-09\n"
@@ -315,6 +319,14 @@ def _workbook_rounds(url: str, work: Path, rows: int, rounds: int, kind: str = "
         peak = max(r["peak_mb"] for r in rs)
         each = " ".join(f"{r['seconds']:.2f}" for r in rs)
         print(f"{name:<24}{seconds:>10.2f} s{seconds / base:>8.2f}×{peak:>8.0f} MB   runs {each}")
+
+
+def _write_workbook(kind: str, path: Path, rows: int) -> None:
+    from datawarp.demo.samplegen import write_large_xlsx
+
+    xlsx = write_large_xlsx(path.with_suffix(".xlsx"), rows)
+    if kind == "xls":
+        _as_xls(xlsx)
 
 
 def _as_xls(xlsx: Path) -> Path:
