@@ -99,9 +99,7 @@ def _installed(*modules: str) -> bool:
 
 
 def _has_dlt() -> bool:
-    import importlib.util
-
-    if importlib.util.find_spec("dlt") is None:
+    if not _installed("dlt"):
         print("(dlt not installed: pip install '.[bench]' to run it beside DataWarp)")
         return False
     return True

@@ -38,6 +38,7 @@ PROVENANCE_COLUMNS = (
 COPIED_PROVENANCE = (
     "_load_id", "_period", "_source_file", "_sheet", "_row_number", "_is_total", "_level",
 )  # fmt: skip
+_CONSTANTS = COPIED_PROVENANCE[:4]  # the same for every row of a load
 # Provenance a table made before it existed gains on its next load: nullable, no default, so
 # PostgreSQL adds it without rewriting the table, and earlier rows read NULL ("not told").
 ADDED_LATER = frozenset({"_level"})
@@ -170,15 +171,28 @@ def quarantine_json(obj: object) -> str:
     return json.dumps(obj, default=_json_safe)
 
 
-def copy_options(copy_format: str, *, freeze: bool) -> sql.Composable:
-    """``(FORMAT …[, FREEZE])``. FREEZE writes the rows already frozen, so the table's first
+def copy_statement(
+    target: TableRef,
+    columns: Sequence[str],
+    constants: dict[str, object],
+    copy_format: str,
+    *,
+    new_table: bool,
+) -> sql.Composable:
+    """``COPY target (columns, the constants still sent, the per-row provenance) FROM STDIN
+    (FORMAT …[, FREEZE])``. FREEZE writes the rows already frozen, so the table's first
     readers need not set every row's hint bits (rewriting every page), and VACUUM has nothing
     to freeze later. PostgreSQL allows it only into a table created (or truncated) in the
     current transaction, which nobody else can see until it commits: first loads only."""
     options = [sql.SQL("FORMAT {}").format(sql.SQL(copy_format))]
-    if freeze:
+    if new_table:
         options.append(sql.SQL("FREEZE"))
-    return sql.SQL("({})").format(sql.SQL(", ").join(options))
+    names = [*columns, *constants, *COPIED_PROVENANCE[len(_CONSTANTS) :]]
+    return sql.SQL("COPY {} ({}) FROM STDIN ({})").format(
+        identifier(target),
+        sql.SQL(", ").join(map(sql.Identifier, names)),
+        sql.SQL(", ").join(options),
+    )
 
 
 def copy_rows(
@@ -206,12 +220,8 @@ def copy_rows(
         load_constants(conn, target, provenance, new_table=new_table) as constants,
         conn.cursor() as cur,
     ):
-        copy_main = sql.SQL("COPY {} ({}) FROM STDIN {}").format(
-            identifier(target),
-            sql.SQL(", ").join(
-                map(sql.Identifier, [column_names[i] for i in keep] + copied_provenance(constants))
-            ),
-            copy_options("text", freeze=new_table),
+        copy_main = copy_statement(
+            target, [column_names[i] for i in keep], constants, "text", new_table=new_table
         )
         constant = tuple(constants.values())
         if not held_index:  # the usual load: one COPY, sent by a thread while rows are made
@@ -244,12 +254,8 @@ def load_constants(
     defaults, filled in by the server rather than written, sent and parsed once a row (a
     fifth of a first load's bytes); nobody else can see the table yet, so the ALTER's lock
     stops no one, and the defaults are dropped again before the load commits."""
-    constants = {
-        "_load_id": provenance.load_id,
-        "_period": provenance.period,
-        "_source_file": provenance.source_file,
-        "_sheet": provenance.sheet,
-    }
+    values = (provenance.load_id, provenance.period, provenance.source_file, provenance.sheet)
+    constants = dict(zip(_CONSTANTS, values, strict=True))
     if not new_table:
         yield constants
         return
@@ -275,14 +281,6 @@ def _alter_defaults(conn: psycopg.Connection, target: TableRef, defaults: dict) 
     conn.execute(
         sql.SQL("ALTER TABLE {} {}").format(identifier(target), sql.SQL(", ").join(changes))
     )
-
-
-def copied_provenance(constants: dict[str, object]) -> list[str]:
-    """The provenance columns a COPY writes: the constants still sent, and the per-row ones."""
-    return [name for name in COPIED_PROVENANCE if name in constants or name not in _CONSTANTS]
-
-
-_CONSTANTS = ("_load_id", "_period", "_source_file", "_sheet")
 
 
 def _quarantine(cur, batch, held_index, column_names, load_id) -> None:

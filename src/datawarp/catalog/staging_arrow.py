@@ -22,18 +22,10 @@ from decimal import Decimal
 import psycopg
 import pyarrow as pa
 import pyarrow.csv as pa_csv
-from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from datawarp.catalog.copy_writer import BoundedCopyWriter
-from datawarp.catalog.introspect import identifier
-from datawarp.catalog.staging import (
-    Provenance,
-    copied_provenance,
-    copy_options,
-    load_constants,
-    quarantine_json,
-)
+from datawarp.catalog.staging import Provenance, copy_statement, load_constants, quarantine_json
 from datawarp.core.naming import TableRef
 from datawarp.core.pgtypes import PG_TYPE_KEY
 
@@ -62,11 +54,7 @@ def copy_arrow(
         load_constants(conn, target, provenance, new_table=new_table) as constants,
         conn.cursor() as cur,
     ):
-        copy_main = sql.SQL("COPY {} ({}) FROM STDIN {}").format(
-            identifier(target),
-            sql.SQL(", ").join(map(sql.Identifier, kept + copied_provenance(constants))),
-            copy_options("csv", freeze=new_table),
-        )
+        copy_main = copy_statement(target, kept, constants, "csv", new_table=new_table)
         if not held_back:  # the usual load: one COPY for the whole file
             with cur.copy(copy_main, writer=BoundedCopyWriter(cur)) as copy:
                 for batch in batches:
