@@ -181,7 +181,7 @@ def main() -> None:
         _write_workbook(sys.argv[2], Path(sys.argv[3]), int(sys.argv[4]))
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--rows", type=int, default=1_000_000, help="0 skips the CSV")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--pandas-rows", type=int, default=100_000)
     parser.add_argument("--database-url", default=os.environ.get("DATAWARP_BENCH_DATABASE_URL"))
@@ -210,42 +210,7 @@ def main() -> None:
 
 
 def _run(url: str, work: Path, args: argparse.Namespace) -> None:
-    from datawarp.demo.samplegen import write_large_csv
-
-    csv_path = write_large_csv(work / "nhs_shaped.csv", args.rows)
-    manifest = work / "manifest.yaml"
-    manifest.write_text(
-        f"sources:\n  - source_code: bench_load\n    path: {csv_path}\n    period: 2025-09\n"
-    )
-    size_mb = csv_path.stat().st_size / 1e6
-    print(f"{args.rows:,} rows x 12 columns, {size_mb:.0f} MB CSV; server: {url.split('@')[-1]};"
-          f" {args.rounds} interleaved rounds, {os.cpu_count()} cores")  # fmt: skip
-
-    steps = {"psql \\copy": lambda: _psql_copy(url, csv_path),
-             "DataWarp load-batch": lambda: _datawarp(url, manifest)}  # fmt: skip
-    if args.python_path:
-        steps["DataWarp (Python path)"] = lambda: _datawarp(url, manifest, python_path=True)
-    if _has_dlt():
-        steps["dlt (Arrow→Parquet→ADBC)"] = lambda: _dlt(url, "csv", csv_path, work)
-    runs = _interleaved(steps, args.rounds)
-    for name, results in runs.items():
-        checks = {(r["rows"], r["sum"]) for r in results} | {
-            (r["rows"], r["sum"]) for r in runs["psql \\copy"]
-        }
-        if len(checks) != 1:
-            raise SystemExit(f"{name}: rows or sums differ from psql's: {sorted(checks)}")
-    results = {
-        name: {"seconds": statistics.median(r["seconds"] for r in rs), "rows": rs[0]["rows"],
-               "peak_mb": max(r["peak_mb"] for r in rs)}
-        for name, rs in runs.items()
-    }  # fmt: skip
-    results["DataWarp, next period"] = _append(url, work, csv_path, args.rows)
-    # Looked up, not imported: this process's memory would be handed to every child after.
-    if _installed("pandas", "sqlalchemy"):
-        results["pandas.to_sql"] = _measure_pandas(url, csv_path, args.pandas_rows)
-    else:
-        print("(pandas/SQLAlchemy not installed: pip install '.[bench]' to compare to_sql)")
-    _print(results)
+    runs = _csv_rounds(url, work, args) if args.rows else {}
     if args.xlsx_rows:
         _workbook_rounds(url, work, args.xlsx_rows, args.rounds)
     if args.xls_rows and not _installed("xlwt"):
@@ -358,6 +323,47 @@ def _print(results: dict[str, dict]) -> None:
             f"{name:<24}{r['rows']:>11,}{r['seconds']:>10.2f}{r['rows'] / r['seconds']:>12,.0f}"
             f"{per_row / base:>8.2f}×{peak:>9}"
         )
+
+
+def _csv_rounds(url: str, work: Path, args: argparse.Namespace) -> dict[str, list[dict]]:
+    """The CSV: DataWarp, psql \\copy and dlt interleaved, then the next period and pandas."""
+    from datawarp.demo.samplegen import write_large_csv
+
+    csv_path = write_large_csv(work / "nhs_shaped.csv", args.rows)
+    manifest = work / "manifest.yaml"
+    manifest.write_text(
+        f"sources:\n  - source_code: bench_load\n    path: {csv_path}\n    period: 2025-09\n"
+    )
+    size_mb = csv_path.stat().st_size / 1e6
+    print(f"{args.rows:,} rows x 12 columns, {size_mb:.0f} MB CSV; server: {url.split('@')[-1]};"
+          f" {args.rounds} interleaved rounds, {os.cpu_count()} cores")  # fmt: skip
+
+    steps = {"psql \\copy": lambda: _psql_copy(url, csv_path),
+             "DataWarp load-batch": lambda: _datawarp(url, manifest)}  # fmt: skip
+    if args.python_path:
+        steps["DataWarp (Python path)"] = lambda: _datawarp(url, manifest, python_path=True)
+    if _has_dlt():
+        steps["dlt (Arrow→Parquet→ADBC)"] = lambda: _dlt(url, "csv", csv_path, work)
+    runs = _interleaved(steps, args.rounds)
+    for name, results in runs.items():
+        checks = {(r["rows"], r["sum"]) for r in results} | {
+            (r["rows"], r["sum"]) for r in runs["psql \\copy"]
+        }
+        if len(checks) != 1:
+            raise SystemExit(f"{name}: rows or sums differ from psql's: {sorted(checks)}")
+    results = {
+        name: {"seconds": statistics.median(r["seconds"] for r in rs), "rows": rs[0]["rows"],
+               "peak_mb": max(r["peak_mb"] for r in rs)}
+        for name, rs in runs.items()
+    }  # fmt: skip
+    results["DataWarp, next period"] = _append(url, work, csv_path, args.rows)
+    # Looked up, not imported: this process's memory would be handed to every child after.
+    if _installed("pandas", "sqlalchemy"):
+        results["pandas.to_sql"] = _measure_pandas(url, csv_path, args.pandas_rows)
+    else:
+        print("(pandas/SQLAlchemy not installed: pip install '.[bench]' to compare to_sql)")
+    _print(results)
+    return runs
 
 
 if __name__ == "__main__":

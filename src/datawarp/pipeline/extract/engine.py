@@ -13,9 +13,7 @@ whatever the file's length; the price is reading the file twice.
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -25,6 +23,7 @@ from datawarp.pipeline.extract.fill_down import FillDown, fill_positions
 from datawarp.pipeline.extract.formats import open_workbook
 from datawarp.pipeline.extract.header import column_letter
 from datawarp.pipeline.extract.originals import ColumnPlan
+from datawarp.pipeline.extract.pass_chunks import Chunk, KeptChunks, in_batches, paused_gc
 from datawarp.pipeline.extract.row_levels import LevelDecision
 from datawarp.pipeline.extract.scales import names_a_percentage
 from datawarp.pipeline.extract.sheets import (
@@ -95,6 +94,7 @@ class ExtractedTable:
     _plans: list[ColumnPlan] = field(default_factory=list, repr=False)  # how each column is made
     _fill: tuple[int, ...] = field(default=(), repr=False)  # fill_down's table columns
     _arrow: arrow_csv.ArrowProfile | None = field(default=None, repr=False)  # CSV fast path
+    _kept: list[Chunk] | None = field(default=None, repr=False)  # pass 1's cells (pass_chunks)
 
     @property
     def column_names(self) -> list[str]:
@@ -122,35 +122,52 @@ class ExtractedTable:
         and level (``row_levels``: None unless the file mixes levels).
 
         Values are ready for COPY (int, Decimal, date, datetime, bool, str or None). The file
-        is read again from the start, so the batches can be iterated more than once.
+        is read again from the start (a workbook table small enough reuses pass 1's cells:
+        ``pass_chunks``), so the batches can be iterated more than once.
         """
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
-        assert self._table_layout is not None
+        if self._kept is not None:
+            yield from self._batches(self._kept, self.format == "csv", batch_size)
+            return
         with open_workbook(
             self.source.path, display_name=self.source.name, member=self.member
         ) as workbook:
-            by_distinct = workbook.kind == "csv"
-            converters = [
-                ColumnConverter(plan.pg_type, by_distinct=by_distinct, plan=plan)
-                for plan in self._plans
-            ]
-            reader = TableReader(
-                self._table_layout,
-                display_name=workbook.display_name,
-                is_csv=by_distinct,
-                label_columns=self._marker_columns,
-                levels=self._levels,
-            )
+            is_csv = workbook.kind == "csv"
+            reader = self._pass_2_reader(workbook.display_name, is_csv)
             chunks = reader.chunks(workbook.iter_rows(self.sheet), READ_CHUNK)
-            fill = FillDown(self._fill, len(self._table_layout.blocks))
-            typed = (self._typed_rows(reader, chunk, converters, fill) for chunk in chunks)
-            yield from _in_batches(typed, batch_size)
+            yield from self._batches(chunks, is_csv, batch_size, reader)
         if reader.row_count != self.row_count:
             raise BadInputError(
                 f"{self.source.name} changed while it was being read "
                 f"({self.row_count} rows, then {reader.row_count}); load it again"
             )
+
+    def _pass_2_reader(self, display_name: str, is_csv: bool) -> TableReader:
+        assert self._table_layout is not None
+        return TableReader(
+            self._table_layout,
+            display_name=display_name,
+            is_csv=is_csv,
+            label_columns=self._marker_columns,
+            levels=self._levels,
+        )
+
+    def _batches(
+        self,
+        chunks: Iterable[Chunk],
+        is_csv: bool,
+        batch_size: int,
+        reader: TableReader | None = None,
+    ) -> Iterator[list[tuple]]:
+        assert self._table_layout is not None
+        reader = reader or self._pass_2_reader(self.source.name, is_csv)
+        converters = [
+            ColumnConverter(plan.pg_type, by_distinct=is_csv, plan=plan) for plan in self._plans
+        ]
+        fill = FillDown(self._fill, len(self._table_layout.blocks))
+        typed = (self._typed_rows(reader, chunk, converters, fill) for chunk in chunks)
+        yield from in_batches(typed, batch_size)
 
     def _typed_rows(
         self,
@@ -193,43 +210,6 @@ class ExtractedTable:
         return BadInputError(f"{self.source.name}: a value did not convert")  # pragma: no cover
 
 
-def _in_batches(chunks: Iterator[list[tuple]], size: int) -> Iterator[list[tuple]]:
-    """Chunks of rows re-cut into batches of ``size`` (the last may be shorter).
-
-    Each batch is made with the cycle collector paused, and the pause never spans a yield.
-    """
-    pending: list[tuple] = []
-    exhausted = False
-    while not exhausted:
-        with paused_gc():
-            while len(pending) < size:
-                chunk = next(chunks, None)
-                if chunk is None:
-                    exhausted = True
-                    break
-                pending.extend(chunk)
-            batch, pending = pending[:size], pending[size:]
-        if batch:
-            yield batch
-    while pending:
-        batch, pending = pending[:size], pending[size:]
-        yield batch
-
-
-@contextmanager
-def paused_gc() -> Iterator[None]:
-    """Pause the cycle collector while rows are made: they hold no cycles, and collections
-    triggered by millions of new tuples cost a third of the time. Never held across a yield.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 # ---------------------------------------------------------------------------------------------
 # Opening a table
 
@@ -266,10 +246,14 @@ def open_fetched(
             table = _table(source, workbook, choice, layout, fast, fast.stats)  # type: ignore[arg-type]
             table._arrow = fast
             return table
-        reader, profiles, filled = _profile_pass(workbook, choice, layout, fill)
+        # Pass 1's cells are kept for pass 2 only from a workbook (held in memory anyway) and
+        # only without filling down, which changes cells in place.
+        kept = KeptChunks() if workbook.kind != "csv" and not fill else None
+        reader, profiles, filled = _profile_pass(workbook, choice, layout, fill, kept)
         choice.chosen.rows = None
         table = _table(source, workbook, choice, layout, reader, profiles)
         table._fill = fill
+        table._kept = kept.chunks if kept is not None else None
         table.filled_down = {layout.columns[p].name: n for p, n in filled.filled.items()}
         table.given_block_title = block_title if layout is not found else None
         return table
@@ -298,7 +282,11 @@ def _arrow_profile(
 
 
 def _profile_pass(
-    workbook: Workbook, choice: SheetChoice, layout: TableLayout, fill: tuple[int, ...]
+    workbook: Workbook,
+    choice: SheetChoice,
+    layout: TableLayout,
+    fill: tuple[int, ...],
+    kept: KeptChunks | None = None,
 ) -> tuple[TableReader, list[ColumnStats], FillDown]:
     """Pass 1 on the Python path, filling down as pass 2 will.
 
@@ -311,7 +299,7 @@ def _profile_pass(
     reader = TableReader(layout, display_name=workbook.display_name, is_csv=is_csv)
     filling = FillDown(fill, len(layout.blocks))
     with paused_gc():
-        profiles = _profile(reader, choice.chosen.rows, layout.columns, is_csv, filling)
+        profiles = _profile(reader, choice.chosen.rows, layout.columns, is_csv, filling, kept)
     if fill and set(filling.totals_seen) != set(reader.total_rows()):
         reader = TableReader(layout, display_name=workbook.display_name, is_csv=is_csv,
                              label_columns=reader.marker_columns(),
@@ -329,6 +317,7 @@ def _profile(
     table_columns: list[TableColumn],
     by_distinct: bool,
     fill: FillDown,
+    kept: KeptChunks | None = None,
 ) -> list[ColumnStats]:
     """Pass 1: every cell of every data row through its column's type inference."""
     stats = [
@@ -341,6 +330,8 @@ def _profile(
             fill.apply(numbers, columns, reader.mark_levels(columns, totals)[1])
         for column_stats, column in zip(stats, columns, strict=True):
             column_stats.observe(column, numbers)
+        if kept is not None:
+            kept.keep(numbers, columns)
     return stats
 
 

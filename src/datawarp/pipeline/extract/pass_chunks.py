@@ -1,0 +1,74 @@
+"""The chunks the two passes work on: cut into batches, kept between passes when they may be.
+
+A workbook's sheet is held whole in memory by calamine, and pass 2 asking calamine for every
+cell's Python object again is a third of a workbook's pass 2. So a workbook table of modest
+size keeps pass 1's chunks (lists of the same cell objects, no copies) for pass 2. A CSV is
+never kept: its memory must stay flat however long the file is.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+Chunk = tuple[list[int], list[list]]  # (row numbers, the table's columns of cells)
+
+# About 40 bytes a cell held (the pointer and the float or string), so at most about 80 MB
+# beside calamine's own grid: tables of 100,000 rows by 20 columns are kept; larger ones are
+# read from the sheet again.
+KEEP_CELLS = 2_000_000
+
+
+class KeptChunks:
+    """Pass 1's chunks while they fit in ``limit`` cells; ``chunks`` is None once they do not."""
+
+    def __init__(self, limit: int = KEEP_CELLS) -> None:
+        self.chunks: list[Chunk] | None = []
+        self._room = limit
+
+    def keep(self, numbers: list[int], columns: list[list]) -> None:
+        if self.chunks is None:
+            return
+        self._room -= len(numbers) * max(1, len(columns))
+        if self._room < 0:
+            self.chunks = None  # too large: pass 2 reads the sheet again
+        else:
+            self.chunks.append((numbers, columns))
+
+
+def in_batches(chunks: Iterator[list[tuple]], size: int) -> Iterator[list[tuple]]:
+    """Chunks of rows re-cut into batches of ``size`` (the last may be shorter).
+
+    Each batch is made with the cycle collector paused, and the pause never spans a yield.
+    """
+    pending: list[tuple] = []
+    exhausted = False
+    while not exhausted:
+        with paused_gc():
+            while len(pending) < size:
+                chunk = next(chunks, None)
+                if chunk is None:
+                    exhausted = True
+                    break
+                pending.extend(chunk)
+            batch, pending = pending[:size], pending[size:]
+        if batch:
+            yield batch
+    while pending:
+        batch, pending = pending[:size], pending[size:]
+        yield batch
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Pause the cycle collector while rows are made: they hold no cycles, and collections
+    triggered by millions of new tuples cost a third of the time. Never held across a yield.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
