@@ -23,9 +23,9 @@ KEEP_CELLS = 2_000_000
 class KeptChunks:
     """Pass 1's chunks while they fit in ``limit`` cells; ``chunks`` is None once they do not."""
 
-    def __init__(self, limit: int = KEEP_CELLS) -> None:
+    def __init__(self, limit: int | None = None) -> None:
         self.chunks: list[Chunk] | None = []
-        self._room = limit
+        self._room = KEEP_CELLS if limit is None else limit
 
     def keep(self, numbers: list[int], columns: list[list]) -> None:
         if self.chunks is None:
