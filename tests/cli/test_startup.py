@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import tomllib
@@ -88,3 +89,40 @@ def test_version_prints_without_touching_a_database(tmp_path):
     assert result.returncode == 0
     assert result.stdout.startswith("datawarp ")
     assert list(tmp_path.iterdir()) == []
+
+
+def _with_a_pandas_that_must_not_load(tmp_path: Path, code: str) -> subprocess.CompletedProcess:
+    """Run ``code`` where ``import pandas`` finds a package that fails loudly when loaded."""
+    fake = tmp_path / "pandas"
+    fake.mkdir(exist_ok=True)
+    (fake / "__init__.py").write_text("raise SystemExit('pandas was imported')\n")
+    env = {**os.environ, "PYTHONPATH": f"{tmp_path}:{REPO_ROOT / 'src'}"}
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path
+    )
+
+
+def test_the_command_keeps_pandas_out_while_pyarrow_makes_arrays(tmp_path):
+    arrays = (
+        "import pyarrow as pa; from datawarp.pipeline.extract import arrow_values;"
+        " print(pa.array(['x', None]).to_pylist(), pa.scalar(1).as_py())"
+    )
+    blocked = _with_a_pandas_that_must_not_load(
+        tmp_path, f"from datawarp.cli.main import without_pandas; without_pandas(); {arrays}"
+    )
+    assert blocked.returncode == 0, blocked.stderr
+    assert blocked.stdout.strip() == "['x', None] 1"
+    # Without it pyarrow imports the pandas it finds: what the command is spared.
+    unblocked = _with_a_pandas_that_must_not_load(tmp_path, arrays)
+    assert "pandas was imported" in unblocked.stderr
+
+
+def test_pandas_already_imported_is_left_alone(tmp_path):
+    code = (
+        "import sys, types; sys.modules['pandas'] = types.ModuleType('pandas');"
+        " from datawarp.cli.main import without_pandas; without_pandas();"
+        " import pandas; print([getattr(f, '__name__', '') for f in sys.meta_path])"
+    )
+    result = _with_a_pandas_that_must_not_load(tmp_path, code)
+    assert result.returncode == 0, result.stderr
+    assert "_PandasAbsent" not in result.stdout

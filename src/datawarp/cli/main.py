@@ -6,6 +6,7 @@ error carries (2 bad input, 1 a failed load); tracebacks only with ``--verbose``
 
 from __future__ import annotations
 
+import sys
 import traceback
 from pathlib import Path
 from typing import Annotated, Any
@@ -157,4 +158,28 @@ app.command("inspect", epilog="Example: datawarp inspect Monthly-AE-September-20
 
 
 def run() -> None:
+    """The ``datawarp`` command's entry point (its own process; ``app`` is the library's)."""
+    without_pandas()
     app()
+
+
+class _PandasAbsent:
+    """An import finder that reports pandas as not installed.
+
+    DataWarp never uses pandas, but pyarrow imports it, where it is installed, the first time
+    it makes an array or a scalar (to ask whether the values are a pandas object): half a
+    second of every command that reads a CSV. pyarrow treats a failed import as "no pandas"
+    and works as it does where pandas is absent.
+    """
+
+    @staticmethod
+    def find_spec(name: str, path: object = None, target: object = None) -> None:
+        if name == "pandas" or name.startswith("pandas."):
+            raise ModuleNotFoundError("the datawarp command does not use pandas", name=name)
+
+
+def without_pandas() -> None:
+    """Keep pandas out of this process, unless it is already imported. Only the ``datawarp``
+    command does this: code using DataWarp as a library keeps its pandas."""
+    if "pandas" not in sys.modules and _PandasAbsent not in sys.meta_path:
+        sys.meta_path.insert(0, _PandasAbsent)

@@ -8,6 +8,7 @@ two validations.
 
 from __future__ import annotations
 
+import struct
 from typing import BinaryIO
 
 import pyarrow as pa
@@ -44,8 +45,13 @@ def _last_boundary(data: bytes) -> int:
 
 
 def _valid(piece: bytes) -> bool:
+    # One binary value built from the bytes' own buffer: pa.array of a Python list would ask
+    # pyarrow's pandas shim whether the list is a pandas object, importing pandas (half a
+    # second) where it is installed, and copy the bytes.
+    offsets = pa.py_buffer(struct.pack("<2q", 0, len(piece)))
+    value = pa.Array.from_buffers(pa.large_binary(), 1, [None, offsets, pa.py_buffer(piece)])
     try:
-        pa.array([piece], pa.binary()).cast(pa.string())
+        value.cast(pa.large_string())
     except pa.ArrowInvalid:
         return False
     return True
