@@ -6,6 +6,7 @@ import hashlib
 import json
 
 import pytest
+from psycopg import sql
 
 from datawarp.catalog import registry
 from datawarp.core.errors import InputProblems
@@ -300,8 +301,13 @@ def test_new_table_gets_its_indexes(conn, db_url, tmp_path, home):
         " ORDER BY indexname"
     ).fetchall()
     assert [i for (i,) in indexes] == [
-        "CREATE INDEX tbl_ae_load_id_idx ON staging.tbl_ae USING brin (_load_id)"
-        " WITH (autosummarize='on')",
-        "CREATE INDEX tbl_ae_period_idx ON staging.tbl_ae USING brin (_period)"
+        "CREATE INDEX tbl_ae_load_period_idx ON staging.tbl_ae USING brin (_load_id, _period)"
         " WITH (autosummarize='on')",
     ]
+    # One index on both columns serves a condition on either alone (REPLACE, the gates).
+    conn.execute("SET enable_seqscan = off")
+    for column, value in (("_period", "2025-09"), ("_load_id", 1)):
+        query = sql.SQL("EXPLAIN SELECT count(*) FROM staging.tbl_ae WHERE {} = %s")
+        plan = conn.execute(query.format(sql.Identifier(column)), (value,))
+        assert "Bitmap Index Scan on tbl_ae_load_period_idx" in str(plan.fetchall())
+    conn.execute("RESET enable_seqscan")

