@@ -179,3 +179,18 @@ def test_the_scan_does_not_depend_on_where_chunks_end(tmp_path, monkeypatch):
 
 def table_loads(path) -> bool:
     return open_table(str(path)).row_count > 0
+
+
+@pytest.mark.parametrize(
+    ("stray", "columns", "farthest"),
+    [(None, 26, "row 21"), ("Z7", 26, "row 21"), ("AB7", 702, "row 21"), ("ZZ3", 702, "row 21"),
+     ("AAA9", 703, "AAA9"), ("XFD2", 16_384, "XFD2")],
+)  # fmt: skip
+def test_columns_are_bounded_by_the_widest_reference_in_any_piece(
+    tmp_path, monkeypatch, stray, columns, farthest
+):
+    path = _book(tmp_path / "book.xlsx", stray)
+    for chunk in (xlsx_extent._CHUNK, 64):  # the reference alone in its piece, or not
+        monkeypatch.setattr(xlsx_extent, "_CHUNK", chunk)
+        extent = xlsx_extent.sheet_extent(path, "Data")
+        assert (extent.columns, extent.farthest) == (columns, farthest)

@@ -32,7 +32,7 @@ _ROW = re.compile(rb'<row\s[^>]*?\br="([0-9]{1,7})"')
 # Only a cell reference has letters after r=" (a row's r="12" has digits); a literal start (one
 # space, as every writer separates attributes) keeps the scan at memory speed.
 _WIDE = re.compile(rb' r="([A-Z]{3})([0-9]{1,7})"')
-_TWO_LETTERS = re.compile(rb' r="[A-Z]{2}[0-9]')
+_TWO_OR_MORE_LETTERS = re.compile(rb' r="[A-Z]{2}')
 _CHUNK = 1 << 20
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
@@ -124,9 +124,12 @@ def _scan(archive: zipfile.ZipFile, part: str) -> SheetExtent:
             last = _ROW.match(body, body.rfind(b"<row ")) if b"<row " in body else None
             if last:
                 extent.last_row = max(extent.last_row, int(last[1]))
-            wide += _WIDE.findall(body)
-            if not two_letters:
-                two_letters = _TWO_LETTERS.search(body) is not None
+            # A piece with no reference of two letters or more (most, on a sheet within A:Z)
+            # needs no search for three: one scan of it instead of two.
+            first = _TWO_OR_MORE_LETTERS.search(body)
+            if first:
+                two_letters = True
+                wide += _WIDE.findall(body, first.start())
             if not extent.irregular:  # a prefixed sheet's cells are not even counted
                 extent.irregular = b":sheetData" in body or bool(
                     _irregular(extent.last_row).search(body)
