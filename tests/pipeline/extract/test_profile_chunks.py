@@ -26,12 +26,25 @@ _CELLS = st.one_of(
     _TEXT,
     st.text(max_size=6),
 )
+# Figures with decimals (a percentage column), now and then not finite.
+_FIGURES = st.one_of(
+    st.floats(allow_nan=False, allow_infinity=False, width=32),
+    st.sampled_from([74.0, 93.1, -0.0, 0.5, float("nan"), float("inf")]),
+)
+# Excel's dates as calamine gives them: midnights (days) and times of day; a zone now and then.
+_MOMENTS = st.one_of(
+    st.datetimes(timezones=st.sampled_from([None, None, dt.UTC])),
+    st.dates().map(lambda day: dt.datetime(day.year, day.month, day.day)),
+)
 # Chunks mostly of one kind, as spreadsheet columns are, and now and then mixed.
 _CHUNK = st.one_of(
     st.lists(st.one_of(st.none(), st.integers(-(2**40), 2**40).map(float)), max_size=40),
     st.lists(st.one_of(st.none(), st.integers(-(2**70), 2**70)), max_size=40),
     st.lists(st.one_of(st.none(), _TEXT, st.text(max_size=4)), max_size=40),
     st.lists(_CELLS, max_size=40),
+    st.lists(st.one_of(st.none(), _FIGURES, st.integers(-(2**40), 2**40).map(float)), max_size=40),
+    st.lists(st.one_of(st.none(), st.dates()), max_size=40),
+    st.lists(st.one_of(st.none(), _MOMENTS), max_size=40),
 )
 
 

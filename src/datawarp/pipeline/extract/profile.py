@@ -7,6 +7,7 @@ from being numeric (``examples``).
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections import Counter
 from collections.abc import Iterable
@@ -35,6 +36,7 @@ NUMBER_STARTS = frozenset("0123456789+-.£$€")
 NUMBER_TYPES = frozenset({"smallint", "integer", "bigint", NUMERIC})
 _NONE_TYPE = type(None)
 _FLOAT, _INT, _STR = {float}, {int}, {str}
+_DATE, _DATETIME = {dt.date}, {dt.datetime}
 
 
 class ColumnProfile:
@@ -112,6 +114,16 @@ class ColumnProfile:
             values = [value for value in values if value is not None]
         if kinds == _FLOAT and all(map(float.is_integer, values)):  # NaN and inf are not
             low, high = int(min(values)), int(max(values))
+        elif kinds == _FLOAT and all(map(math.isfinite, values)):  # figures with decimals
+            whole = [value for value in values if value.is_integer()]
+            low, high = (int(min(whole)), int(max(whole))) if whole else (None, None)
+            self._has_decimal = self._has_plain_decimal = True
+        elif kinds == _DATE:  # Excel's dates
+            low = high = None
+            self._has_day = True
+        elif kinds == _DATETIME:
+            low = high = None
+            self._observe_datetimes(values)
         elif kinds == _INT:
             low, high = min(values), max(values)
         elif not kinds:
@@ -133,11 +145,22 @@ class ColumnProfile:
         per cell does as long as every string classified can be remembered (a repeat is then
         skipped), so a chunk that might overflow the memory is left to it (False)."""
         occurrences = Counter(values)  # in order of first appearance
-        if len(self._looked_at) + len(occurrences) > _LOOKED_AT:
+        looked_at = self._looked_at
+        if len(looked_at) + len(occurrences) > _LOOKED_AT:
             return False
         for value, times in occurrences.items():
-            self._observe_string_in_text_column(value, times)
+            if value not in looked_at:  # one classified before can tell nothing new
+                self._observe_string_in_text_column(value, times)
         return True
+
+    def _observe_datetimes(self, values: list[dt.datetime]) -> None:
+        """What ``classify`` makes of each: midnight without a zone is a day, else a moment."""
+        midnight = dt.time(0)
+        days = [value.tzinfo is None and value.time() == midnight for value in values]
+        if any(days):
+            self._has_day = True
+        if not all(days):
+            self._has_moment = True
 
     def _observe_string_in_text_column(self, value: str, times: int = 1) -> None:
         # Once text, always text: emptiness and length matter, markers (NULL if the column
