@@ -125,3 +125,20 @@ def test_a_chunk_of_excel_counts_converts_as_cell_by_cell(pg_type, chunk):
             converter(chunk)
         return
     assert [converted_or_error(lambda value: value, value) for value in converter(chunk)] == by_cell
+
+
+@given(
+    st.lists(
+        st.one_of(
+            st.none(), st.text(max_size=8), st.sampled_from(["", "  ", " Leeds ", "\u00a0x"])
+        ),
+        min_size=1,
+        max_size=30,
+    ),
+    st.sampled_from([None, 3.0, dt.date(2024, 1, 31), True]),
+)
+def test_a_chunk_of_workbook_text_converts_as_cell_by_cell(chunk, stray):
+    converter = ColumnConverter("text", by_distinct=False)  # a workbook's text column
+    assert converter(chunk) == [converter.convert(cell) for cell in chunk]
+    mixed = [*chunk, stray]  # not only strings: the cell by cell path
+    assert converter(mixed) == [converter.convert(cell) for cell in mixed]

@@ -19,6 +19,7 @@ import typer
 from typer.testing import CliRunner
 
 from datawarp.cli import inspect_cmd
+from datawarp.pipeline.extract import arrow_levels
 from datawarp.pipeline.extract.arrow_values import total_mask
 from datawarp.pipeline.extract.level_rules import breakdown_level, code_level, name_level
 from datawarp.pipeline.extract.total_labels import is_total_label
@@ -123,9 +124,11 @@ def test_names_holding_totals_words_are_not_totals(value):
     assert not is_total_label(value)
 
 
-def test_the_arrow_totals_rule_decides_decorated_labels_alike():
-    values = [*DECORATED, *NOT_TOTALS, "England", " total "]
-    mask = total_mask(pa.array(values, pa.string()))
+@pytest.mark.parametrize("encoded", [False, True])
+def test_the_arrow_totals_rule_decides_decorated_labels_alike(encoded):
+    values = [*DECORATED, *NOT_TOTALS, "England", None, " total ", "England"]
+    column = pa.array(values, pa.string())
+    mask = total_mask(arrow_levels.encode(column) if encoded else column)
     assert mask.to_pylist() == [is_total_label(value) for value in values]
 
 

@@ -201,14 +201,19 @@ def _profile_batch(result: ArrowProfile, batch: pa.RecordBatch, pool: Executor) 
 def _observe_rows(result: ArrowProfile, columns: list[pa.Array], first_row: int) -> None:
     """The rows labelled as totals, and the batch's levels."""
     start = pa.scalar(first_row, pa.uint64())
+    # A column both rules read is hashed once: the totals rule takes its dictionary, the
+    # levels its indices.
+    shared = set(result.label_columns)
+    shared &= set(result.levels.plan.positions) if result.levels is not None else set()
+    encoded = {position: arrow_levels.encode(columns[position]) for position in shared}
     for position in result.label_columns:
-        mask = total_mask(columns[position])
+        mask = total_mask(encoded.get(position, columns[position]))
         if mask is not None:
             hits = pc.indices_nonzero(mask)
             result.total_label_hits[position] += len(hits)
             result._total_hits.append((position, pc.add(hits, start)))
     if result.levels is not None:
-        arrow_levels.observe(result.levels, columns, first_row)
+        arrow_levels.observe(result.levels, columns, first_row, encoded)
 
 
 def _check_rows(columns: list[pa.Array]) -> None:

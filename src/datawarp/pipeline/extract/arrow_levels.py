@@ -19,10 +19,22 @@ from datawarp.pipeline.extract.row_levels import Class, LevelDecision, LevelPlan
 _KEY_ROOM = 1 << 62  # combined keys stay within int64
 
 
-def batch_classes(plan: LevelPlan, columns: Sequence[pa.Array]) -> tuple[pa.Array, list[Class]]:
-    """(for each row an index into the classes, the batch's distinct classes)."""
+def encode(column: pa.Array) -> pa.DictionaryArray:
+    """A batch's column dictionary-encoded as the levels (and the totals rule) read it."""
+    return pc.dictionary_encode(column, null_encoding="encode")
+
+
+def batch_classes(
+    plan: LevelPlan, columns: Sequence[pa.Array], encoded_columns: dict[int, pa.Array] | None = None
+) -> tuple[pa.Array, list[Class]]:
+    """(for each row an index into the classes, the batch's distinct classes).
+    ``encoded_columns``: columns the caller has already put through ``encode``, by position."""
     arrays = [columns[position] for position in plan.positions]
-    encoded = [pc.dictionary_encode(array, null_encoding="encode") for array in arrays]
+    known = encoded_columns or {}
+    encoded = [
+        known[position] if position in known else encode(array)
+        for position, array in zip(plan.positions, arrays, strict=True)
+    ]
     dictionaries = [array.dictionary.to_pylist() for array in encoded]
     key, strides, room = None, [], 1
     for array, dictionary in zip(encoded, dictionaries, strict=True):
@@ -53,9 +65,14 @@ def _python_classes(plan: LevelPlan, arrays: list[pa.Array]) -> tuple[pa.Array, 
     return pa.array(rows, pa.int32()), [plan.classify(key) for key in found]
 
 
-def observe(tracker: LevelTracker, columns: Sequence[pa.Array], first_row: int) -> None:
+def observe(
+    tracker: LevelTracker,
+    columns: Sequence[pa.Array],
+    first_row: int,
+    encoded_columns: dict[int, pa.Array] | None = None,
+) -> None:
     """Pass 1: count a batch's classes, and remember the rows placed national by their values."""
-    rows, classes = batch_classes(tracker.plan, columns)
+    rows, classes = batch_classes(tracker.plan, columns, encoded_columns)
     counts = pc.value_counts(rows)
     for index, count in zip(
         counts.field("values").to_pylist(), counts.field("counts").to_pylist(), strict=True

@@ -332,8 +332,11 @@ def blank_count(column: pa.Array, facts: BufferFacts) -> int:
 def total_mask(column: pa.Array) -> pa.Array | None:
     """Rows whose value is a totals label ('England', ' TOTAL ', 'ENGLAND*') as
     ``total_labels.is_total_label`` decides: plain ASCII labels here, decorated labels and
-    non-ASCII values by that function itself."""
-    distinct = pc.unique(column)
+    non-ASCII values by that function itself. ``column`` may come dictionary-encoded (pass 1
+    encodes a label column once for this rule and the levels): its dictionary is then the
+    distinct values, and no value is hashed again."""
+    encoded = isinstance(column, pa.DictionaryArray)
+    distinct = column.dictionary if encoded else pc.unique(column)
     lowered = pc.ascii_lower(pc.utf8_trim(distinct, ASCII_WHITESPACE))
     short = pc.less_equal(pc.binary_length(distinct), _I32[_LONGEST_TOTAL])
     hits = pc.and_(short, pc.is_in(lowered, value_set=_TOTALS))
@@ -344,4 +347,6 @@ def total_mask(column: pa.Array) -> pa.Array | None:
         hits = pc.replace_with_mask(hits, checked, pa.array(labels, pa.bool_()))
     if not any_true(hits):
         return None
+    if encoded:
+        return pc.fill_null(pc.take(hits, column.indices), False)
     return pc.is_in(column, value_set=pc.filter(distinct, hits))

@@ -158,15 +158,16 @@ class ColumnStats:
 class ColumnConverter:
     """Converts a chunk's column, remembering the conversion of repeated (CSV) values."""
 
-    __slots__ = ("convert", "_memo", "_whole_numbers")
+    __slots__ = ("convert", "_memo", "_whole_numbers", "_plain_text")
 
     def __init__(self, pg_type: str, *, by_distinct: bool, plan: ColumnPlan | None = None):
-        self._whole_numbers = False
+        self._whole_numbers = self._plain_text = False
         if plan is not None and (plan.originals or plan.markers_null):
             self.convert: Converter = cell_converter(plan)
         else:
             self.convert = fast_converter(pg_type)
             self._whole_numbers = pg_type in (SMALLINT, INTEGER, BIGINT)
+            self._plain_text = pg_type == TEXT
         self._memo: dict[object, object] | None = {} if by_distinct else None
 
     def __call__(self, cells: Sequence[object]) -> list:
@@ -174,6 +175,8 @@ class ColumnConverter:
         if memo is None:
             if self._whole_numbers and _all_whole_floats(cells):
                 return list(map(int, cells))  # Excel's counts: what convert_integer gives
+            if self._plain_text and _only_strings(cells):  # what render_text gives, inline
+                return [None if cell is None else (cell.strip() or None) for cell in cells]
             return list(map(self.convert, cells))
         missing = set(cells).difference(memo)
         if len(memo) + len(missing) > MEMO_SIZE:
@@ -194,6 +197,13 @@ def _all_whole_floats(cells: Sequence[object]) -> bool:
 
 
 _FLOAT_ONLY = {float}
+
+
+def _only_strings(cells: Sequence[object]) -> bool:
+    return type(cells) is list and set(map(type, cells)) <= _STR_OR_NONE
+
+
+_STR_OR_NONE = {str, type(None)}
 
 
 def fast_converter(pg_type: str) -> Converter:
