@@ -48,7 +48,7 @@ def _valid(piece: bytes) -> bool:
     # One binary value built from the bytes' own buffer: pa.array of a Python list would ask
     # pyarrow's pandas shim whether the list is a pandas object, importing pandas (half a
     # second) where it is installed, and copy the bytes.
-    offsets = pa.py_buffer(struct.pack("<2q", 0, len(piece)))
+    offsets = pa.py_buffer(struct.pack("=2q", 0, len(piece)))  # native, as Arrow
     value = pa.Array.from_buffers(pa.large_binary(), 1, [None, offsets, pa.py_buffer(piece)])
     try:
         value.cast(pa.large_string())
