@@ -127,16 +127,16 @@ class ExtractedTable:
         """
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
-        if self._kept is not None:
-            yield from self._batches(self._kept, self.format == "csv", batch_size)
+        if self._kept is not None:  # only ever a workbook's (pass_chunks)
+            reader = self._pass_2_reader(self.source.name, is_csv=False)
+            yield from self._batches(self._kept, reader, batch_size)
             return
         with open_workbook(
             self.source.path, display_name=self.source.name, member=self.member
         ) as workbook:
-            is_csv = workbook.kind == "csv"
-            reader = self._pass_2_reader(workbook.display_name, is_csv)
+            reader = self._pass_2_reader(workbook.display_name, is_csv=workbook.kind == "csv")
             chunks = reader.chunks(workbook.iter_rows(self.sheet), READ_CHUNK)
-            yield from self._batches(chunks, is_csv, batch_size, reader)
+            yield from self._batches(chunks, reader, batch_size)
         if reader.row_count != self.row_count:
             raise BadInputError(
                 f"{self.source.name} changed while it was being read "
@@ -154,16 +154,12 @@ class ExtractedTable:
         )
 
     def _batches(
-        self,
-        chunks: Iterable[Chunk],
-        is_csv: bool,
-        batch_size: int,
-        reader: TableReader | None = None,
+        self, chunks: Iterable[Chunk], reader: TableReader, batch_size: int
     ) -> Iterator[list[tuple]]:
         assert self._table_layout is not None
-        reader = reader or self._pass_2_reader(self.source.name, is_csv)
         converters = [
-            ColumnConverter(plan.pg_type, by_distinct=is_csv, plan=plan) for plan in self._plans
+            ColumnConverter(plan.pg_type, by_distinct=reader.is_csv, plan=plan)
+            for plan in self._plans
         ]
         fill = FillDown(self._fill, len(self._table_layout.blocks))
         typed = (self._typed_rows(reader, chunk, converters, fill) for chunk in chunks)
