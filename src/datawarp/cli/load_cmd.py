@@ -60,12 +60,15 @@ def load_batch(
     file is rolled back, its owner notified, and the batch goes on; the exit code is 1 if any
     file failed.
     """
-    from datawarp.pipeline.batch import BatchOptions
     from datawarp.pipeline.manifest import load_manifest
+    from datawarp.pipeline.read_ahead import read_first_sheet_ahead
 
     app_state = state(ctx)
     app_state.verbose = app_state.verbose or verbose
     manifest = load_manifest(manifest_path)
+    read_first_sheet_ahead(manifest, source)  # parsed on the other core while the loader loads
+    from datawarp.pipeline.batch import BatchOptions
+
     settings = app_state.settings()
     if lock_timeout is not None:
         settings = settings.model_copy(update={"lock_timeout_seconds": lock_timeout})

@@ -11,7 +11,9 @@ from __future__ import annotations
 import os
 import shutil
 import threading
+import zipfile
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from pathlib import Path
 from typing import TypeVar
 
@@ -19,7 +21,7 @@ import python_calamine
 
 from datawarp.core.errors import BadInputError
 from datawarp.pipeline.extract.workbook import Row, SheetInfo, Workbook
-from datawarp.pipeline.extract.xlsx_extent import check_sheet
+from datawarp.pipeline.extract.xlsx_extent import check_sheet, sheet_parts
 from datawarp.pipeline.extract.xlsx_sparse import SparseSheet
 from datawarp.pipeline.extract.zip_limits import make_scratch
 
@@ -65,26 +67,62 @@ class _LastParsedSheet:
     while the file is unchanged: finding the table and pass 1 read the sheets, pass 2 opens
     the file again, and parsing a large sheet's XML is most of a workbook's cost (the table is
     nearly always on the largest sheet). One sheet at a time, so memory stays that of the
-    largest sheet read; the sheet holds no file open."""
+    largest sheet read; the sheet holds no file open. A sheet ``read_sheet_ahead`` is still
+    parsing is waited for rather than parsed twice; if that parse failed, the reader parses
+    the sheet itself and reports what is wrong."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._entry: tuple[tuple, str, python_calamine.CalamineSheet] | None = None
+        self._entry: tuple[tuple, str, Future[python_calamine.CalamineSheet]] | None = None
 
     def get(self, key: tuple | None, name: str) -> python_calamine.CalamineSheet | None:
         with self._lock:
             entry = self._entry
-        if key is not None and entry is not None and entry[:2] == (key, name):
-            return entry[2]
-        return None
+        if key is None or entry is None or entry[:2] != (key, name):
+            return None
+        parsing = entry[2]
+        try:
+            return parsing.result()
+        except BaseException:
+            if not parsing.done():  # interrupted while waiting (Ctrl-C): not the parse's failure
+                raise
+            self._drop(entry)  # a failed read-ahead: the caller reads the sheet and reports
+            return None
 
     def keep(self, key: tuple | None, name: str, sheet: python_calamine.CalamineSheet) -> None:
+        if key is None:
+            return
+        parsed: Future[python_calamine.CalamineSheet] = Future()
+        parsed.set_result(sheet)
         with self._lock:
-            entry = self._entry
-            if key is None:
-                return
-            if entry is None or entry[0] != key or _cells(sheet) > _cells(entry[2]):
-                self._entry = (key, name, sheet)
+            if self._replaceable(key, sheet):
+                self._entry = (key, name, parsed)
+
+    def _replaceable(self, key: tuple, sheet: python_calamine.CalamineSheet) -> bool:
+        if self._entry is None or self._entry[0] != key:
+            return True
+        held = self._entry[2]
+        if not held.done():  # a read-ahead of this file's likeliest table sheet: let it land
+            return False
+        return held.exception() is not None or _cells(sheet) > _cells(held.result())
+
+    def parse_ahead(
+        self, key: tuple, name: str, parse: Callable[[], python_calamine.CalamineSheet]
+    ) -> Future[python_calamine.CalamineSheet]:
+        """Parse a sheet on a background thread (calamine works without the GIL) and hold it
+        as the kept sheet; the reader that asks for it meanwhile waits for it."""
+        pending: Future[python_calamine.CalamineSheet] = Future()
+        with self._lock:
+            self._entry = (key, name, pending)
+        # Not a daemon: a command that ends early waits for the parse rather than exit while
+        # it runs, as Python 3.11 would end a daemon thread inside calamine's Rust frames.
+        threading.Thread(target=_settle, args=(pending, parse), name="datawarp-sheet-ahead").start()
+        return pending
+
+    def _drop(self, entry: tuple) -> None:
+        with self._lock:
+            if self._entry is entry:
+                self._entry = None
 
     def forget_other_files(self, key: tuple | None) -> None:
         with self._lock:
@@ -92,11 +130,60 @@ class _LastParsedSheet:
                 self._entry = None
 
 
+def _settle(pending: Future, parse: Callable[[], object]) -> None:
+    try:
+        pending.set_result(parse())
+    except BaseException as exc:  # noqa: BLE001 - pyo3 panics too; the reader reports them
+        pending.set_exception(exc)
+
+
 def _cells(sheet: python_calamine.CalamineSheet) -> int:
     return sheet.height * sheet.width
 
 
 _LAST_PARSED = _LastParsedSheet()
+
+
+def read_sheet_ahead(path: Path, sheet: str | None = None) -> Future | None:
+    """Start parsing ``sheet`` (else the largest sheet) of the xlsx at ``path`` on a background
+    thread, for the reader to take from the parsed-sheet cache; the pending parse, or None
+    when none was started.
+
+    A load spends its first second on one core (importing its modules, connecting, checking
+    the manifest against the registry) while calamine parses a sheet without Python's lock:
+    ``load-batch`` starts the first file's parse before all that. Only a local .xlsx/.xlsm
+    (the other formats parse in a fraction of the time) and only its likeliest table sheet:
+    the one named, else the one with the longest XML. The extent check runs first, as the
+    reader runs it. Whatever cannot be read ahead is left alone without a word: the reader
+    then reads the file as it always does and reports what is wrong with it.
+    """
+    if path.suffix.lower() not in _SUFFIXES_FOR_KIND["xlsx"]:
+        return None
+    try:
+        name = sheet or _largest_sheet(path)
+        key = _file_key(path)
+        if name is None or key is None or check_sheet(path, name, path.name):
+            return None  # not a workbook, no such sheet, or one the streamed reader reads
+    except Exception:  # noqa: BLE001 - the reader opens the file itself and reports
+        return None
+
+    def parse() -> python_calamine.CalamineSheet:
+        book = python_calamine.CalamineWorkbook.from_path(str(path))
+        try:
+            return book.get_sheet_by_name(name)
+        finally:
+            book.close()
+
+    return _LAST_PARSED.parse_ahead(key, name, parse)
+
+
+def _largest_sheet(path: Path) -> str | None:
+    with zipfile.ZipFile(path) as archive:
+        members = {info.filename: info.file_size for info in archive.infolist()}
+        sizes = {
+            name: members[part] for name, part in sheet_parts(archive).items() if part in members
+        }
+    return max(sizes, key=sizes.__getitem__) if sizes else None
 
 
 class ExcelWorkbook(Workbook):

@@ -101,14 +101,23 @@ def sheet_extent(path: Path, sheet: str) -> SheetExtent | None:
 
 
 def sheet_part(archive: zipfile.ZipFile, sheet: str) -> str | None:
+    return sheet_parts(archive).get(sheet)
+
+
+def sheet_parts(archive: zipfile.ZipFile) -> dict[str, str]:
+    """Each sheet's name and the archive member holding its XML, in the workbook's order."""
     book = ElementTree.fromstring(archive.read("xl/workbook.xml"))
     rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
     targets = {rel.get("Id"): rel.get("Target", "") for rel in rels.iter(f"{_PKG}Relationship")}
+    parts: dict[str, str] = {}
     for entry in book.iter(f"{_MAIN}sheet"):
-        if entry.get("name") == sheet:
-            target = targets.get(entry.get(f"{_REL}id"), "")
-            return target.lstrip("/") if target.startswith("/") else posixpath.join("xl", target)
-    return None
+        target = targets.get(entry.get(f"{_REL}id"), "")
+        name = entry.get("name")
+        if name is not None and name not in parts:
+            parts[name] = (
+                target.lstrip("/") if target.startswith("/") else posixpath.join("xl", target)
+            )
+    return parts
 
 
 def _scan(archive: zipfile.ZipFile, part: str) -> SheetExtent:
