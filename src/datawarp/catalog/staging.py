@@ -42,6 +42,11 @@ _CONSTANTS = COPIED_PROVENANCE[:4]  # the same for every row of a load
 # Provenance a table made before it existed gains on its next load: nullable, no default, so
 # PostgreSQL adds it without rewriting the table, and earlier rows read NULL ("not told").
 ADDED_LATER = frozenset({"_level"})
+# Per-row provenance a load may leave to the column's default when every row of the file has
+# that value (no totals rows; one level): the COPY leaves the column out and the server fills
+# it in, which spares it a tenth of its parsing per row. Their default in the table's DDL:
+ROW_DEFAULTS = {"_is_total": "false", "_level": None}
+PER_ROW = COPIED_PROVENANCE[len(_CONSTANTS) :]  # _row_number, _is_total, _level
 
 
 @dataclass(frozen=True)
@@ -177,16 +182,17 @@ def copy_statement(
     copy_format: str,
     *,
     new_table: bool,
+    defaulted: frozenset[str] = frozenset(),
 ) -> sql.Composable:
-    """``COPY target (columns, the constants still sent, the per-row provenance) FROM STDIN
-    (FORMAT …[, FREEZE])``. FREEZE writes the rows already frozen, so the table's first
+    """``COPY target (columns, the constants still sent, the per-row provenance but the
+    ``defaulted``) FROM STDIN (FORMAT …[, FREEZE])``. FREEZE writes the rows already frozen, so the table's first
     readers need not set every row's hint bits (rewriting every page), and VACUUM has nothing
     to freeze later. PostgreSQL allows it only into a table created (or truncated) in the
     current transaction, which nobody else can see until it commits: first loads only."""
     options = [sql.SQL("FORMAT {}").format(sql.SQL(copy_format))]
     if new_table:
         options.append(sql.SQL("FREEZE"))
-    names = [*columns, *constants, *COPIED_PROVENANCE[len(_CONSTANTS) :]]
+    names = [*columns, *constants, *(name for name in PER_ROW if name not in defaulted)]
     return sql.SQL("COPY {} ({}) FROM STDIN ({})").format(
         identifier(target),
         sql.SQL(", ").join(map(sql.Identifier, names)),
@@ -204,11 +210,14 @@ def copy_rows(
     held_back: dict[int, list[str]] | None = None,
     on_rows: Callable[[int], None] | None = None,
     new_table: bool = False,
+    defaulted: frozenset[str] = frozenset(),
 ) -> int:
     """COPY every row; batches hold (data values..., row_number, is_total, level) tuples.
 
     Columns held back for review go to tbl_quarantine instead, one JSON object per row.
     ``new_table``: the table was created in the caller's transaction (``load_constants``).
+    ``defaulted``: per-row provenance every row leaves at its default (``defaulted_columns``),
+    left out of the COPY; a row that does not is an error, never a silently dropped flag.
     """
     held_back = held_back or {}
     held_names = {name for names in held_back.values() for name in names}
@@ -220,28 +229,69 @@ def copy_rows(
         conn.cursor() as cur,
     ):
         copy_main = copy_statement(
-            target, [column_names[i] for i in keep], constants, "text", new_table=new_table
-        )
-        constant = tuple(constants.values())
+            target, [column_names[i] for i in keep], constants, "text", new_table=new_table,
+            defaulted=defaulted,
+        )  # fmt: skip
+        shape = _row_shape(keep, len(column_names), tuple(constants.values()), defaulted)
         if not held_index:  # the usual load: one COPY, sent by a thread while rows are made
             with cur.copy(copy_main, writer=BoundedCopyWriter(cur)) as copy:
                 for batch in batches:
+                    _check_defaults(batch, defaulted)
                     for row in batch:
-                        copy.write_row((*row[:-3], *constant, *row[-3:]) if constant else row)
+                        copy.write_row(shape(row))
                     total += len(batch)
                     if on_rows:
                         on_rows(len(batch))
             return total
         for batch in batches:  # quarantine rows go between two COPYs of the main table
+            _check_defaults(batch, defaulted)
             with cur.copy(copy_main) as copy:
                 for row in batch:
-                    values = tuple(row[i] for i in keep)
-                    copy.write_row((*values, *constant, row[-3], row[-2], row[-1]))
+                    copy.write_row(shape(row))
             _quarantine(cur, batch, held_index, column_names, provenance.load_id)
             total += len(batch)
             if on_rows:
                 on_rows(len(batch))
     return total
+
+
+def _row_shape(
+    keep: list[int], width: int, constant: tuple, defaulted: frozenset[str]
+) -> Callable[[tuple], tuple]:
+    """A pass-2 row (data..., row_number, is_total, level) as the COPY takes it: the kept data
+    columns, the provenance constants still sent, the per-row provenance not defaulted."""
+    if len(keep) == width and not defaulted:  # the usual load: no column left out
+        return (lambda row: (*row[:width], *constant, *row[width:])) if constant else tuple
+    sent = [width + PER_ROW.index(name) for name in PER_ROW if name not in defaulted]
+    return lambda row: (*(row[i] for i in keep), *constant, *(row[i] for i in sent))
+
+
+def _check_defaults(batch: list[tuple], defaulted: frozenset[str]) -> None:
+    """Pass 1 said every row leaves these at their defaults; a row that does not would lose
+    its flag, so the load stops instead."""
+    for name in defaulted:  # a default is false or NULL
+        position = PER_ROW.index(name) - len(PER_ROW)
+        if any(row[position] is not None and row[position] is not False for row in batch):
+            raise RuntimeError(f"a row's {name} differs from what the first pass found")
+
+
+def defaulted_columns(
+    conn: psycopg.Connection, target: TableRef, uniform: Iterable[str], *, new_table: bool
+) -> frozenset[str]:
+    """Of ``uniform`` (per-row provenance every row of this load leaves at its ``ROW_DEFAULTS``
+    value), those the COPY may leave out: all on a table this load created; on an older
+    table, those whose default there is still that value (a DBA may have changed it)."""
+    wanted = [name for name in uniform if name in ROW_DEFAULTS]
+    if new_table or not wanted:
+        return frozenset(wanted)
+    found = conn.execute(
+        "SELECT a.attname, pg_get_expr(d.adbin, d.adrelid) FROM pg_attribute a"
+        " LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum"
+        " WHERE a.attrelid = to_regclass(format('%%I.%%I', %s::text, %s::text))"
+        " AND a.attname = ANY(%s) AND NOT a.attisdropped",
+        (target.schema, target.table, wanted),
+    ).fetchall()
+    return frozenset(name for name, default in found if default == ROW_DEFAULTS[name])
 
 
 @contextmanager

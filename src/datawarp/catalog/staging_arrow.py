@@ -21,11 +21,19 @@ from decimal import Decimal
 
 import psycopg
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 from psycopg.types.json import Jsonb
 
 from datawarp.catalog.copy_writer import BoundedCopyWriter
-from datawarp.catalog.staging import Provenance, copy_statement, load_constants, quarantine_json
+from datawarp.catalog.staging import (
+    PER_ROW,
+    ROW_DEFAULTS,
+    Provenance,
+    copy_statement,
+    load_constants,
+    quarantine_json,
+)
 from datawarp.core.naming import TableRef
 from datawarp.core.pgtypes import PG_TYPE_KEY
 
@@ -42,6 +50,7 @@ def copy_arrow(
     held_back: dict[int, list[str]] | None = None,
     on_rows: Callable[[int], None] | None = None,
     new_table: bool = False,
+    defaulted: frozenset[str] = frozenset(),
 ) -> int:
     """COPY every row of ``batches``; returns the number of rows. Same contract as
     ``load.copy_rows``, with Arrow batches (data columns, ``_row_number``, ``_is_total``,
@@ -54,18 +63,21 @@ def copy_arrow(
         load_constants(conn, target, provenance, new_table=new_table) as constants,
         conn.cursor() as cur,
     ):
-        copy_main = copy_statement(target, kept, constants, "csv", new_table=new_table)
+        copy_main = copy_statement(
+            target, kept, constants, "csv", new_table=new_table, defaulted=defaulted
+        )
+        shape = _Shape(column_names, kept, constants, defaulted)
         if not held_back:  # the usual load: one COPY for the whole file
             with cur.copy(copy_main, writer=BoundedCopyWriter(cur)) as copy:
                 for batch in batches:
-                    copy.write(_csv_bytes(batch, column_names, kept, constants))
+                    copy.write(shape.csv_bytes(batch))
                     total += batch.num_rows
                     if on_rows:
                         on_rows(batch.num_rows)
             return total
         for batch in batches:  # quarantine rows go between two COPYs of the main table
             with cur.copy(copy_main) as copy:
-                copy.write(_csv_bytes(batch, column_names, kept, constants))
+                copy.write(shape.csv_bytes(batch))
             _quarantine(cur, batch, column_names, held_back, provenance.load_id)
             total += batch.num_rows
             if on_rows:
@@ -76,32 +88,49 @@ def copy_arrow(
 _CONSTANT_TYPES = {"_load_id": pa.int64()}  # the others are text
 
 
-def _csv_bytes(
-    batch: pa.RecordBatch,
-    column_names: Sequence[str],
-    kept: list[str],
-    constants: dict[str, object],
-) -> memoryview:
-    """The kept columns, the provenance constants still sent, row number, totals flag and
-    level, as CSV."""
-    width = len(column_names)
-    if batch.num_columns != width + 3:
-        raise ValueError(f"expected {width} data columns plus _row_number, _is_total, _level")
-    rows = batch.num_rows
-    data = (
-        batch.columns[:width]
-        if len(kept) == width
-        else [batch.column(column_names.index(name)) for name in kept]
-    )
-    repeated = [
-        pa.repeat(pa.scalar(value, _CONSTANT_TYPES.get(name, pa.string())), rows)
-        for name, value in constants.items()
-    ]
-    arrays = [*data, *repeated, *batch.columns[width:]]
-    table = pa.RecordBatch.from_arrays(arrays, names=[f"c{i}" for i in range(len(arrays))])
-    sink = pa.BufferOutputStream()
-    pa_csv.write_csv(table, sink, _WRITE_OPTIONS)
-    return memoryview(sink.getvalue())
+class _Shape:
+    """A batch as the COPY takes it: the kept columns, the provenance constants still sent,
+    the per-row provenance not left to its default, as CSV."""
+
+    def __init__(
+        self,
+        column_names: Sequence[str],
+        kept: list[str],
+        constants: dict[str, object],
+        defaulted: frozenset[str],
+    ):
+        self.width = len(column_names)
+        self.data = None if len(kept) == self.width else [column_names.index(n) for n in kept]
+        self.constants = [(_CONSTANT_TYPES.get(n, pa.string()), v) for n, v in constants.items()]
+        self.sent = [self.width + PER_ROW.index(n) for n in PER_ROW if n not in defaulted]
+        self.defaulted = [(self.width + PER_ROW.index(n), n) for n in sorted(defaulted)]
+
+    def csv_bytes(self, batch: pa.RecordBatch) -> memoryview:
+        if batch.num_columns != self.width + len(PER_ROW):
+            raise ValueError(
+                f"expected {self.width} data columns plus _row_number, _is_total, _level"
+            )
+        self._check_defaults(batch)
+        rows, columns = batch.num_rows, batch.columns
+        data = columns[: self.width] if self.data is None else [columns[i] for i in self.data]
+        repeated = [pa.repeat(pa.scalar(value, kind), rows) for kind, value in self.constants]
+        arrays = [*data, *repeated, *(columns[i] for i in self.sent)]
+        table = pa.RecordBatch.from_arrays(arrays, names=[f"c{i}" for i in range(len(arrays))])
+        sink = pa.BufferOutputStream()
+        pa_csv.write_csv(table, sink, _WRITE_OPTIONS)
+        return memoryview(sink.getvalue())
+
+    def _check_defaults(self, batch: pa.RecordBatch) -> None:
+        """Pass 1 said every row leaves these at their defaults (no totals, one level); a row
+        that does not would lose its flag, so the load stops instead."""
+        for position, name in self.defaulted:
+            column = batch.column(position)
+            if ROW_DEFAULTS[name] is None:  # NULL: every value must be
+                departs = column.null_count != len(column)
+            else:  # false: no value may be true
+                departs = bool(pc.any(column).as_py())
+            if departs:
+                raise RuntimeError(f"a row's {name} differs from what the first pass found")
 
 
 def _quarantine(

@@ -246,6 +246,10 @@ def copy_table(
     cheaper than maintaining it row by row.
     """
     provenance = staging.Provenance(load_id, job.period, job.task.location, table.sheet)
+    uniform = [name for name, every_row_default in (("_is_total", not table.total_rows),
+                                                    ("_level", not table.row_levels))
+               if every_row_default]  # fmt: skip
+    defaulted = staging.defaulted_columns(conn, job.target, uniform, new_table=prepared.created)
     size = job.options.batch_size
     copier: Callable[..., int]
     if table.supports_arrow:
@@ -256,7 +260,7 @@ def copy_table(
         copier, batches = staging.copy_rows, table.iter_batches(size)
     rows = copier(conn, job.target, table.column_names, batches, provenance,
                   held_back=prepared.held_back, on_rows=job.hooks.on_rows,
-                  new_table=prepared.created)  # fmt: skip
+                  new_table=prepared.created, defaulted=defaulted)  # fmt: skip
     if prepared.created:
         staging.create_indexes(conn, job.target)
     return rows
