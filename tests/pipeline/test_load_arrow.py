@@ -12,6 +12,7 @@ import pyarrow as pa
 import pytest
 from psycopg import sql
 
+from datawarp.catalog import staging_arrow
 from datawarp.catalog.introspect import identifier
 from datawarp.catalog.schema_changes import IncomingColumn
 from datawarp.catalog.staging import Provenance, copy_rows, create_table
@@ -31,6 +32,17 @@ MIXED = (
     '2025-09,R03,York,,12,12.0,"$1,200.50",,2025-09-03,TRUE,\n'
     '2025-09,-,England," 1,300 ",7,-.5,+0.0,04/09/2025,2025-09-04 00:00,false,Total\n'
 )
+
+
+@pytest.fixture(
+    params=[True, False] if staging_arrow.BINARY_COPY else [False],
+    ids=["binary-copy", "csv-copy"] if staging_arrow.BINARY_COPY else ["csv-copy"],
+    autouse=True,
+)
+def copy_format(request, monkeypatch):
+    """Every test here runs with both COPY formats copy_arrow can send (binary needs pgpq)."""
+    monkeypatch.setattr(staging_arrow, "BINARY_COPY", request.param)
+    return request.param
 
 
 def _table_text(conn, target: TableRef, exclude: tuple[str, ...] = ("_loaded_at",)) -> list:
@@ -255,3 +267,25 @@ def test_a_table_made_before_levels_gains_the_column_on_its_next_load(conn, db_u
         "SELECT kind FROM datawarp.tbl_schema_changes WHERE source_code = 'levels'"
     ).fetchall()
     assert changes == [("create",)]
+
+
+def test_the_binary_copy_is_sent_only_into_columns_of_the_types_it_encodes(
+    conn, tmp_path, monkeypatch, copy_format
+):
+    path = tmp_path / "mixed.csv"
+    path.write_text(MIXED, encoding="utf-8")
+    sent = []
+    monkeypatch.setattr(staging_arrow._BinaryStream, "finish", lambda self: sent.append(1) or (
+        staging_arrow._NO_ROWS[-2:]))  # fmt: skip
+    (_, arrow_target), _ = _load_both(conn, path, tmp_path)
+    assert bool(sent) == copy_format  # the tables were made from the file's own types
+    # an older edition typed the dates as text: the text COPY lets the server convert them
+    conn.execute("ALTER TABLE staging_test.tbl_arrow ALTER date TYPE text")
+    conn.execute("TRUNCATE staging_test.tbl_arrow")
+    sent.clear()
+    table = open_table(str(path), cache_dir=tmp_path)
+    provenance = Provenance(42, "2025-09", str(path), table.sheet)
+    copy_arrow(conn, arrow_target, table.column_names, table.iter_arrow_batches(2), provenance)
+    assert not sent
+    dates = conn.execute("SELECT date FROM staging_test.tbl_arrow ORDER BY _row_number")
+    assert [row[0] for row in dates] == ["2025-09-01", "2025-09-02", None, "2025-09-04"]

@@ -22,7 +22,7 @@ from tests.pipeline.helpers import (
     write_csv,
     write_manifest,
 )
-from tests.pipeline.test_load_arrow import MIXED, _load_both, _table_text
+from tests.pipeline.test_load_arrow import MIXED, _load_both, _table_text, copy_format  # noqa: F401
 
 BOTH = frozenset({"_is_total", "_level"})
 PLAIN = (

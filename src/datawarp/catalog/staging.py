@@ -39,6 +39,12 @@ COPIED_PROVENANCE = (
     "_load_id", "_period", "_source_file", "_sheet", "_row_number", "_is_total", "_level",
 )  # fmt: skip
 _CONSTANTS = COPIED_PROVENANCE[:4]  # the same for every row of a load
+# Their types, as ``table_columns`` names them (a binary COPY sends exactly these).
+PROVENANCE_TYPES = {
+    name: definition.split()[0]
+    for name, definition in PROVENANCE_COLUMNS
+    if name in COPIED_PROVENANCE
+}
 # Provenance a table made before it existed gains on its next load: nullable, no default, so
 # PostgreSQL adds it without rewriting the table, and earlier rows read NULL ("not told").
 ADDED_LATER = frozenset({"_level"})

