@@ -10,7 +10,8 @@ point, exactly as ``numeric_in`` sets it.
 
 Plain decimals (``-?digits[.digits]``, nearly every value) are encoded a whole column at a
 time with Arrow kernels: the integer parts are left-padded and the fractions right-padded to
-whole groups of four, cut into groups and byte-swapped. Anything else (an exponent, a '+'
+whole groups of four, cut into groups, laid side by side a row at a time (``take``) and
+byte-swapped. Anything else (an exponent, a '+'
 sign, digits enough for more than ``MAX_GROUPS`` groups) goes through ``Decimal``, one value
 at a time.
 """
@@ -26,7 +27,6 @@ _POSITIVE, _NEGATIVE = 0x0000, 0x4000
 _PLAIN = r"^(?P<minus>-?)(?P<whole>[0-9]+)(?:\.(?P<fraction>[0-9]*))?$"
 _U16 = pa.uint16()
 _BYTE = pa.scalar(8, _U16)
-_NOTHING = pa.scalar(b"", pa.binary())
 MAX_GROUPS = 64  # a batch whose plain values need more digit groups goes through Decimal
 
 
@@ -71,21 +71,41 @@ def _plain(parts: pa.StructArray) -> pa.Array | None:
             for group in range(whole_groups + fraction_groups)
         ),
     ]
-    encoded = pc.binary_join_element_wise(*(_big_endian(field) for field in fields), _NOTHING)
-    return pc.if_else(pc.is_valid(parts), encoded, pa.scalar(None, pa.binary()))
+    return pc.cast(_rows_of(fields, pc.is_valid(parts)), pa.binary())
 
 
 def _groups(digits: int) -> int:
     return -(-digits // 4)
 
 
-def _big_endian(values: pa.Array) -> pa.Array:
-    """uint16s as two bytes each, most significant first (binary)."""
-    swapped = pc.bit_wise_or(pc.shift_left(values, _BYTE), pc.shift_right(values, _BYTE))
-    pairs = pa.Array.from_buffers(
-        pa.binary(2), len(swapped), [None, swapped.buffers()[1]], offset=swapped.offset
+def _rows_of(fields: list[pa.Array], valid: pa.Array) -> pa.Array:
+    """uint16 columns side by side, each value big endian: one fixed-size value a row, NULL
+    where ``valid`` is false."""
+    count, width = len(valid), len(fields)
+    stacked = pa.concat_arrays([pc.cast(field, _U16) for field in fields])
+    rows = pc.take(stacked, _interleaving(count, width))
+    swapped = pc.bit_wise_or(pc.shift_left(rows, _BYTE), pc.shift_right(rows, _BYTE))
+    valid = pa.concat_arrays([pc.fill_null(valid, False)])  # its own bitmap, from bit 0
+    validity = None if valid.true_count == count else valid.buffers()[1]
+    return pa.Array.from_buffers(
+        pa.binary(2 * width), count, [validity, swapped.buffers()[1]], offset=0
     )
-    return pc.cast(pairs, pa.binary())
+
+
+_INTERLEAVING: dict[tuple[int, int], pa.Array] = {}
+
+
+def _interleaving(count: int, width: int) -> pa.Array:
+    """``take`` indices that lay ``width`` stacked columns of ``count`` values out as rows."""
+    key = (count, width)
+    if key not in _INTERLEAVING:
+        if len(_INTERLEAVING) > 16:  # a few batch sizes and widths at a time
+            _INTERLEAVING.clear()
+        position = pa.array(range(count * width), pa.int64())
+        row = pc.divide(position, width)
+        field = pc.subtract(position, pc.multiply(row, width))
+        _INTERLEAVING[key] = pc.add(pc.multiply(field, count), row)
+    return _INTERLEAVING[key]
 
 
 def numeric_bytes(text: str) -> bytes:
