@@ -50,3 +50,16 @@ def table_columns(
         for name, pg_type in rows
         if include_provenance or not is_provenance_column(name)
     }
+
+
+def column_defaults(
+    conn: psycopg.Connection, schema: str, table: str, names: list[str]
+) -> dict[str, str | None]:
+    """Each of ``names`` the table has, with its default expression (None: no default)."""
+    rows = conn.execute(
+        "SELECT a.attname, pg_get_expr(d.adbin, d.adrelid) FROM pg_attribute a"
+        " LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum"
+        " WHERE a.attrelid = to_regclass(%s) AND a.attname = ANY(%s) AND NOT a.attisdropped",
+        (qualified_name(schema, table), names),
+    ).fetchall()
+    return dict(rows)

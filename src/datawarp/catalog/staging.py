@@ -19,7 +19,12 @@ from psycopg.types.json import Jsonb
 
 from datawarp.catalog.access import load_group_ddl
 from datawarp.catalog.copy_writer import BoundedCopyWriter
-from datawarp.catalog.introspect import identifier, table_columns, table_exists
+from datawarp.catalog.introspect import (
+    column_defaults,
+    identifier,
+    table_columns,
+    table_exists,
+)
 from datawarp.core.errors import ConflictError
 from datawarp.core.naming import TableRef
 from datawarp.core.pgtypes import IncomingColumn, type_sql
@@ -191,9 +196,9 @@ def copy_statement(
     defaulted: frozenset[str] = frozenset(),
 ) -> sql.Composable:
     """``COPY target (columns, the constants still sent, the per-row provenance but the
-    ``defaulted``) FROM STDIN (FORMAT …[, FREEZE])``. FREEZE writes the rows already frozen, so the table's first
-    readers need not set every row's hint bits (rewriting every page), and VACUUM has nothing
-    to freeze later. PostgreSQL allows it only into a table created (or truncated) in the
+    ``defaulted``) FROM STDIN (FORMAT …[, FREEZE])``. FREEZE writes the rows already frozen,
+    so the table's first readers need not set every row's hint bits (rewriting every page),
+    and VACUUM has nothing to freeze later. PostgreSQL allows it only into a table created (or truncated) in the
     current transaction, which nobody else can see until it commits: first loads only."""
     options = [sql.SQL("FORMAT {}").format(sql.SQL(copy_format))]
     if new_table:
@@ -290,14 +295,8 @@ def defaulted_columns(
     wanted = [name for name in uniform if name in ROW_DEFAULTS]
     if new_table or not wanted:
         return frozenset(wanted)
-    found = conn.execute(
-        "SELECT a.attname, pg_get_expr(d.adbin, d.adrelid) FROM pg_attribute a"
-        " LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum"
-        " WHERE a.attrelid = to_regclass(format('%%I.%%I', %s::text, %s::text))"
-        " AND a.attname = ANY(%s) AND NOT a.attisdropped",
-        (target.schema, target.table, wanted),
-    ).fetchall()
-    return frozenset(name for name, default in found if default == ROW_DEFAULTS[name])
+    found = column_defaults(conn, target.schema, target.table, wanted)
+    return frozenset(name for name, default in found.items() if default == ROW_DEFAULTS[name])
 
 
 @contextmanager

@@ -7,9 +7,11 @@ pgpq (Arrow → ``COPY ... (FORMAT binary)``, in Rust: no Python object per cell
 to the server, which then reads each value as it stores it instead of parsing text: about 40%
 less server time per row than CSV, and the COPY is what a load waits for. Numeric columns
 arrive as decimal text and are encoded by ``pg_numeric`` (pgpq has no text → numeric).
-Where pgpq has no wheel (Linux on ARM) the batches go as CSV (``pyarrow.csv.write_csv``)
-instead, to the same rows. A worker thread feeds the connection while the next batch is
-converted, through a short queue so memory stays bounded (``copy_writer``).
+A binary value is read as exactly its column's type, so a table where a column has another
+type than the file now gives (an older edition's text column that now holds dates) gets the
+batches as CSV (``pyarrow.csv.write_csv``), which the server converts, as does every load
+where pgpq has no wheel (Linux on ARM). A worker thread feeds the connection while the next
+batch is converted, through a short queue so memory stays bounded (``copy_writer``).
 
 Columns held back for schema review go to ``datawarp.tbl_quarantine`` exactly as
 ``load._quarantine`` writes them (one JSONB object per row of the non-NULL held values);
