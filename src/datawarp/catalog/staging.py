@@ -7,6 +7,7 @@ leaves the caller to roll everything back. ``staging_arrow`` is the COPY of Arro
 from __future__ import annotations
 
 import json
+import operator
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -195,15 +196,15 @@ def copy_statement(
     new_table: bool,
     defaulted: frozenset[str] = frozenset(),
 ) -> sql.Composable:
-    """``COPY target (columns, the constants still sent, the per-row provenance but the
-    ``defaulted``) FROM STDIN (FORMAT …[, FREEZE])``. FREEZE writes the rows already frozen,
+    """``COPY target (columns, the per-row provenance but the ``defaulted``, the constants
+    still sent) FROM STDIN (FORMAT …[, FREEZE])``. FREEZE writes the rows already frozen,
     so the table's first readers need not set every row's hint bits (rewriting every page),
     and VACUUM has nothing to freeze later. PostgreSQL allows it only into a table created (or truncated) in the
     current transaction, which nobody else can see until it commits: first loads only."""
     options = [sql.SQL("FORMAT {}").format(sql.SQL(copy_format))]
     if new_table:
         options.append(sql.SQL("FREEZE"))
-    names = [*columns, *constants, *(name for name in PER_ROW if name not in defaulted)]
+    names = [*columns, *(name for name in PER_ROW if name not in defaulted), *constants]
     return sql.SQL("COPY {} ({}) FROM STDIN ({})").format(
         identifier(target),
         sql.SQL(", ").join(map(sql.Identifier, names)),
@@ -270,19 +271,21 @@ def _row_shape(
     keep: list[int], width: int, constant: tuple, defaulted: frozenset[str]
 ) -> Callable[[tuple], tuple]:
     """A pass-2 row (data..., row_number, is_total, level) as the COPY takes it: the kept data
-    columns, the provenance constants still sent, the per-row provenance not defaulted."""
-    if len(keep) == width and not defaulted:  # the usual load: no column left out
-        return (lambda row: (*row[:width], *constant, *row[width:])) if constant else tuple
+    columns, the per-row provenance not defaulted, the provenance constants still sent. One
+    C-level pick a row (``itemgetter``): this runs for every row of a workbook."""
     sent = [width + PER_ROW.index(name) for name in PER_ROW if name not in defaulted]
-    return lambda row: (*(row[i] for i in keep), *constant, *(row[i] for i in sent))
+    picks = [*keep, *sent]
+    if picks == list(range(width + len(PER_ROW))):  # nothing left out
+        return (lambda row: row + constant) if constant else tuple
+    pick = operator.itemgetter(*picks)  # at least a data column and _row_number: a tuple
+    return (lambda row: pick(row) + constant) if constant else pick
 
 
 def _check_defaults(batch: list[tuple], defaulted: frozenset[str]) -> None:
     """Pass 1 said every row leaves these at their defaults; a row that does not would lose
     its flag, so the load stops instead."""
-    for name in defaulted:  # a default is false or NULL
-        position = PER_ROW.index(name) - len(PER_ROW)
-        if any(row[position] is not None and row[position] is not False for row in batch):
+    for name in defaulted:  # false or NULL; a set flag is True, a level a non-empty name
+        if any(map(operator.itemgetter(PER_ROW.index(name) - len(PER_ROW)), batch)):
             raise RuntimeError(f"a row's {name} differs from what the first pass found")
 
 

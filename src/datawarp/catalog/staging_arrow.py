@@ -119,8 +119,8 @@ _NO_ROWS = b"PGCOPY\n\xff\r\n\x00" + bytes(8) + b"\xff\xff"
 
 class _Shape:
     """A batch as the COPY takes it: the kept columns (numeric ones as ``numeric_send``
-    bytes for a binary COPY), the provenance constants still sent, the per-row provenance
-    not left to its default."""
+    bytes for a binary COPY), the per-row provenance not left to its default, the provenance
+    constants still sent."""
 
     def __init__(
         self,
@@ -150,7 +150,7 @@ class _Shape:
         else:
             data = [columns[i] for i in self.data]
         repeated = [pa.repeat(pa.scalar(value, kind), rows) for kind, value in self.constants]
-        arrays = [*data, *repeated, *(columns[i] for i in self.sent)]
+        arrays = [*data, *(columns[i] for i in self.sent), *repeated]
         return pa.RecordBatch.from_arrays(arrays, names=[f"c{i}" for i in range(len(arrays))])
 
     def _check_defaults(self, batch: pa.RecordBatch) -> None:
