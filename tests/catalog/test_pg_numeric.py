@@ -14,7 +14,7 @@ import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from datawarp.catalog.pg_numeric import numeric_binary, numeric_bytes
+from datawarp.catalog.pg_numeric import _encoded, numeric_binary, numeric_bytes
 
 AWKWARD = [
     "0", "12", "1200.50", "0.6730", "-0.5", "-1234567.891", "0.002", "1.5e3", "2E-3", "+5",
@@ -106,3 +106,12 @@ def test_postgresql_reads_what_its_own_text_input_reads(conn):
     assert _copy_binary(conn, numeric_binary(pa.array(AWKWARD, pa.string())).to_pylist()) == want
     conn.rollback()
     assert _copy_binary(conn, [v and numeric_bytes(v) for v in AWKWARD]) == want
+
+
+def test_a_column_that_repeats_its_values_encodes_each_once_to_the_same_bytes():
+    texts = AWKWARD * 60  # 1,440 values, 24 of them distinct: encoded through the dictionary
+    column = pa.array(texts, pa.string())
+    encoded = numeric_binary(column)
+    assert encoded.equals(_encoded(column))  # value by value, the same bytes
+    for text, data in zip(texts, encoded.to_pylist(), strict=True):
+        assert data is None if text is None else _same(_decoded(data), _expected(text)), text

@@ -28,10 +28,20 @@ _PLAIN = r"^(?P<minus>-?)(?P<whole>[0-9]+)(?:\.(?P<fraction>[0-9]*))?$"
 _U16 = pa.uint16()
 _BYTE = pa.scalar(8, _U16)
 MAX_GROUPS = 64  # a batch whose plain values need more digit groups goes through Decimal
+_REPEATS_FROM, _REPEATS = 1024, 4  # columns this long whose values repeat 4 times on average
 
 
 def numeric_binary(text: pa.Array) -> pa.Array:
-    """Each value's ``numeric_send`` bytes (binary); NULL stays NULL."""
+    """Each value's ``numeric_send`` bytes (binary); NULL stays NULL. A column that repeats
+    its values (percentages, rates: most) has each distinct value encoded once."""
+    if len(text) >= _REPEATS_FROM:
+        distinct = pc.dictionary_encode(text)
+        if len(distinct.dictionary) * _REPEATS <= len(text):
+            return pc.take(_encoded(distinct.dictionary), distinct.indices)
+    return _encoded(text)
+
+
+def _encoded(text: pa.Array) -> pa.Array:
     parts = pc.extract_regex(text, _PLAIN)
     encoded = _plain(parts)
     if encoded is None:  # no plain value, or one too long for a column at a time
