@@ -13,6 +13,7 @@ import pytest
 
 from datawarp.catalog.schema_changes import IncomingColumn
 from datawarp.catalog.staging import TableRef, create_table, defaulted_columns
+from datawarp.pipeline.extract import arrow_csv
 from tests.pipeline.helpers import (
     HEADER,
     provider_rows,
@@ -82,3 +83,25 @@ def test_load_batch_leaves_the_flags_of_a_plain_month_and_sends_those_of_a_total
     assert [row[2:] for row in flags[:3]] == [(False, None)] * 3
     assert [row[1:3] for row in flags[3:]] == [("R01", False), ("R02", False), ("R03", False),
                                                 ("-", True)]  # fmt: skip
+
+
+@pytest.mark.parametrize("arrow", [False, True], ids=["python-path", "arrow-path"])
+def test_a_file_whose_every_column_is_held_back_still_loads_its_rows(
+    conn, db_url, tmp_path, monkeypatch, arrow
+):
+    if not arrow:
+        monkeypatch.setenv(arrow_csv.NO_ARROW_ENV, "1")
+    register(conn, "ae_held")
+    conn.commit()
+    (tmp_path / "base.csv").write_text("Period,Org Code\n2025-08,R01\n")
+    (tmp_path / "next.csv").write_text(
+        "Region,Attendances,Rate\n" + "".join(f"North,{n},{n}.5\n" for n in range(1, 6))
+    )
+    files = [{"path": "base.csv", "period": "2025-08"}, {"path": "next.csv", "period": "2025-09"}]
+    manifest = write_manifest(tmp_path, [{"source_code": "ae_held", "files": files}])
+    report, _ = run(db_url, tmp_path / "home", manifest, settings={"schema_auto_add_limit": 2})
+    assert [o.status for o in report.outcomes] == ["completed", "completed"], report.outcomes
+    rows = table_rows(conn, "staging.tbl_ae_held", "_period, _row_number, _is_total, _level")
+    assert rows[1:] == [("2025-09", n, False, None) for n in range(2, 7)]
+    held = conn.execute("SELECT count(*) FROM datawarp.tbl_quarantine").fetchone()[0]
+    assert held == 5

@@ -277,7 +277,10 @@ def _row_shape(
     picks = [*keep, *sent]
     if picks == list(range(width + len(PER_ROW))):  # nothing left out
         return (lambda row: row + constant) if constant else tuple
-    pick = operator.itemgetter(*picks)  # at least a data column and _row_number: a tuple
+    if len(picks) == 1:  # every data column held back for review: _row_number alone
+        only = picks[0]
+        return lambda row: (row[only], *constant)
+    pick = operator.itemgetter(*picks)  # two or more: a tuple
     return (lambda row: pick(row) + constant) if constant else pick
 
 
