@@ -267,14 +267,19 @@ def copy_rows(
     return total
 
 
+def sent_positions(width: int, defaulted: frozenset[str]) -> list[int]:
+    """Where the per-row provenance the COPY sends sits in a pass-2 row or batch (``width``
+    data columns, then ``PER_ROW``): every one but the ``defaulted``."""
+    return [width + i for i, name in enumerate(PER_ROW) if name not in defaulted]
+
+
 def _row_shape(
     keep: list[int], width: int, constant: tuple, defaulted: frozenset[str]
 ) -> Callable[[tuple], tuple]:
     """A pass-2 row (data..., row_number, is_total, level) as the COPY takes it: the kept data
     columns, the per-row provenance not defaulted, the provenance constants still sent. One
     C-level pick a row (``itemgetter``): this runs for every row of a workbook."""
-    sent = [width + PER_ROW.index(name) for name in PER_ROW if name not in defaulted]
-    picks = [*keep, *sent]
+    picks = [*keep, *sent_positions(width, defaulted)]
     if picks == list(range(width + len(PER_ROW))):  # nothing left out
         return (lambda row: row + constant) if constant else tuple
     if len(picks) == 1:  # every data column held back for review: _row_number alone

@@ -41,6 +41,7 @@ from datawarp.catalog.staging import (
     copy_statement,
     load_constants,
     quarantine_json,
+    sent_positions,
 )
 from datawarp.core.naming import TableRef
 from datawarp.core.pgtypes import PG_TYPE_KEY
@@ -135,7 +136,7 @@ class _Shape:
         self.width = len(column_names)
         self.data = [column_names.index(name) for name in kept]
         self.constants = [(_CONSTANT_TYPES.get(n, pa.string()), v) for n, v in constants.items()]
-        self.sent = [self.width + PER_ROW.index(n) for n in PER_ROW if n not in defaulted]
+        self.sent = sent_positions(self.width, defaulted)
         self.defaulted = [(self.width + PER_ROW.index(n), n) for n in sorted(defaulted)]
 
     def batch(self, batch: pa.RecordBatch) -> pa.RecordBatch:
