@@ -19,8 +19,6 @@ from email.utils import formatdate, make_msgid, parseaddr
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import httpx
-
 from datawarp.catalog import outbox
 from datawarp.catalog.outbox import OutboxEntry
 from datawarp.core.clock import SYSTEM_CLOCK, Clock
@@ -263,6 +261,8 @@ def _post_webhook(notify: NotifySettings, rows: list[OutboxEntry]) -> _ChannelRe
     result = _ChannelResult()
     if not rows:
         return result
+    import httpx  # here: every load delivers its outbox, few have a webhook to post to
+
     where = _where(notify.webhook_url)
     try:
         response = httpx.post(

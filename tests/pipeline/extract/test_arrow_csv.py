@@ -28,6 +28,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from datawarp.core.errors import BadInputError
+from datawarp.core.pgtypes import PG_TYPE_KEY
 from datawarp.pipeline.extract import arrow_csv, arrow_stream
 from datawarp.pipeline.extract.arrow_values import PY_WHITESPACE, analyse
 from datawarp.pipeline.extract.engine import ExtractedTable
@@ -401,7 +402,7 @@ def test_plain_csv_types_totals_and_row_numbers(tmp_path):
     assert batch.column("_is_total").to_pylist() == [False, False, True]
     assert batch.column("rate").to_pylist() == ["0.6730", "0.5", "12"]  # 67.30% as a fraction
     assert batch.column("attendances").type == pa.int16()
-    assert batch.schema.field("rate").metadata == {arrow_csv.PG_TYPE_KEY: b"numeric"}
+    assert batch.schema.field("rate").metadata == {PG_TYPE_KEY: b"numeric"}
 
 
 def test_no_arrow_env_turns_the_fast_path_off(tmp_path, monkeypatch):

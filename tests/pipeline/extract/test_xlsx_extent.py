@@ -177,6 +177,30 @@ def test_the_scan_does_not_depend_on_where_chunks_end(tmp_path, monkeypatch):
     assert table_loads(path)
 
 
+@pytest.mark.parametrize("stray", [None, "AB7", "XFD1048576"])
+def test_a_scan_without_counting_bounds_the_grid_as_one_that_counts(tmp_path, stray):
+    """The loader's first scan leaves the cells uncounted (only a grid over the limit needs
+    them); its bounds are those of the counting scan."""
+    path = _book(tmp_path / "book.xlsx", stray)
+    counted = xlsx_extent.sheet_extent(path, "Data")
+    quick = xlsx_extent.sheet_extent(path, "Data", count_cells=False)
+    assert counted.cells == 42 + (stray is not None) and quick.cells == 0
+    bounds = ("grid", "last_row", "columns", "farthest", "irregular")
+    assert [getattr(quick, name) for name in bounds] == [getattr(counted, n) for n in bounds]
+
+
+def test_a_sheet_of_empty_rows_is_not_refused(tmp_path, monkeypatch):
+    """Rows without a cell bound a grid the uncounted scan cannot tell empty: the count that
+    follows finds no cells, and the sheet reads as the empty sheet it is."""
+    book = openpyxl.Workbook()
+    book.active.title = "Data"
+    book.active.row_dimensions[500].height = 30  # a formatted row, no cells
+    book.save(tmp_path / "empty.xlsx")
+    monkeypatch.setenv(xlsx_extent.MAX_CELLS_ENV, "100")
+    assert xlsx_extent.sheet_extent(tmp_path / "empty.xlsx", "Data").grid == 0
+    assert xlsx_extent.check_sheet(tmp_path / "empty.xlsx", "Data", "empty.xlsx") is True
+
+
 def table_loads(path) -> bool:
     return open_table(str(path)).row_count > 0
 

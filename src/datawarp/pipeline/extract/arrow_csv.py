@@ -33,9 +33,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from datawarp.core.errors import BadInputError
-from datawarp.core.pgtypes import PG_TYPE_KEY
 from datawarp.pipeline.extract import arrow_levels
-from datawarp.pipeline.extract.arrow_convert import ARROW_TYPES, ArrowConverter
+from datawarp.pipeline.extract.arrow_convert import ArrowConverter
+from datawarp.pipeline.extract.arrow_rows import typed_schema
 from datawarp.pipeline.extract.arrow_stats import ArrowColumnStats
 from datawarp.pipeline.extract.arrow_stream import ArrowFallback, ArrowSource
 from datawarp.pipeline.extract.arrow_values import (
@@ -43,6 +43,7 @@ from datawarp.pipeline.extract.arrow_values import (
     any_true,
     total_mask,
 )
+from datawarp.pipeline.extract.env_limits import NO_ARROW_ENV, arrow_enabled  # noqa: F401
 from datawarp.pipeline.extract.originals import ColumnPlan
 from datawarp.pipeline.extract.row_levels import LevelDecision, LevelTracker, tracker_for
 from datawarp.pipeline.extract.scales import names_a_percentage
@@ -50,14 +51,9 @@ from datawarp.pipeline.extract.table import TableLayout
 from datawarp.pipeline.extract.table_rows import is_note_line, minority_marker_columns
 from datawarp.pipeline.extract.workbook import Workbook
 
-NO_ARROW_ENV = "DATAWARP_NO_ARROW"
 _ZERO, _ONE = pa.scalar(0, pa.int32()), pa.scalar(1, pa.int32())
 _FALSE = pa.scalar(False, pa.bool_())
 PROFILE_THREADS = max(1, min(4, os.cpu_count() or 1))  # pass 1 works on columns side by side
-
-
-def arrow_enabled() -> bool:
-    return os.environ.get(NO_ARROW_ENV, "").strip().lower() in ("", "0", "false", "no")
 
 
 def plain_layout_problem(layout: TableLayout) -> str | None:
@@ -252,14 +248,7 @@ def typed_batches(
     ``_row_number`` (int32), ``_is_total`` (bool) and ``_level`` (string, ``row_levels``)."""
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
-    schema = pa.schema(
-        [
-            pa.field(name, ARROW_TYPES[pg_type], metadata={PG_TYPE_KEY: pg_type.encode()})
-            for name, pg_type in zip(names, (plan.pg_type for plan in plans), strict=True)
-        ]
-        + [pa.field("_row_number", pa.int32()), pa.field("_is_total", pa.bool_())]
-        + [pa.field("_level", pa.string())]
-    )
+    schema = typed_schema(names, [plan.pg_type for plan in plans])
     converters = [ArrowConverter(plan.pg_type, plan) for plan in plans]
 
     def convert(batch: pa.RecordBatch) -> tuple[list[pa.Array], int]:

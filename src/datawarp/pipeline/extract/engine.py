@@ -19,11 +19,18 @@ from typing import TYPE_CHECKING
 
 from datawarp.core.errors import BadInputError
 from datawarp.pipeline.extract.columns import ColumnConverter, ColumnStats
+from datawarp.pipeline.extract.env_limits import arrow_enabled
 from datawarp.pipeline.extract.fill_down import FillDown, fill_positions
 from datawarp.pipeline.extract.formats import open_workbook
 from datawarp.pipeline.extract.header import column_letter
 from datawarp.pipeline.extract.originals import ColumnPlan
-from datawarp.pipeline.extract.pass_chunks import Chunk, KeptChunks, in_batches, paused_gc
+from datawarp.pipeline.extract.pass_chunks import (
+    ARROW_PASS_CELLS,
+    Chunk,
+    KeptChunks,
+    in_batches,
+    paused_gc,
+)
 from datawarp.pipeline.extract.row_levels import LevelDecision
 from datawarp.pipeline.extract.scales import names_a_percentage
 from datawarp.pipeline.extract.sheets import (
@@ -95,6 +102,7 @@ class ExtractedTable:
     _fill: tuple[int, ...] = field(default=(), repr=False)  # fill_down's table columns
     _arrow: arrow_csv.ArrowProfile | None = field(default=None, repr=False)  # CSV fast path
     _kept: list[Chunk] | None = field(default=None, repr=False)  # pass 1's cells (pass_chunks)
+    _kept_cells: int = field(default=0, repr=False)
 
     @property
     def column_names(self) -> list[str]:
@@ -104,18 +112,48 @@ class ExtractedTable:
 
     @property
     def supports_arrow(self) -> bool:
-        """Whether ``iter_arrow_batches`` is available (a plain CSV profiled by pyarrow)."""
-        return self._arrow is not None
+        """Whether ``iter_arrow_batches`` is available: a plain CSV profiled by pyarrow, or a
+        workbook table whose cells pass 1 kept, when large enough (``ARROW_PASS_CELLS``)."""
+        if self._arrow is not None:
+            return True
+        return self._kept is not None and self._kept_cells >= ARROW_PASS_CELLS and arrow_enabled()
 
     def iter_arrow_batches(self, batch_size: int = DEFAULT_BATCH_SIZE):
         """Pass 2 as typed ``pyarrow.RecordBatch``es of at most ``batch_size`` rows: the columns
         (int16/int32/int64, numeric as decimal text, date32, timestamp, bool, string), then
-        ``_row_number``, ``_is_total`` and ``_level``. None when the table took the Python path."""
-        if self._arrow is None:
+        ``_row_number``, ``_is_total`` and ``_level``. None when pass 2 gives only rows."""
+        if self._arrow is not None:
+            return self._arrow.typed_batches(
+                self.column_names, self._plans, batch_size, self.source.name
+            )
+        if not self.supports_arrow:
             return None
-        return self._arrow.typed_batches(
-            self.column_names, self._plans, batch_size, self.source.name
+        return self._kept_arrow_batches(batch_size)
+
+    def _kept_arrow_batches(self, batch_size: int):
+        """The rows ``iter_batches`` makes from pass 1's cells, a column at a time."""
+        from datawarp.pipeline.extract import arrow_rows  # pyarrow: only when it is used
+
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        assert self._kept is not None and self._table_layout is not None
+        reader = self._pass_2_reader(self.source.name, is_csv=False)
+        converters = self._converters(reader)
+        fill = FillDown(self._fill, len(self._table_layout.blocks))
+        batches = arrow_rows.BatchBuilder(
+            arrow_rows.typed_schema(self.column_names, [p.pg_type for p in self._plans]),
+            batch_size,
         )
+        for numbers, columns in self._kept:
+            with paused_gc():
+                totals = reader.mark_totals(numbers, columns)
+                levels, flags = reader.mark_levels(columns, totals)
+                fill.apply(numbers, columns, flags)
+                batch = batches.add(
+                    self._convert(columns, numbers, converters), numbers, flags, levels
+                )
+            yield from _sliced(batch, batch_size)
+        yield from _sliced(batches.finish(), batch_size)
 
     def iter_batches(self, batch_size: int = DEFAULT_BATCH_SIZE) -> Iterator[list[tuple]]:
         """Typed rows, ``batch_size`` at a time: the column values, then row_number, is_total
@@ -157,13 +195,16 @@ class ExtractedTable:
         self, chunks: Iterable[Chunk], reader: TableReader, batch_size: int
     ) -> Iterator[list[tuple]]:
         assert self._table_layout is not None
-        converters = [
-            ColumnConverter(plan.pg_type, by_distinct=reader.is_csv, plan=plan)
-            for plan in self._plans
-        ]
+        converters = self._converters(reader)
         fill = FillDown(self._fill, len(self._table_layout.blocks))
         typed = (self._typed_rows(reader, chunk, converters, fill) for chunk in chunks)
         yield from in_batches(typed, batch_size)
+
+    def _converters(self, reader: TableReader) -> list[ColumnConverter]:
+        return [
+            ColumnConverter(plan.pg_type, by_distinct=reader.is_csv, plan=plan)
+            for plan in self._plans
+        ]
 
     def _typed_rows(
         self,
@@ -204,6 +245,13 @@ class ExtractedTable:
                 name = self.columns[position].name
                 return BadInputError(f"{self.source.name} row {row_number}, column {name}: {exc}")
         return BadInputError(f"{self.source.name}: a value did not convert")  # pragma: no cover
+
+
+def _sliced(batch, size: int) -> Iterator:
+    """A record batch (or None) as batches of at most ``size`` rows (no copies)."""
+    rows = 0 if batch is None else batch.num_rows
+    for start in range(0, rows, size):
+        yield batch.slice(start, size)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -250,6 +298,7 @@ def open_fetched(
         table = _table(source, workbook, choice, layout, reader, profiles)
         table._fill = fill
         table._kept = kept.chunks if kept is not None else None
+        table._kept_cells = kept.cells if kept is not None else 0
         table.filled_down = {layout.columns[p].name: n for p, n in filled.filled.items()}
         table.given_block_title = block_title if layout is not found else None
         return table

@@ -1,4 +1,5 @@
-"""Reading's safety limits, each a number an operator may change in the environment."""
+"""Reading's safety limits, each a number an operator may change in the environment, and the
+switch that turns the Arrow fast paths off."""
 
 from __future__ import annotations
 
@@ -12,3 +13,11 @@ def env_limit(name: str, default: int, *, minimum: int = 1) -> int:
         return max(minimum, int(os.environ.get(name, default)))
     except ValueError:
         return default
+
+
+NO_ARROW_ENV = "DATAWARP_NO_ARROW"
+
+
+def arrow_enabled() -> bool:
+    """Whether the Arrow fast paths may be taken (``DATAWARP_NO_ARROW`` unset or false)."""
+    return os.environ.get(NO_ARROW_ENV, "").strip().lower() in ("", "0", "false", "no")

@@ -18,6 +18,9 @@ Chunk = tuple[list[int], list[list]]  # (row numbers, the table's columns of cel
 # peak went from 133 to 163 MB), so at most about 50 MB beside calamine's own grid: tables
 # of 100,000 rows by 20 columns are kept; larger ones are read from the sheet again.
 KEEP_CELLS = 2_000_000
+# A kept table this large takes pass 2 as Arrow batches (``arrow_rows``): it saves about 90 ns
+# a cell, and importing pyarrow costs a tenth of a second unless a read-ahead did it already.
+ARROW_PASS_CELLS = 1_000_000
 
 
 class KeptChunks:
@@ -26,11 +29,14 @@ class KeptChunks:
     def __init__(self, limit: int | None = None) -> None:
         self.chunks: list[Chunk] | None = []
         self._room = KEEP_CELLS if limit is None else limit
+        self.cells = 0
 
     def keep(self, numbers: list[int], columns: list[list]) -> None:
         if self.chunks is None:
             return
-        self._room -= len(numbers) * max(1, len(columns))
+        cells = len(numbers) * max(1, len(columns))
+        self.cells += cells
+        self._room -= cells
         if self._room < 0:
             self.chunks = None  # too large: pass 2 reads the sheet again
         else:

@@ -1,0 +1,90 @@
+"""A workbook table's pass 2 as typed Arrow batches, for the binary COPY (``staging_arrow``).
+
+Pass 2 of a workbook whose cells pass 1 kept (``pass_chunks``) converts each column's cells
+in Python exactly as ``iter_batches`` does (``ColumnConverter``). Rather than zipping the
+converted columns into a tuple per row for a text COPY, which formats every value as text in
+Python for the server to parse again, each converted column becomes one Arrow array of its
+type and the batch goes to the server in PostgreSQL's binary format: a third less of the
+load's time in pass 2 for a 100,000-row sheet. The values are those ``iter_batches`` gives;
+numeric values travel as their text, as on the CSV fast path (``arrow_convert``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from decimal import Decimal
+
+import pyarrow as pa
+
+from datawarp.core.pgtypes import NUMERIC, PG_TYPE_KEY, TIMESTAMP
+from datawarp.pipeline.extract.arrow_convert import ARROW_TYPES
+
+PER_ROW_FIELDS = (
+    pa.field("_row_number", pa.int32()),
+    pa.field("_is_total", pa.bool_()),
+    pa.field("_level", pa.string()),
+)
+
+
+def typed_schema(names: Sequence[str], pg_types: Sequence[str]) -> pa.Schema:
+    """Pass 2's batches: each data column as the Arrow type of its PostgreSQL type (which its
+    field's metadata names), then ``_row_number``, ``_is_total`` and ``_level``."""
+    return pa.schema(
+        [
+            pa.field(name, ARROW_TYPES[pg_type], metadata={PG_TYPE_KEY: pg_type.encode()})
+            for name, pg_type in zip(names, pg_types, strict=True)
+        ]
+        + list(PER_ROW_FIELDS)
+    )
+
+
+class BatchBuilder:
+    """Chunks of converted columns gathered into batches of ``size`` rows: Arrow's work on a
+    column has a cost per call, and the chunks pass 1 reads in are a few hundred rows."""
+
+    def __init__(self, schema: pa.Schema, size: int):
+        self.schema, self.size = schema, size
+        self._columns: list[list] = [[] for _ in schema]
+        self._rows = 0
+
+    def add(
+        self, converted: Sequence[list], numbers: list[int], flags: list, levels: list
+    ) -> pa.RecordBatch | None:
+        """Take one chunk's converted data columns (``ExtractedTable._convert``) and per-row
+        provenance; a batch once ``size`` rows are gathered."""
+        for gathered, values in zip(self._columns, (*converted, numbers, flags, levels),
+                                    strict=True):  # fmt: skip
+            gathered.extend(values)
+        self._rows += len(numbers)
+        return self.finish() if self._rows >= self.size else None
+
+    def finish(self) -> pa.RecordBatch | None:
+        """The rows gathered so far as one batch, None when there are none."""
+        if not self._rows:
+            return None
+        columns, self._columns, self._rows = self._columns, [[] for _ in self.schema], 0
+        arrays = [_array(values, field) for values, field in zip(columns, self.schema,
+                                                                 strict=True)]  # fmt: skip
+        return pa.RecordBatch.from_arrays(arrays, schema=self.schema)
+
+
+def _array(values: list, field: pa.Field) -> pa.Array:
+    pg_type = (field.metadata or {}).get(PG_TYPE_KEY, b"").decode()  # none: provenance
+    if pg_type == NUMERIC:
+        values = [None if value is None else _numeric_text(value) for value in values]
+    elif pg_type == TIMESTAMP:
+        values = [_naive(value) for value in values]
+    return pa.array(values, field.type)
+
+
+def _numeric_text(value: Decimal) -> str:
+    """The text a text COPY sends for a Decimal (psycopg writes NaN for any NaN)."""
+    return "NaN" if value.is_nan() else str(value)
+
+
+def _naive(value: dt.datetime | None) -> dt.datetime | None:
+    """A timestamp column ignores any offset its text carries; Arrow would apply it."""
+    if value is None or value.tzinfo is None:
+        return value
+    return value.replace(tzinfo=None)
