@@ -12,13 +12,15 @@ numeric values travel as their text, as on the CSV fast path (``arrow_convert``)
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from decimal import Decimal
 
 import pyarrow as pa
 
 from datawarp.core.pgtypes import NUMERIC, PG_TYPE_KEY, TIMESTAMP
 from datawarp.pipeline.extract.arrow_convert import ARROW_TYPES
+from datawarp.pipeline.extract.pass_chunks import Chunk, paused_gc
+from datawarp.pipeline.extract.table_rows import TableReader
 
 PER_ROW_FIELDS = (
     pa.field("_row_number", pa.int32()),
@@ -37,6 +39,31 @@ def typed_schema(names: Sequence[str], pg_types: Sequence[str]) -> pa.Schema:
         ]
         + list(PER_ROW_FIELDS)
     )
+
+
+def typed_batches(
+    chunks: Iterable[Chunk],
+    reader: TableReader,
+    convert: Callable[[list[list], list[int]], list[list]],
+    schema: pa.Schema,
+    batch_size: int,
+) -> Iterator[pa.RecordBatch]:
+    """Pass 2 of kept chunks: each chunk's totals and levels marked by ``reader`` as pass 2
+    marks them, its columns converted by ``convert`` (``ExtractedTable._convert``), and the
+    rows gathered into batches of at most ``batch_size``."""
+    batches = BatchBuilder(schema, batch_size)
+    for numbers, columns in chunks:
+        with paused_gc():
+            levels, flags = reader.mark_levels(columns, reader.mark_totals(numbers, columns))
+            batch = batches.add(convert(columns, numbers), numbers, flags, levels)
+        yield from _sliced(batch, batch_size)
+    yield from _sliced(batches.finish(), batch_size)
+
+
+def _sliced(batch: pa.RecordBatch | None, size: int) -> Iterator[pa.RecordBatch]:
+    rows = 0 if batch is None else batch.num_rows
+    for start in range(0, rows, size):
+        yield batch.slice(start, size)  # type: ignore[union-attr] - rows is 0 for None
 
 
 class BatchBuilder:

@@ -20,6 +20,7 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 
+from datawarp.core.errors import BadInputError
 from datawarp.pipeline.extract.examples import Examples
 from datawarp.pipeline.extract.originals import ColumnPlan, cell_converter
 from datawarp.pipeline.extract.profile import ColumnProfile
@@ -37,6 +38,7 @@ from datawarp.pipeline.extract.values import (
     SMALLINT,
     TEXT,
     WORDS,
+    ValueConversionError,
     classify,
     converter_for,
 )
@@ -186,6 +188,18 @@ class ColumnConverter:
                 memo[value] = self.convert(value)
             lookup = memo
         return list(map(lookup.__getitem__, cells))
+
+
+def conversion_error(
+    file_name: str, column_name: str, cells: list, numbers: list[int], converter: ColumnConverter
+) -> BadInputError:
+    """The first of ``cells`` the converter refuses, said by its row and column."""
+    for value, row_number in zip(cells, numbers, strict=True):
+        try:
+            converter.convert(value)
+        except ValueConversionError as exc:
+            return BadInputError(f"{file_name} row {row_number}, column {column_name}: {exc}")
+    return BadInputError(f"{file_name}: a value did not convert")  # pragma: no cover
 
 
 def _all_whole_floats(cells: Sequence[object]) -> bool:

@@ -13,12 +13,12 @@ whatever the file's length; the price is reading the file twice.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from datawarp.core.errors import BadInputError
-from datawarp.pipeline.extract.columns import ColumnConverter, ColumnStats
+from datawarp.pipeline.extract.columns import ColumnConverter, ColumnStats, conversion_error
 from datawarp.pipeline.extract.env_limits import arrow_enabled
 from datawarp.pipeline.extract.fill_down import FillDown, fill_positions
 from datawarp.pipeline.extract.formats import open_workbook
@@ -114,21 +114,18 @@ class ExtractedTable:
     def supports_arrow(self) -> bool:
         """Whether ``iter_arrow_batches`` is available: a plain CSV profiled by pyarrow, or a
         workbook table whose cells pass 1 kept, when large enough (``ARROW_PASS_CELLS``)."""
-        if self._arrow is not None:
-            return True
-        return self._kept is not None and self._kept_cells >= ARROW_PASS_CELLS and arrow_enabled()
+        kept_large = self._kept is not None and self._kept_cells >= ARROW_PASS_CELLS
+        return self._arrow is not None or (kept_large and arrow_enabled())
 
     def iter_arrow_batches(self, batch_size: int = DEFAULT_BATCH_SIZE):
         """Pass 2 as typed ``pyarrow.RecordBatch``es of at most ``batch_size`` rows: the columns
         (int16/int32/int64, numeric as decimal text, date32, timestamp, bool, string), then
         ``_row_number``, ``_is_total`` and ``_level``. None when pass 2 gives only rows."""
-        if self._arrow is not None:
-            return self._arrow.typed_batches(
-                self.column_names, self._plans, batch_size, self.source.name
-            )
-        if not self.supports_arrow:
-            return None
-        return self._kept_arrow_batches(batch_size)
+        if self._arrow is None:
+            return self._kept_arrow_batches(batch_size) if self.supports_arrow else None
+        return self._arrow.typed_batches(
+            self.column_names, self._plans, batch_size, self.source.name
+        )
 
     def _kept_arrow_batches(self, batch_size: int):
         """The rows ``iter_batches`` makes from pass 1's cells, a column at a time."""
@@ -136,24 +133,13 @@ class ExtractedTable:
 
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
-        assert self._kept is not None and self._table_layout is not None
+        assert self._kept is not None and not self._fill  # kept only when nothing is filled
         reader = self._pass_2_reader(self.source.name, is_csv=False)
         converters = self._converters(reader)
-        fill = FillDown(self._fill, len(self._table_layout.blocks))
-        batches = arrow_rows.BatchBuilder(
-            arrow_rows.typed_schema(self.column_names, [p.pg_type for p in self._plans]),
-            batch_size,
+        schema = arrow_rows.typed_schema(self.column_names, [p.pg_type for p in self._plans])
+        return arrow_rows.typed_batches(
+            self._kept, reader, lambda cs, ns: self._convert(cs, ns, converters), schema, batch_size
         )
-        for numbers, columns in self._kept:
-            with paused_gc():
-                totals = reader.mark_totals(numbers, columns)
-                levels, flags = reader.mark_levels(columns, totals)
-                fill.apply(numbers, columns, flags)
-                batch = batches.add(
-                    self._convert(columns, numbers, converters), numbers, flags, levels
-                )
-            yield from _sliced(batch, batch_size)
-        yield from _sliced(batches.finish(), batch_size)
 
     def iter_batches(self, batch_size: int = DEFAULT_BATCH_SIZE) -> Iterator[list[tuple]]:
         """Typed rows, ``batch_size`` at a time: the column values, then row_number, is_total
@@ -232,26 +218,9 @@ class ExtractedTable:
             try:
                 converted.append(converter(column))
             except ValueConversionError as exc:
-                raise self._conversion_error(position, column, numbers, converter.convert) from exc
-        return converted
-
-    def _conversion_error(
-        self, position: int, column: list, numbers: list[int], convert: Callable
-    ) -> BadInputError:
-        for value, row_number in zip(column, numbers, strict=True):
-            try:
-                convert(value)
-            except ValueConversionError as exc:
                 name = self.columns[position].name
-                return BadInputError(f"{self.source.name} row {row_number}, column {name}: {exc}")
-        return BadInputError(f"{self.source.name}: a value did not convert")  # pragma: no cover
-
-
-def _sliced(batch, size: int) -> Iterator:
-    """A record batch (or None) as batches of at most ``size`` rows (no copies)."""
-    rows = 0 if batch is None else batch.num_rows
-    for start in range(0, rows, size):
-        yield batch.slice(start, size)
+                raise conversion_error(self.source.name, name, column, numbers, converter) from exc
+        return converted
 
 
 # ---------------------------------------------------------------------------------------------

@@ -277,7 +277,10 @@ class ExcelWorkbook(Workbook):
         rows = _guarded(self.display_name, calamine_sheet.iter_rows)
         try:
             for row_number, row in enumerate(rows, start=1):
-                cells: list[object] = [None if cell == "" else cell for cell in row]
+                # Most rows have no blank: one C-level look spares a new list for them.
+                if "" in row or type(row) is not list:
+                    row = [None if cell == "" else cell for cell in row]
+                cells: list[object] = row
                 while cells and cells[-1] is None:
                     cells.pop()
                 if cells and left_padding:
