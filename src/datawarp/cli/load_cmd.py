@@ -61,12 +61,12 @@ def load_batch(
     file failed.
     """
     from datawarp.pipeline.manifest import load_manifest
-    from datawarp.pipeline.read_ahead import read_first_sheet_ahead
+    from datawarp.pipeline.read_ahead import read_first_file_ahead
 
     app_state = state(ctx)
     app_state.verbose = app_state.verbose or verbose
     manifest = load_manifest(manifest_path)
-    read_first_sheet_ahead(manifest, source)  # parsed on the other core while the loader loads
+    read_first_file_ahead(manifest, source)  # on the other core while the loader starts
     from datawarp.pipeline.batch import BatchOptions
 
     settings = app_state.settings()

@@ -1,7 +1,9 @@
-"""The first file of a batch, read ahead while the command starts (``excel_reader``).
+"""The first file of a batch, read ahead while the command starts.
 
-Kept apart from ``pipeline.batch`` so that a command can start the read before importing the
-loader: that import, the connection and the pre-load checks are what the read overlaps.
+Kept apart from ``pipeline.batch`` so that a command can start the work before importing the
+loader: that import, the connection and the pre-load checks are what the work overlaps, on
+the other core. The file's fingerprint and a CSV's encoding are worked out ahead
+(``file_ahead``), a workbook's likeliest table sheet is parsed ahead (``excel_reader``).
 """
 
 from __future__ import annotations
@@ -10,29 +12,42 @@ from pathlib import Path
 
 from datawarp.pipeline.manifest import Manifest
 
+# A sheet this large parses for a third of a second or more, and its table is likely large
+# enough to take the Arrow pass 2 (``ARROW_PASS_CELLS``): pyarrow is imported meanwhile.
+PREPARE_ARROW_XML_BYTES = 24 << 20
 
-def read_first_sheet_ahead(manifest: Manifest, only_source: str | None = None) -> bool:
-    """Start parsing the sheet the batch's first file will be read from, when that file is a
-    local workbook; whether a parse was started."""
-    from datawarp.pipeline.extract.excel_reader import read_sheet_ahead, sheet_xml_bytes
 
+def read_first_file_ahead(manifest: Manifest, only_source: str | None = None) -> bool:
+    """Start the work the batch's first file will need first, when that file is local;
+    whether a workbook's sheet parse was started."""
     for source in manifest.sources:
         if only_source is None or source.source_code == only_source:
             first = source.files[0]
             if first.path is None or first.member or source.member:
                 return False
-            path, sheet = Path(first.path), first.sheet or source.sheet
-            if read_sheet_ahead(path, sheet) is None:
-                return False
-            if sheet_xml_bytes(path, sheet) >= PREPARE_ARROW_XML_BYTES:
-                prepare_arrow_pass()
-            return True
+            return _read_ahead(Path(first.path), first.sheet or source.sheet)
     return False
 
 
-# A sheet this large parses for a third of a second or more, and its table is likely large
-# enough to take the Arrow pass 2 (``ARROW_PASS_CELLS``): pyarrow is imported meanwhile.
-PREPARE_ARROW_XML_BYTES = 24 << 20
+def _read_ahead(path: Path, sheet: str | None) -> bool:
+    from datawarp.pipeline.extract.csv_reader import file_encoding
+    from datawarp.pipeline.extract.excel_reader import read_sheet_ahead, sheet_xml_bytes
+    from datawarp.pipeline.extract.file_ahead import AHEAD
+    from datawarp.pipeline.extract.formats import sniff
+    from datawarp.pipeline.fetch import file_sha256
+
+    try:
+        kind = sniff(path, path.name)
+    except Exception:  # noqa: BLE001 - the loader opens the file itself and reports
+        return False
+    AHEAD.start("sha256", path, file_sha256)
+    if kind == "csv":
+        AHEAD.start("encoding", path, file_encoding)
+    if read_sheet_ahead(path, sheet) is None:
+        return False
+    if sheet_xml_bytes(path, sheet) >= PREPARE_ARROW_XML_BYTES:
+        prepare_arrow_pass()
+    return True
 
 
 def prepare_arrow_pass() -> None:

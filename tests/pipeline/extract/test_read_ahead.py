@@ -17,7 +17,7 @@ from datawarp.pipeline.extract import excel_reader
 from datawarp.pipeline.extract.excel_reader import read_sheet_ahead
 from datawarp.pipeline.inspect import open_table
 from datawarp.pipeline.manifest import parse_manifest
-from datawarp.pipeline.read_ahead import read_first_sheet_ahead
+from datawarp.pipeline.read_ahead import read_first_file_ahead
 
 
 @pytest.fixture(autouse=True)
@@ -162,8 +162,8 @@ def test_load_batch_reads_ahead_only_a_local_workbook_of_the_first_file(tmp_path
         "  - source_code: from_web\n    url: https://example.org/a.xlsx\n    period: 2025-09\n",
         base_dir=tmp_path,
     )
-    assert not read_first_sheet_ahead(manifest)  # the batch starts with the CSV
-    assert read_first_sheet_ahead(manifest, "book_second")
+    assert not read_first_file_ahead(manifest)  # the batch starts with the CSV
+    assert read_first_file_ahead(manifest, "book_second")
     kept = excel_reader._LAST_PARSED.get(excel_reader._file_key(book), "Data")
     assert kept is not None and kept.height == 31
-    assert not read_first_sheet_ahead(manifest, "from_web")
+    assert not read_first_file_ahead(manifest, "from_web")

@@ -15,8 +15,9 @@ import zipfile
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator
+from functools import partial
 from itertools import islice
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
 from datawarp.core.errors import BadInputError
@@ -24,6 +25,7 @@ from datawarp.pipeline.extract.env_limits import env_limit
 from datawarp.pipeline.extract.workbook import Row, SheetInfo, Workbook
 
 SCAN_CHUNK_BYTES = 1 << 20
+AHEAD_CHUNK_BYTES = 16 << 20
 DELIMITER_SAMPLE_BYTES = 64 * 1024
 DELIMITER_SAMPLE_RECORDS = 100
 CANDIDATE_DELIMITERS = (",", "\t", ";", "|")
@@ -65,17 +67,24 @@ def _decode_bad_bytes_as_cp1252(error: UnicodeError) -> tuple[str, int]:
 codecs.register_error(CP1252_FALLBACK, _decode_bad_bytes_as_cp1252)
 
 
-def detect_encoding(open_binary: OpenBinary) -> str:
-    """'utf-8-sig', 'utf-16', 'utf-8' or 'cp1252', reading the stream once in 1 MiB chunks."""
+def file_encoding(path: Path) -> str:
+    """``detect_encoding`` of a local file, as work ``file_ahead.AHEAD`` does it: in larger
+    pieces, since a thread working beside the command's start takes Python's lock, which the
+    start holds most of the time, once or twice a piece."""
+    return detect_encoding(partial(open, path, "rb"), AHEAD_CHUNK_BYTES)
+
+
+def detect_encoding(open_binary: OpenBinary, chunk_bytes: int = SCAN_CHUNK_BYTES) -> str:
+    """'utf-8-sig', 'utf-16', 'utf-8' or 'cp1252', reading the stream once in chunks."""
     with open_binary() as stream:
-        first_chunk = stream.read(SCAN_CHUNK_BYTES)
+        first_chunk = stream.read(chunk_bytes)
         if first_chunk.startswith(codecs.BOM_UTF8):
             return "utf-8-sig"
         if first_chunk.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
             return "utf-16"
         from datawarp.pipeline.extract.utf8_scan import utf8_or_cp1252  # pyarrow: CSVs only
 
-        return utf8_or_cp1252(first_chunk, stream, SCAN_CHUNK_BYTES)
+        return utf8_or_cp1252(first_chunk, stream, chunk_bytes)
 
 
 def detect_delimiter(sample: str) -> str:
@@ -149,7 +158,9 @@ class CsvWorkbook(Workbook):
         display_name: str,
         member: str | None = None,
         on_close: Callable[[], None] | None = None,
+        encoding: str | None = None,
     ):
+        """``encoding``: what ``detect_encoding`` found for these bytes, if it ran already."""
         self.display_name = display_name
         self.member = member
         self._open_binary = open_binary
@@ -157,7 +168,7 @@ class CsvWorkbook(Workbook):
         self._long_fields: dict[int, int] = {}  # first line of a record: lines it ran over
         self.sheets = [SheetInfo(csv_sheet_name(display_name), 0, False)]
         try:
-            self.encoding = detect_encoding(open_binary)
+            self.encoding = encoding or detect_encoding(open_binary)
             self.delimiter = detect_delimiter(read_sample(open_binary, self.encoding))
         except (OSError, EOFError, zlib.error, zipfile.BadZipFile) as exc:
             self.close()

@@ -20,6 +20,7 @@ from typing import TypeVar
 import python_calamine
 
 from datawarp.core.errors import BadInputError
+from datawarp.pipeline.extract.file_ahead import file_key as _file_key
 from datawarp.pipeline.extract.workbook import Row, SheetInfo, Workbook
 from datawarp.pipeline.extract.xlsx_extent import check_sheet, sheet_parts
 from datawarp.pipeline.extract.xlsx_sparse import SparseSheet
@@ -52,14 +53,6 @@ def _guarded(display_name: str, action: Callable[[], T]) -> T:
         raise
     except BaseException as exc:  # noqa: BLE001 - pyo3 panics derive from BaseException
         raise _corrupt(display_name, exc) from exc
-
-
-def _file_key(path: Path) -> tuple | None:
-    try:
-        found = path.stat()
-    except OSError:
-        return None
-    return (str(path.resolve()), found.st_size, found.st_mtime_ns)
 
 
 class _LastParsedSheet:

@@ -19,6 +19,7 @@ from pathlib import Path, PurePosixPath
 from datawarp.core.errors import BadInputError, NotFoundError
 from datawarp.pipeline.extract.csv_reader import CsvWorkbook
 from datawarp.pipeline.extract.excel_reader import ExcelWorkbook
+from datawarp.pipeline.extract.file_ahead import AHEAD
 from datawarp.pipeline.extract.workbook import Row, SheetInfo, Workbook
 from datawarp.pipeline.extract.zip_limits import make_scratch, open_bounded
 
@@ -144,9 +145,11 @@ def _open_file(
     on_close: Callable[[], None] | None = None,
 ) -> Workbook:
     if kind == "csv":
+        encoding = AHEAD.take("encoding", path)  # load-batch detects its first file's ahead
         return CsvWorkbook(
-            partial(open, path, "rb"), display_name=display_name, member=member, on_close=on_close
-        )
+            partial(open, path, "rb"), display_name=display_name, member=member,
+            on_close=on_close, encoding=encoding if isinstance(encoding, str) else None,
+        )  # fmt: skip
     return ExcelWorkbook(
         path, kind=kind, display_name=display_name, member=member, on_close=on_close
     )

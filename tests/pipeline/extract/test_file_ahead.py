@@ -1,0 +1,135 @@
+"""Work on the first file done ahead (fingerprint, CSV encoding) and taken only while it holds.
+
+The loader must get what it would have worked out itself: the fingerprint and encoding of
+the file as it is when it is loaded, never of an earlier version, and it does the work itself
+whenever the work ahead failed, was not started, or was for another file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+
+import pytest
+
+from datawarp.pipeline.extract.csv_reader import file_encoding
+from datawarp.pipeline.extract.file_ahead import AHEAD, FileAhead
+from datawarp.pipeline.fetch import fetch, file_sha256
+from datawarp.pipeline.inspect import open_table
+from datawarp.pipeline.manifest import parse_manifest
+from datawarp.pipeline.read_ahead import read_first_file_ahead
+
+
+@pytest.fixture(autouse=True)
+def _nothing_ahead():
+    for kind in ("sha256", "encoding"):
+        AHEAD._pending.pop(kind, None)
+    yield
+    for kind in ("sha256", "encoding"):
+        AHEAD._pending.pop(kind, None)
+
+
+def _csv(path, text="Org Code,Attendances\nR001,5\nR002,7\n", encoding="utf-8"):
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def test_a_result_is_taken_once_for_the_unchanged_file(tmp_path):
+    ahead = FileAhead()
+    path = _csv(tmp_path / "a.csv")
+    assert ahead.start("sha256", path, file_sha256)
+    assert ahead.take("sha256", path) == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert ahead.take("sha256", path) is None  # handed over once; then the caller works
+
+
+def test_a_changed_file_is_worked_on_again(tmp_path):
+    ahead = FileAhead()
+    path = _csv(tmp_path / "a.csv")
+    ahead.start("sha256", path, file_sha256)
+    _csv(path, "Org Code,Attendances\nR001,5\nR002,8000\n")  # longer: another size
+    assert ahead.take("sha256", path) is None
+
+
+def test_a_file_rewritten_to_the_same_size_is_worked_on_again(tmp_path):
+    ahead = FileAhead()
+    path = _csv(tmp_path / "a.csv")
+    ahead.start("sha256", path, file_sha256)
+    ahead._pending["sha256"][1].result()
+    _csv(path, "Org Code,Attendances\nR001,5\nR002,8\n")
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
+    assert ahead.take("sha256", path) is None
+
+
+def test_failed_work_hands_over_nothing(tmp_path):
+    ahead = FileAhead()
+    path = _csv(tmp_path / "a.csv")
+
+    def broken(_):
+        raise OSError("disk gone")
+
+    ahead.start("sha256", path, broken)
+    assert ahead.take("sha256", path) is None
+    assert not ahead.start("sha256", tmp_path / "missing.csv", file_sha256)
+
+
+def test_another_file_takes_nothing(tmp_path):
+    ahead = FileAhead()
+    first, second = _csv(tmp_path / "a.csv"), _csv(tmp_path / "b.csv")
+    ahead.start("encoding", first, file_encoding)
+    assert ahead.take("encoding", second) is None
+
+
+def test_the_taker_waits_for_work_still_running(tmp_path):
+    ahead = FileAhead()
+    path = _csv(tmp_path / "a.csv")
+    release = threading.Event()
+
+    def slow(found):
+        release.wait(10)
+        return "done"
+
+    ahead.start("sha256", path, slow)
+    threading.Timer(0.05, release.set).start()
+    assert ahead.take("sha256", path) == "done"
+
+
+def _manifest(tmp_path, name: str):
+    return parse_manifest(
+        f"sources:\n  - source_code: first\n    path: {name}\n    period: 2025-09\n",
+        base_dir=tmp_path,
+    )
+
+
+def test_load_batch_fingerprints_and_decodes_its_first_csv_ahead(tmp_path):
+    path = _csv(tmp_path / "activity.csv", "Org Code,Name\nR001,Caf\xe9\n", "cp1252")
+    assert not read_first_file_ahead(_manifest(tmp_path, "activity.csv"))  # no sheet parsed
+    assert set(AHEAD._pending) == {"sha256", "encoding"}
+    fetched = fetch(str(path), cache_dir=tmp_path / "cache")
+    assert fetched.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    table = open_table(str(path), cache_dir=tmp_path / "cache")
+    assert AHEAD._pending == {}  # both taken
+    assert table.encoding == "cp1252"
+    rows = [row for batch in table.iter_batches() for row in batch]
+    assert rows[0][:2] == ("R001", "Café")
+
+
+def test_a_csv_changed_after_the_work_ahead_is_fingerprinted_as_it_is_now(tmp_path):
+    path = _csv(tmp_path / "activity.csv")
+    read_first_file_ahead(_manifest(tmp_path, "activity.csv"))
+    AHEAD._pending["sha256"][1].result()
+    _csv(path, "Org Code,Attendances\nR001,5\nR002,7\nR003,9000\n")
+    fetched = fetch(str(path), cache_dir=tmp_path / "cache")
+    assert fetched.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_a_workbook_first_is_fingerprinted_ahead_but_not_decoded(tmp_path):
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.active.append(["Org Code", "Attendances"])
+    book.active.append(["R001", 5])
+    book.save(tmp_path / "activity.xlsx")
+    assert read_first_file_ahead(_manifest(tmp_path, "activity.xlsx"))
+    assert set(AHEAD._pending) == {"sha256"}
