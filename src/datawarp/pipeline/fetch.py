@@ -26,7 +26,7 @@ Progress = Callable[[int, int | None], None]
 
 DEFAULT_MAX_BYTES = 2 * 1024**3
 CHUNK_BYTES = 1 << 20
-AHEAD_CHUNK_BYTES = 16 << 20
+AHEAD_CHUNK_BYTES = 4 << 20
 
 
 @dataclass(frozen=True)

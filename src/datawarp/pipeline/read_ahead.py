@@ -31,7 +31,11 @@ def read_first_file_ahead(manifest: Manifest, only_source: str | None = None) ->
 
 def _read_ahead(path: Path, sheet: str | None) -> bool:
     from datawarp.pipeline.extract.csv_reader import file_encoding
-    from datawarp.pipeline.extract.excel_reader import read_sheet_ahead, sheet_xml_bytes
+    from datawarp.pipeline.extract.excel_reader import (
+        open_book_ahead,
+        read_sheet_ahead,
+        sheet_xml_bytes,
+    )
     from datawarp.pipeline.extract.file_ahead import AHEAD
     from datawarp.pipeline.extract.formats import sniff
     from datawarp.pipeline.fetch import file_sha256
@@ -43,6 +47,8 @@ def _read_ahead(path: Path, sheet: str | None) -> bool:
     AHEAD.start("sha256", path, file_sha256)
     if kind == "csv":
         AHEAD.start("encoding", path, file_encoding)
+    elif kind == "xls":
+        open_book_ahead(path)
     if read_sheet_ahead(path, sheet) is None:
         return False
     if sheet_xml_bytes(path, sheet) >= PREPARE_ARROW_XML_BYTES:

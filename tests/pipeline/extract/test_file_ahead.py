@@ -23,11 +23,9 @@ from datawarp.pipeline.read_ahead import read_first_file_ahead
 
 @pytest.fixture(autouse=True)
 def _nothing_ahead():
-    for kind in ("sha256", "encoding"):
-        AHEAD._pending.pop(kind, None)
+    AHEAD._pending.clear()
     yield
-    for kind in ("sha256", "encoding"):
-        AHEAD._pending.pop(kind, None)
+    AHEAD._pending.clear()
 
 
 def _csv(path, text="Org Code,Attendances\nR001,5\nR002,7\n", encoding="utf-8"):
@@ -133,3 +131,20 @@ def test_a_workbook_first_is_fingerprinted_ahead_but_not_decoded(tmp_path):
     book.save(tmp_path / "activity.xlsx")
     assert read_first_file_ahead(_manifest(tmp_path, "activity.xlsx"))
     assert set(AHEAD._pending) == {"sha256"}
+
+
+def test_an_xls_first_is_opened_ahead_and_read_as_without(nhs_samples, tmp_path):
+    name = "rtt_provider_new_periods/New-Periods-Provider-Apr23.xls"
+    path = nhs_samples / name
+    expected = [
+        row for batch in open_table(str(path), sheet="Provider").iter_batches() for row in batch
+    ]
+    manifest = parse_manifest(
+        f"sources:\n  - source_code: first\n    path: {path}\n    period: 2023-04\n",
+        base_dir=tmp_path,
+    )
+    assert not read_first_file_ahead(manifest)  # opened, no sheet parsed ahead
+    assert set(AHEAD._pending) == {"sha256", "workbook"}
+    table = open_table(str(path), sheet="Provider", cache_dir=tmp_path)
+    assert "workbook" not in AHEAD._pending  # the reader took the opened book
+    assert [row for batch in table.iter_batches() for row in batch] == expected

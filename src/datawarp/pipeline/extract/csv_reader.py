@@ -25,7 +25,7 @@ from datawarp.pipeline.extract.env_limits import env_limit
 from datawarp.pipeline.extract.workbook import Row, SheetInfo, Workbook
 
 SCAN_CHUNK_BYTES = 1 << 20
-AHEAD_CHUNK_BYTES = 16 << 20
+AHEAD_CHUNK_BYTES = 4 << 20
 DELIMITER_SAMPLE_BYTES = 64 * 1024
 DELIMITER_SAMPLE_RECORDS = 100
 CANDIDATE_DELIMITERS = (",", "\t", ";", "|")

@@ -20,6 +20,7 @@ from typing import TypeVar
 import python_calamine
 
 from datawarp.core.errors import BadInputError
+from datawarp.pipeline.extract.file_ahead import AHEAD
 from datawarp.pipeline.extract.file_ahead import file_key as _file_key
 from datawarp.pipeline.extract.workbook import Row, SheetInfo, Workbook
 from datawarp.pipeline.extract.xlsx_extent import check_sheet, sheet_parts
@@ -170,6 +171,19 @@ def read_sheet_ahead(path: Path, sheet: str | None = None) -> Future | None:
     return _LAST_PARSED.parse_ahead(key, name, parse)
 
 
+def open_book_ahead(path: Path) -> bool:
+    """Start opening a local Excel 97-2003 .xls on a background thread, for ``ExcelWorkbook``
+    to take (``file_ahead``); whether it was started. calamine parses an .xls whole as it
+    opens it, without Python's lock: most of reading one."""
+    if path.suffix.lower() not in _SUFFIXES_FOR_KIND["xls"]:
+        return False
+    return AHEAD.start("workbook", path, _open_book)
+
+
+def _open_book(path: Path) -> python_calamine.CalamineWorkbook:
+    return python_calamine.CalamineWorkbook.from_path(str(path))
+
+
 def _largest_sheet(path: Path) -> str | None:
     sizes = _sheet_sizes(path)
     return max(sizes, key=sizes.__getitem__) if sizes else None
@@ -215,8 +229,11 @@ class ExcelWorkbook(Workbook):
         self._streamed: dict[str, SparseSheet] = {}
         try:
             readable = self._readable = self._path_calamine_understands(path, kind)
-            self._book = _guarded(
-                display_name, lambda: python_calamine.CalamineWorkbook.from_path(str(readable))
+            opened = AHEAD.take("workbook", path) if readable == path else None
+            self._book = (
+                opened
+                if isinstance(opened, python_calamine.CalamineWorkbook)
+                else _guarded(display_name, lambda: _open_book(readable))
             )
             self.sheets = [
                 SheetInfo(
