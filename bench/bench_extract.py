@@ -8,8 +8,9 @@ Generates an NHS-shaped xlsx (openpyxl write-only; slow, so cached in the temp f
 CSV, then times each reader in its own subprocess so every peak-memory figure (ru_maxrss)
 is that reader's alone. "engine" is ``open_table`` (pass 1: detect and profile every row)
 plus pass 2 (convert every row) as load-batch runs it, i.e. everything the loader does short
-of COPY: for the CSV that is the pyarrow fast path (``iter_arrow_batches``), for xlsx the
-Python path (``iter_batches``). ``--python-path`` also times the CSV engine with
+of COPY: for the CSV and a workbook table of a million cells or more the typed Arrow batches
+(``iter_arrow_batches``), for a smaller workbook table the rows (``iter_batches``), as the
+loader chooses. ``--python-path`` also times the CSV engine with
 DATAWARP_NO_ARROW=1. Goals: engine time <= 1.5x the raw reader's; CSV peak memory < 400 MB.
 """
 

@@ -31,6 +31,7 @@ def read_first_file_ahead(manifest: Manifest, only_source: str | None = None) ->
 
 def _read_ahead(path: Path, sheet: str | None) -> bool:
     from datawarp.pipeline.extract.csv_reader import file_encoding
+    from datawarp.pipeline.extract.env_limits import arrow_enabled
     from datawarp.pipeline.extract.excel_reader import (
         open_book_ahead,
         read_sheet_ahead,
@@ -51,7 +52,7 @@ def _read_ahead(path: Path, sheet: str | None) -> bool:
         open_book_ahead(path)
     if read_sheet_ahead(path, sheet) is None:
         return False
-    if sheet_xml_bytes(path, sheet) >= PREPARE_ARROW_XML_BYTES:
+    if arrow_enabled() and sheet_xml_bytes(path, sheet) >= PREPARE_ARROW_XML_BYTES:
         prepare_arrow_pass()
     return True
 

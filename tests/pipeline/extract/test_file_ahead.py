@@ -148,3 +148,25 @@ def test_an_xls_first_is_opened_ahead_and_read_as_without(nhs_samples, tmp_path)
     table = open_table(str(path), sheet="Provider", cache_dir=tmp_path)
     assert "workbook" not in AHEAD._pending  # the reader took the opened book
     assert [row for batch in table.iter_batches() for row in batch] == expected
+
+
+def test_a_large_sheet_has_pyarrow_imported_while_it_parses_unless_arrow_is_off(
+    tmp_path, monkeypatch
+):
+    import openpyxl
+
+    from datawarp.pipeline import read_ahead
+    from datawarp.pipeline.extract import excel_reader
+
+    book = openpyxl.Workbook()
+    book.active.append(["Org Code", "Attendances"])
+    book.save(tmp_path / "activity.xlsx")
+    prepared = []
+    monkeypatch.setattr(read_ahead, "prepare_arrow_pass", lambda: prepared.append(True))
+    monkeypatch.setattr(read_ahead, "PREPARE_ARROW_XML_BYTES", 0)  # any sheet is "large"
+    manifest = _manifest(tmp_path, "activity.xlsx")
+    assert read_first_file_ahead(manifest) and prepared == [True]
+    excel_reader._LAST_PARSED.forget_other_files(None)
+    monkeypatch.setenv("DATAWARP_NO_ARROW", "1")
+    assert read_first_file_ahead(manifest) and prepared == [True]
+    excel_reader._LAST_PARSED.forget_other_files(None)
