@@ -1,4 +1,5 @@
-"""COPY of typed Arrow record batches: ``load.copy_rows`` for the CSV fast path.
+"""COPY of typed Arrow record batches: ``load.copy_rows`` for the CSV fast path and a large
+workbook table's pass 2 (``arrow_rows``).
 
 The batches come from ``ExtractedTable.iter_arrow_batches`` (data columns, then
 ``_row_number``, ``_is_total``, ``_level``). Each is given the provenance constants (unless

@@ -253,7 +253,7 @@ def copy_table(
     size = job.options.batch_size
     copier: Callable[..., int]
     if table.supports_arrow:
-        from datawarp.catalog.staging_arrow import copy_arrow  # pyarrow: CSVs only
+        from datawarp.catalog.staging_arrow import copy_arrow  # pyarrow: only when used
 
         copier, batches = copy_arrow, table.iter_arrow_batches(size)
     else:

@@ -17,9 +17,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
-from typing import TypeVar
 
-T = TypeVar("T")
 FileKey = tuple[str, int, int]
 
 
