@@ -25,7 +25,10 @@ def read_first_file_ahead(manifest: Manifest, only_source: str | None = None) ->
             first = source.files[0]
             if first.path is None or first.member or source.member:
                 return False
-            return _read_ahead(Path(first.path), first.sheet or source.sheet)
+            try:
+                return _read_ahead(Path(first.path), first.sheet or source.sheet)
+            except Exception:  # noqa: BLE001 - only ever a head start: the load does the work
+                return False
     return False
 
 
@@ -47,6 +50,10 @@ def _read_ahead(path: Path, sheet: str | None) -> bool:
         return False
     AHEAD.start("sha256", path, file_sha256)
     if kind == "csv":
+        # Its module (pyarrow) is imported here, not on the thread: the loader imports on
+        # this one meanwhile, and imports on two threads at once can wait on each other.
+        import datawarp.pipeline.extract.utf8_scan  # noqa: F401
+
         AHEAD.start("encoding", path, file_encoding)
     elif kind == "xls":
         open_book_ahead(path)

@@ -170,3 +170,15 @@ def test_a_large_sheet_has_pyarrow_imported_while_it_parses_unless_arrow_is_off(
     monkeypatch.setenv("DATAWARP_NO_ARROW", "1")
     assert read_first_file_ahead(manifest) and prepared == [True]
     excel_reader._LAST_PARSED.forget_other_files(None)
+
+
+def test_a_read_ahead_that_cannot_start_leaves_the_load_to_do_the_work(tmp_path, monkeypatch):
+    path = _csv(tmp_path / "activity.csv")
+
+    def no_threads(*_):
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(AHEAD, "start", no_threads)
+    assert not read_first_file_ahead(_manifest(tmp_path, "activity.csv"))
+    fetched = fetch(str(path), cache_dir=tmp_path / "cache")
+    assert fetched.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
