@@ -12,15 +12,13 @@ numeric values travel as their text, as on the CSV fast path (``arrow_convert``)
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
 
 import pyarrow as pa
 
 from datawarp.core.pgtypes import NUMERIC, PG_TYPE_KEY, TIMESTAMP
 from datawarp.pipeline.extract.arrow_convert import ARROW_TYPES
-from datawarp.pipeline.extract.pass_chunks import Chunk, paused_gc
-from datawarp.pipeline.extract.table_rows import TableReader
 
 PER_ROW_FIELDS = (
     pa.field("_row_number", pa.int32()),
@@ -42,21 +40,15 @@ def typed_schema(names: Sequence[str], pg_types: Sequence[str]) -> pa.Schema:
 
 
 def typed_batches(
-    chunks: Iterable[Chunk],
-    reader: TableReader,
-    convert: Callable[[list[list], list[int]], list[list]],
+    typed_chunks: Iterable[tuple[list[list], list[int], list, list]],
     schema: pa.Schema,
     batch_size: int,
 ) -> Iterator[pa.RecordBatch]:
-    """Pass 2 of kept chunks: each chunk's totals and levels marked by ``reader`` as pass 2
-    marks them, its columns converted by ``convert`` (``ExtractedTable._convert``), and the
-    rows gathered into batches of at most ``batch_size``."""
+    """Pass 2's chunks (``ExtractedTable._typed_chunks``: converted columns, row numbers,
+    ``_is_total`` flags, levels) gathered into batches of at most ``batch_size`` rows."""
     batches = BatchBuilder(schema, batch_size)
-    for numbers, columns in chunks:
-        with paused_gc():
-            levels, flags = reader.mark_levels(columns, reader.mark_totals(numbers, columns))
-            batch = batches.add(convert(columns, numbers), numbers, flags, levels)
-        yield from _sliced(batch, batch_size)
+    for converted, numbers, flags, levels in typed_chunks:
+        yield from _sliced(batches.add(converted, numbers, flags, levels), batch_size)
     yield from _sliced(batches.finish(), batch_size)
 
 
@@ -78,8 +70,8 @@ class BatchBuilder:
     def add(
         self, converted: Sequence[list], numbers: list[int], flags: list, levels: list
     ) -> pa.RecordBatch | None:
-        """Take one chunk's converted data columns (``ExtractedTable._convert``) and per-row
-        provenance; a batch once ``size`` rows are gathered."""
+        """Take one chunk's converted data columns and per-row provenance; a batch once
+        ``size`` rows are gathered."""
         for gathered, values in zip(self._columns, (*converted, numbers, flags, levels),
                                     strict=True):  # fmt: skip
             gathered.extend(values)

@@ -133,13 +133,10 @@ class ExtractedTable:
 
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
-        assert self._kept is not None and not self._fill  # kept only when nothing is filled
+        assert self._kept is not None
         reader = self._pass_2_reader(self.source.name, is_csv=False)
-        converters = self._converters(reader)
         schema = arrow_rows.typed_schema(self.column_names, [p.pg_type for p in self._plans])
-        return arrow_rows.typed_batches(
-            self._kept, reader, lambda cs, ns: self._convert(cs, ns, converters), schema, batch_size
-        )
+        return arrow_rows.typed_batches(self._typed_chunks(self._kept, reader), schema, batch_size)
 
     def iter_batches(self, batch_size: int = DEFAULT_BATCH_SIZE) -> Iterator[list[tuple]]:
         """Typed rows, ``batch_size`` at a time: the column values, then row_number, is_total
@@ -180,31 +177,28 @@ class ExtractedTable:
     def _batches(
         self, chunks: Iterable[Chunk], reader: TableReader, batch_size: int
     ) -> Iterator[list[tuple]]:
-        assert self._table_layout is not None
-        converters = self._converters(reader)
-        fill = FillDown(self._fill, len(self._table_layout.blocks))
-        typed = (self._typed_rows(reader, chunk, converters, fill) for chunk in chunks)
-        yield from in_batches(typed, batch_size)
+        rows = (
+            list(zip(*converted, numbers, flags, levels, strict=True))
+            for converted, numbers, flags, levels in self._typed_chunks(chunks, reader)
+        )
+        yield from in_batches(rows, batch_size)
 
-    def _converters(self, reader: TableReader) -> list[ColumnConverter]:
-        return [
+    def _typed_chunks(self, chunks: Iterable[Chunk], reader: TableReader) -> Iterator[tuple]:
+        """Pass 2 of each chunk, as rows (``_batches``) and Arrow batches (``arrow_rows``) both
+        take it: the converted columns, then the row numbers, ``_is_total`` and ``_level``."""
+        assert self._table_layout is not None
+        converters = [
             ColumnConverter(plan.pg_type, by_distinct=reader.is_csv, plan=plan)
             for plan in self._plans
         ]
-
-    def _typed_rows(
-        self,
-        reader: TableReader,
-        chunk: tuple[list[int], list[list]],
-        converters: list[ColumnConverter],
-        fill: FillDown,
-    ) -> list[tuple]:
-        numbers, columns = chunk
-        totals = reader.mark_totals(numbers, columns)
-        levels, flags = reader.mark_levels(columns, totals)  # before filling: the file's own
-        fill.apply(numbers, columns, flags)
-        converted = self._convert(columns, numbers, converters)
-        return list(zip(*converted, numbers, flags, levels, strict=True))
+        fill = FillDown(self._fill, len(self._table_layout.blocks))
+        for numbers, columns in chunks:
+            with paused_gc():  # never across the yield
+                totals = reader.mark_totals(numbers, columns)
+                levels, flags = reader.mark_levels(columns, totals)  # before filling: the file's
+                fill.apply(numbers, columns, flags)
+                converted = self._convert(columns, numbers, converters)
+            yield converted, numbers, flags, levels
 
     def _convert(
         self,
