@@ -392,13 +392,21 @@ class _FullDiskHandler(pafs.FileSystemHandler):
         return self is not other
 
 
+def _multiply_rows(raw_conn, times: int) -> None:
+    """Each row of the source's table ``times`` more times, under other names and row numbers."""
+    raw_conn.execute(
+        "INSERT INTO staging.tbl_ae (period, org_code, org_name, attendances, over_4_hours,"
+        " rate, published, flag, updated, _load_id, _period, _source_file, _sheet, _row_number,"
+        " _is_total) SELECT period, org_code, org_name || g, attendances, over_4_hours, rate,"
+        " published, flag, updated, _load_id, _period, _source_file, _sheet,"
+        " _row_number + 1000 * g, _is_total FROM staging.tbl_ae, generate_series(1, %s) g",
+        (times,),
+    )
+
+
 def test_a_full_disk_mid_write_changes_nothing(conn, raw_conn, db_url, tmp_path, home):
     settings = deprecated_source(conn, db_url, tmp_path, home)
-    raw_conn.execute(
-        "INSERT INTO staging.tbl_ae SELECT period, org_code, org_name || g, attendances,"
-        " over_4_hours, rate, published, flag, updated, _load_id, _period, _source_file, _sheet,"
-        " _row_number + 1000 * g, _is_total FROM staging.tbl_ae, generate_series(1, 200) g"
-    )
+    _multiply_rows(raw_conn, 200)
     folder = tmp_path / "full"
     folder.mkdir()
     store = ArchiveStore(pafs.PyFileSystem(_FullDiskHandler(room=16_384)), str(folder))
@@ -413,11 +421,7 @@ def test_a_full_disk_mid_write_changes_nothing(conn, raw_conn, db_url, tmp_path,
 
 def test_a_killed_archive_leaves_the_source_untouched(conn, raw_conn, db_url, tmp_path, home):
     deprecated_source(conn, db_url, tmp_path, home)
-    raw_conn.execute(
-        "INSERT INTO staging.tbl_ae SELECT period, org_code, org_name || g, attendances,"
-        " over_4_hours, rate, published, flag, updated, _load_id, _period, _source_file, _sheet,"
-        " _row_number + 1000 * g, _is_total FROM staging.tbl_ae, generate_series(1, 40000) g"
-    )
+    _multiply_rows(raw_conn, 40000)
     rows = raw_conn.execute("SELECT count(*) FROM staging.tbl_ae").fetchone()[0]
     folder = tmp_path / "pq"
     config = tmp_path / "datawarp.toml"

@@ -71,7 +71,7 @@ def _load_both(conn, path, tmp_path, **copy_options):
     provenance = Provenance(41, "2025-09", str(path), fast.sheet)
     targets = TableRef("staging_test", "tbl_rows"), TableRef("staging_test", "tbl_arrow")
     for target in targets:
-        create_table(conn, target, incoming)
+        create_table(conn, target, incoming, first_load=copy_options.get("new_table", False))
     counted: list[int] = []
     loaded = (
         copy_rows(conn, targets[0], python.column_names, python.iter_batches(2), provenance,
@@ -122,6 +122,37 @@ def test_a_table_made_by_the_load_gets_the_same_rows_frozen_and_keeps_no_default
         " AND column_name IN ('_load_id', '_period', '_source_file', '_sheet')"
     ).fetchall()
     assert defaults == []  # the load's constants were defaults for its COPY only
+
+
+def test_a_first_loads_constants_are_kept_once_and_later_loads_keep_their_own(conn, tmp_path):
+    path = tmp_path / "mixed.csv"
+    path.write_text(MIXED, encoding="utf-8")
+    table = open_table(str(path), cache_dir=tmp_path)
+    target = TableRef("staging_test", "tbl_once")
+    incoming = [IncomingColumn(c.name, c.pg_type, c.original_header) for c in table.columns]
+    create_table(conn, target, incoming, first_load=True)
+    first, later = Provenance(41, "2025-09", "a.csv", None), Provenance(42, None, "b.csv", "S")
+    copy_arrow(conn, target, table.column_names, table.iter_arrow_batches(2), first,
+               new_table=True)  # fmt: skip
+    kept_once = conn.execute(
+        "SELECT attname FROM pg_attribute WHERE attrelid = 'staging_test.tbl_once'::regclass"
+        " AND atthasmissing ORDER BY attnum"
+    ).fetchall()  # the value held in the catalog for the rows already there, not in each row
+    assert kept_once == [("_load_id",), ("_period",), ("_source_file",), ("_loaded_at",)]
+    copy_arrow(conn, target, table.column_names, table.iter_arrow_batches(2), later)
+
+    query = sql.SQL(
+        "SELECT _load_id, _period, _source_file, _sheet, count(*), count(DISTINCT _loaded_at),"
+        " min(_row_number) FROM {} GROUP BY 1, 2, 3, 4 ORDER BY 1"
+    ).format(identifier(target))
+    assert conn.execute(query).fetchall() == [
+        (41, "2025-09", "a.csv", None, 4, 1, 2),
+        (42, None, "b.csv", "S", 4, 1, 2),
+    ]
+    deleted = conn.execute(
+        sql.SQL("DELETE FROM {} WHERE _period = %s").format(identifier(target)), ("2025-09",)
+    )
+    assert deleted.rowcount == 4  # REPLACE finds a first load's period like any other
 
 
 def test_text_nulls_and_awkward_characters_round_trip(conn):

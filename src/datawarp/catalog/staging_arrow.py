@@ -80,7 +80,11 @@ def copy_arrow(
     if first is not None:
         batches = itertools.chain([first], batches)
     if binary is None:
-        binary = BINARY_COPY and first is not None and _types_match(conn, target, kept, first)
+        binary = (
+            BINARY_COPY
+            and first is not None
+            and _types_match(conn, target, kept, first, new_table=new_table)
+        )
     total = 0
     with (
         load_constants(conn, target, provenance, new_table=new_table) as constants,
@@ -169,16 +173,27 @@ class _Shape:
 
 
 def _types_match(
-    conn: psycopg.Connection, target: TableRef, kept: list[str], batch: pa.RecordBatch
+    conn: psycopg.Connection,
+    target: TableRef,
+    kept: list[str],
+    batch: pa.RecordBatch,
+    *,
+    new_table: bool,
 ) -> bool:
     """Whether every column the COPY fills has in the table the type its Arrow values encode:
     a binary value is read as exactly that type. A column an older edition typed otherwise
-    (text that now holds dates, say) takes text, which the server converts: a CSV COPY."""
+    (text that now holds dates, say) takes text, which the server converts: a CSV COPY. A
+    table this load created has its per-load constants only after the COPY."""
     table = table_columns(conn, target.schema, target.table, include_provenance=True) or {}
     types = {
         field.name: (field.metadata or {}).get(PG_TYPE_KEY, b"").decode() for field in batch.schema
     }
-    wanted = {name: types.get(name) for name in kept} | PROVENANCE_TYPES
+    provenance = {
+        name: pg_type
+        for name, pg_type in PROVENANCE_TYPES.items()
+        if name in PER_ROW or not new_table
+    }
+    wanted = {name: types.get(name) for name in kept} | provenance
     return all(table.get(name) == pg_type for name, pg_type in wanted.items())
 
 

@@ -171,7 +171,10 @@ def _load_table(
     outcome.columns_added = prepared.columns_added
     outcome.warnings += prepared.warnings
     outcome.pending_change_ids = prepared.pending_change_ids
-    replaced = reload.replace_rows(conn, job, table.source)
+    # A table this load created holds nothing to replace (nor, yet, the _period to find it by).
+    replaced = (
+        reload.Replacement() if prepared.created else reload.replace_rows(conn, job, table.source)
+    )
     outcome.rows_replaced = replaced.rows
     outcome.notes += [replaced.note] if replaced.note else []
     outcome.warnings += [replaced.warning] if replaced.warning else []

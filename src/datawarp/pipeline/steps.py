@@ -180,7 +180,7 @@ def prepare_table(
                   load_id=load_id)  # fmt: skip
     existing = table_columns(conn, target.schema, target.table)
     if existing is None:
-        staging.create_table(conn, target, incoming)
+        staging.create_table(conn, target, incoming, first_load=True)
         schema_changes.record_change(
             conn,
             **record,
