@@ -91,14 +91,17 @@ def test_version_prints_without_touching_a_database(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def _with_a_pandas_that_must_not_load(tmp_path: Path, code: str) -> subprocess.CompletedProcess:
-    """Run ``code`` where ``import pandas`` finds a package that fails loudly when loaded."""
-    fake = tmp_path / "pandas"
-    fake.mkdir(exist_ok=True)
-    (fake / "__init__.py").write_text("raise SystemExit('pandas was imported')\n")
-    env = {**os.environ, "PYTHONPATH": f"{tmp_path}:{REPO_ROOT / 'src'}"}
+def _with_packages_that_must_not_load(
+    tmp_path: Path, code: str, *names: str, args: tuple[str, ...] = ()
+) -> subprocess.CompletedProcess:
+    """Run ``code`` where importing each of ``names`` finds a package that fails loudly."""
+    for name in names:
+        fake = tmp_path / "fakes" / name
+        fake.mkdir(parents=True, exist_ok=True)
+        (fake / "__init__.py").write_text(f"raise SystemExit('{name} was imported')\n")
+    env = {**os.environ, "PYTHONPATH": f"{tmp_path / 'fakes'}:{REPO_ROOT / 'src'}"}
     return subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, env=env, cwd=tmp_path
     )
 
 
@@ -107,22 +110,63 @@ def test_the_command_keeps_pandas_out_while_pyarrow_makes_arrays(tmp_path):
         "import pyarrow as pa; from datawarp.pipeline.extract import arrow_values;"
         " print(pa.array(['x', None]).to_pylist(), pa.scalar(1).as_py())"
     )
-    blocked = _with_a_pandas_that_must_not_load(
-        tmp_path, f"from datawarp.cli.main import without_pandas; without_pandas(); {arrays}"
+    blocked = _with_packages_that_must_not_load(
+        tmp_path,
+        f"from datawarp.cli import unused_imports; unused_imports.command_process(); {arrays}",
+        "pandas",
     )
     assert blocked.returncode == 0, blocked.stderr
     assert blocked.stdout.strip() == "['x', None] 1"
     # Without it pyarrow imports the pandas it finds: what the command is spared.
-    unblocked = _with_a_pandas_that_must_not_load(tmp_path, arrays)
+    unblocked = _with_packages_that_must_not_load(tmp_path, arrays, "pandas")
     assert "pandas was imported" in unblocked.stderr
 
 
-def test_pandas_already_imported_is_left_alone(tmp_path):
+def test_packages_already_imported_are_left_alone(tmp_path):
     code = (
         "import sys, types; sys.modules['pandas'] = types.ModuleType('pandas');"
-        " from datawarp.cli.main import without_pandas; without_pandas();"
-        " import pandas; print([getattr(f, '__name__', '') for f in sys.meta_path])"
+        " from datawarp.cli import unused_imports; unused_imports.command_process();"
+        " import pandas; print([type(f).__name__ for f in sys.meta_path])"
     )
-    result = _with_a_pandas_that_must_not_load(tmp_path, code)
+    result = _with_packages_that_must_not_load(tmp_path, code, "pandas")
     assert result.returncode == 0, result.stderr
-    assert "_PandasAbsent" not in result.stdout
+    assert "_Absent" not in result.stdout
+
+
+def test_numpy_stays_installed_for_library_users_and_in_process_commands(tmp_path):
+    code = (
+        "from datawarp.cli import unused_imports; unused_imports.without_numpy();"
+        " import pyarrow; print('imported')"
+    )
+    result = _with_packages_that_must_not_load(tmp_path, code, "numpy")
+    assert "numpy was imported" in result.stderr  # not the command's process: left as it is
+
+
+def test_load_batch_loads_a_csv_and_a_workbook_without_numpy(tmp_path, db_url, conn):
+    """pyarrow imports numpy as it is imported; a load never needs it, so the command keeps
+    it out. Both Arrow passes run: the CSV's, and (its threshold lowered) the workbook's."""
+    from datawarp.demo.samplegen import write_large_csv, write_large_xlsx
+
+    csv_path = write_large_csv(tmp_path / "rows.csv", 3000)
+    xlsx_path = write_large_xlsx(tmp_path / "rows.xlsx", 3000)
+    manifest = tmp_path / "manifest.yaml"
+    manifest.write_text(
+        f"sources:\n  - source_code: no_numpy_csv\n    path: {csv_path}\n    period: 2025-09\n"
+        f"  - source_code: no_numpy_xlsx\n    path: {xlsx_path}\n    period: 2025-09\n"
+    )
+    code = (
+        "import sys; from datawarp.pipeline.extract import engine;"
+        " engine.ARROW_PASS_CELLS = 1; from datawarp.cli.main import run;"
+        " sys.argv[0] = 'datawarp'; run()"
+    )
+    args = ("--database-url", db_url, "load-batch", str(manifest), "--test", "--json")
+    result = _with_packages_that_must_not_load(tmp_path, code, "numpy", "pandas", args=args)
+
+    assert result.returncode == 0, result.stderr
+    loaded = {
+        conn.execute(
+            f"SELECT count(*), sum(total_attendances) FROM staging_test.{table}"  # noqa: S608
+        ).fetchone()
+        for table in ("tbl_no_numpy_csv", "tbl_no_numpy_xlsx")
+    }
+    assert len(loaded) == 1 and loaded.pop()[0] == 3000  # the same rows from both files

@@ -11,6 +11,7 @@ from rich.markup import escape
 
 from datawarp.cli.output import console, print_json
 from datawarp.cli.state import state
+from datawarp.cli.unused_imports import without_numpy
 
 if TYPE_CHECKING:
     from datawarp.pipeline.batch import BatchReport, FileOutcome
@@ -60,6 +61,7 @@ def load_batch(
     file is rolled back, its owner notified, and the batch goes on; the exit code is 1 if any
     file failed.
     """
+    without_numpy()  # before the read-ahead imports pyarrow
     from datawarp.pipeline.manifest import load_manifest
     from datawarp.pipeline.read_ahead import read_first_file_ahead
 

@@ -7,7 +7,6 @@ error carries (2 bad input, 1 a failed load); tracebacks only with ``--verbose``
 from __future__ import annotations
 
 import gc
-import sys
 import traceback
 from pathlib import Path
 from typing import Annotated, Any
@@ -36,6 +35,7 @@ from datawarp.cli import (
     scorecard_cmd,
     serve_cmd,
     sources_cmd,
+    unused_imports,
     validate_cmd,
 )
 from datawarp.cli.state import AppState, state
@@ -160,7 +160,7 @@ app.command("inspect", epilog="Example: datawarp inspect Monthly-AE-September-20
 
 def run() -> None:
     """The ``datawarp`` command's entry point (its own process; ``app`` is the library's)."""
-    without_pandas()
+    unused_imports.command_process()
     try:
         app()
     finally:
@@ -169,25 +169,3 @@ def run() -> None:
         # matter to a process about to end. Frozen objects are skipped; exit still runs
         # every cleanup (atexit, open files, connections).
         gc.freeze()
-
-
-class _PandasAbsent:
-    """An import finder that reports pandas as not installed.
-
-    DataWarp never uses pandas, but pyarrow imports it, where it is installed, the first time
-    it makes an array or a scalar (to ask whether the values are a pandas object): half a
-    second of every command that reads a CSV. pyarrow treats a failed import as "no pandas"
-    and works as it does where pandas is absent.
-    """
-
-    @staticmethod
-    def find_spec(name: str, path: object = None, target: object = None) -> None:
-        if name == "pandas" or name.startswith("pandas."):
-            raise ModuleNotFoundError("the datawarp command does not use pandas", name=name)
-
-
-def without_pandas() -> None:
-    """Keep pandas out of this process, unless it is already imported. Only the ``datawarp``
-    command does this: code using DataWarp as a library keeps its pandas."""
-    if "pandas" not in sys.modules and _PandasAbsent not in sys.meta_path:
-        sys.meta_path.insert(0, _PandasAbsent)
