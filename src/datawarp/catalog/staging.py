@@ -325,14 +325,13 @@ def load_constants(
     conn: psycopg.Connection, target: TableRef, provenance: Provenance, *, new_table: bool
 ) -> Iterator[dict[str, object]]:
     """The per-load provenance values the COPY must write into every row: all four, unless
-    the table was created in this transaction (``create_table`` with ``first_load``). Then
-    the COPY sends none of
-    them, and once it is done they are added as columns whose default is this load's value:
-    PostgreSQL keeps such a value once, in the catalog, for the rows already there, instead of
-    in every row (a million-row first load: a quarter less table, its COPY a quarter faster).
-    The defaults are dropped again at once, so a later load must give its own values; the
-    rows of this one keep theirs. Nobody else can see the table yet, so the ALTER's lock stops
-    no one."""
+    the table was created in this transaction (``create_table`` with ``first_load``). Then the
+    COPY sends none of them, and once it is done they are added as columns whose default is
+    this load's value: PostgreSQL keeps such a value once, in the catalog, for the rows already
+    there, instead of in every row (a million-row first load: a quarter less table, its COPY a
+    quarter faster). The defaults are dropped again at once, so a later load must give its own
+    values; the rows of this one keep theirs. Nobody else can see the table yet, so the
+    ALTER's lock stops no one."""
     values = (provenance.load_id, provenance.period, provenance.source_file, provenance.sheet)
     constants = dict(zip(_CONSTANTS, values, strict=True))
     if not new_table:
