@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from datawarp.core.errors import BadInputError, NotFoundError
-from datawarp.pipeline.extract.file_ahead import AHEAD
+from datawarp.pipeline.extract.file_ahead import AHEAD, PIECE_BYTES
 from datawarp.pipeline.fetch_pace import DownloadError, Pace
 
 __all__ = ["DownloadError", "FetchedFile", "check_reachable", "fetch", "file_name_of"]
@@ -26,7 +26,6 @@ Progress = Callable[[int, int | None], None]
 
 DEFAULT_MAX_BYTES = 2 * 1024**3
 CHUNK_BYTES = 1 << 20
-AHEAD_CHUNK_BYTES = 4 << 20
 
 
 @dataclass(frozen=True)
@@ -138,11 +137,10 @@ def _readable_file_size(path: Path, location: str) -> int:
 
 
 def file_sha256(path: Path) -> str:
-    """The SHA-256 of a local file, as ``fetch`` fingerprints it, as work ``AHEAD`` does it:
-    in larger pieces, since a thread working beside the command's start takes Python's lock,
-    which the start holds most of the time, twice a piece."""
+    """The SHA-256 of a local file, as ``fetch`` fingerprints it, as work ``AHEAD`` does it
+    (in its ``PIECE_BYTES``)."""
     with open(path, "rb") as stream:
-        return hash_stream(stream, None, None, AHEAD_CHUNK_BYTES)
+        return hash_stream(stream, None, None, PIECE_BYTES)
 
 
 def hash_stream(

@@ -14,6 +14,7 @@ import pytest
 
 from datawarp.core.errors import BadInputError
 from datawarp.pipeline.extract import excel_reader
+from datawarp.pipeline.extract.file_ahead import file_key
 from datawarp.pipeline.extract.excel_reader import read_sheet_ahead
 from datawarp.pipeline.inspect import open_table
 from datawarp.pipeline.manifest import parse_manifest
@@ -57,7 +58,7 @@ def test_the_reader_takes_the_sheet_parsed_ahead_and_reads_the_same_rows(tmp_pat
     parsed = pending.result()
     assert parsed.height == 31  # the largest sheet, Data, though Notes comes first
     assert _rows(path) == expected
-    kept = excel_reader._LAST_PARSED.get(excel_reader._file_key(path), "Data")
+    kept = excel_reader._LAST_PARSED.get(file_key(path), "Data")
     assert kept is parsed  # not parsed a second time
 
 
@@ -76,7 +77,7 @@ def test_a_file_changed_after_its_read_ahead_is_read_as_it_is_now(tmp_path):
 
 def test_the_reader_waits_for_a_parse_in_flight_instead_of_parsing_again(tmp_path):
     path = _workbook(tmp_path / "activity.xlsx")
-    key = excel_reader._file_key(path)
+    key = file_key(path)
     release = threading.Event()
     parsed = []
 
@@ -104,7 +105,7 @@ def test_a_read_ahead_that_failed_leaves_the_reader_to_report_the_problem(tmp_pa
     path = _workbook(tmp_path / "activity.xlsx")
     pending = read_sheet_ahead(path, "Missing")
     assert pending is not None and pending.exception() is not None
-    assert excel_reader._LAST_PARSED.get(excel_reader._file_key(path), "Missing") is None
+    assert excel_reader._LAST_PARSED.get(file_key(path), "Missing") is None
     with pytest.raises(BadInputError, match="Missing"):
         open_table(str(path), sheet="Missing")
 
@@ -164,6 +165,6 @@ def test_load_batch_reads_ahead_only_a_local_workbook_of_the_first_file(tmp_path
     )
     assert not read_first_file_ahead(manifest)  # the batch starts with the CSV
     assert read_first_file_ahead(manifest, "book_second")
-    kept = excel_reader._LAST_PARSED.get(excel_reader._file_key(book), "Data")
+    kept = excel_reader._LAST_PARSED.get(file_key(book), "Data")
     assert kept is not None and kept.height == 31
     assert not read_first_file_ahead(manifest, "from_web")

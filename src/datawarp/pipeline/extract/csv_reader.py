@@ -22,10 +22,10 @@ from typing import BinaryIO
 
 from datawarp.core.errors import BadInputError
 from datawarp.pipeline.extract.env_limits import env_limit
+from datawarp.pipeline.extract.file_ahead import PIECE_BYTES
 from datawarp.pipeline.extract.workbook import Row, SheetInfo, Workbook
 
 SCAN_CHUNK_BYTES = 1 << 20
-AHEAD_CHUNK_BYTES = 4 << 20
 DELIMITER_SAMPLE_BYTES = 64 * 1024
 DELIMITER_SAMPLE_RECORDS = 100
 CANDIDATE_DELIMITERS = (",", "\t", ";", "|")
@@ -68,10 +68,9 @@ codecs.register_error(CP1252_FALLBACK, _decode_bad_bytes_as_cp1252)
 
 
 def file_encoding(path: Path) -> str:
-    """``detect_encoding`` of a local file, as work ``file_ahead.AHEAD`` does it: in larger
-    pieces, since a thread working beside the command's start takes Python's lock, which the
-    start holds most of the time, once or twice a piece."""
-    return detect_encoding(partial(open, path, "rb"), AHEAD_CHUNK_BYTES)
+    """``detect_encoding`` of a local file, as work ``file_ahead.AHEAD`` does it (in its
+    ``PIECE_BYTES``)."""
+    return detect_encoding(partial(open, path, "rb"), PIECE_BYTES)
 
 
 def detect_encoding(open_binary: OpenBinary, chunk_bytes: int = SCAN_CHUNK_BYTES) -> str:

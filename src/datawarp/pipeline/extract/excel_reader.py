@@ -20,8 +20,7 @@ from typing import TypeVar
 import python_calamine
 
 from datawarp.core.errors import BadInputError
-from datawarp.pipeline.extract.file_ahead import AHEAD
-from datawarp.pipeline.extract.file_ahead import file_key as _file_key
+from datawarp.pipeline.extract.file_ahead import AHEAD, file_key
 from datawarp.pipeline.extract.workbook import Row, SheetInfo, Workbook
 from datawarp.pipeline.extract.xlsx_extent import check_sheet, sheet_parts
 from datawarp.pipeline.extract.xlsx_sparse import SparseSheet
@@ -155,7 +154,7 @@ def read_sheet_ahead(path: Path, sheet: str | None = None) -> Future | None:
         return None
     try:
         name = sheet or _largest_sheet(path)
-        key = _file_key(path)
+        key = file_key(path)
         if name is None or key is None or check_sheet(path, name, path.name):
             return None  # not a workbook, no such sheet, or one the streamed reader reads
     except Exception:  # noqa: BLE001 - the reader opens the file itself and reports
@@ -225,7 +224,7 @@ class ExcelWorkbook(Workbook):
         self._on_close = on_close
         self._scratch_dir: str | None = None
         self._book: python_calamine.CalamineWorkbook | None = None
-        self._file_key = _file_key(path)
+        self._file_key = file_key(path)
         self._streamed: dict[str, SparseSheet] = {}
         try:
             readable = self._readable = self._path_calamine_understands(path, kind)

@@ -19,6 +19,9 @@ from concurrent.futures import Future
 from pathlib import Path
 
 FileKey = tuple[str, int, int]
+# Work ahead reads its file in larger pieces than the loader does: the thread takes Python's
+# lock, which the command's start holds most of the time, once or twice a piece.
+PIECE_BYTES = 4 << 20
 
 
 def file_key(path: Path) -> FileKey | None:
