@@ -14,8 +14,8 @@ import pytest
 
 from datawarp.core.errors import BadInputError
 from datawarp.pipeline.extract import excel_reader
-from datawarp.pipeline.extract.file_ahead import file_key
 from datawarp.pipeline.extract.excel_reader import read_sheet_ahead
+from datawarp.pipeline.extract.file_ahead import file_key
 from datawarp.pipeline.inspect import open_table
 from datawarp.pipeline.manifest import parse_manifest
 from datawarp.pipeline.read_ahead import read_first_file_ahead
