@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 
 from datawarp.cli import inspect_cmd
 from datawarp.core.errors import BadInputError, NotFoundError
+from datawarp.pipeline.extract.file_ahead import file_key
 from datawarp.pipeline.extract.table import NoTableError
 from datawarp.pipeline.inspect import inspect, open_table
 
@@ -293,7 +294,7 @@ def test_pass_two_reuses_the_parsed_sheet_unless_the_file_changed(tmp_path):
 
     path = provider_workbook(tmp_path / "provider.xlsx")
     table = open_table(str(path))
-    key = excel_reader._file_key(path)
+    key = file_key(path)
     kept = excel_reader._LAST_PARSED.get(key, "Provider Data")
     assert kept is not None  # parsed once by pass 1, kept for pass 2
     first = [row for batch in table.iter_batches() for row in batch]
@@ -302,7 +303,7 @@ def test_pass_two_reuses_the_parsed_sheet_unless_the_file_changed(tmp_path):
     book = openpyxl.load_workbook(path)
     book["Provider Data"]["D14"] = 301  # same shape, new value: the file's key changes
     book.save(path)
-    assert excel_reader._LAST_PARSED.get(excel_reader._file_key(path), "Provider Data") is None
+    assert excel_reader._LAST_PARSED.get(file_key(path), "Provider Data") is None
     again = open_table(str(path))
     changed = [row for batch in again.iter_batches() for row in batch]
     assert first[-1][3] == 300 and changed[-1][3] == 301  # after block_title, code, name
