@@ -19,7 +19,7 @@ from datawarp.catalog.staging import Provenance, copy_rows, create_table
 from datawarp.catalog.staging_arrow import copy_arrow
 from datawarp.core.naming import TableRef
 from datawarp.demo.samplegen import write_large_csv
-from datawarp.pipeline.extract import arrow_csv
+from datawarp.pipeline.extract.env_limits import NO_ARROW_ENV
 from datawarp.pipeline.inspect import open_table
 from tests.pipeline.extract.test_arrow_csv import python_path
 from tests.pipeline.helpers import register, run, write_manifest
@@ -188,7 +188,7 @@ def test_held_back_columns_go_to_quarantine_as_copy_rows_puts_them(conn, db_url,
         f"2025-09,R{n:02d},{n * 100},{n}.50,0{n}/09/2025,{'*' if n % 3 else n}\n"
         for n in range(1, 9)
     ]
-    for code, environment in (("held_py", {arrow_csv.NO_ARROW_ENV: "1"}), ("held_ar", {})):
+    for code, environment in (("held_py", {NO_ARROW_ENV: "1"}), ("held_ar", {})):
         register(conn, code)
         base = tmp_path / f"{code}-base.csv"
         base.write_text("Period,Org Code\n2025-08,R01\n")
@@ -221,7 +221,7 @@ def test_held_back_columns_go_to_quarantine_as_copy_rows_puts_them(conn, db_url,
 def test_load_batch_fast_and_python_paths_fill_identical_tables(conn, db_url, tmp_path):
     path = write_large_csv(tmp_path / "large.csv", 3000)
     targets = []
-    for code, environment in (("large_py", {arrow_csv.NO_ARROW_ENV: "1"}), ("large_ar", {})):
+    for code, environment in (("large_py", {NO_ARROW_ENV: "1"}), ("large_ar", {})):
         manifest = write_manifest(
             tmp_path, [{"source_code": code, "path": path.name}], period="2025-09"
         )

@@ -13,7 +13,7 @@ import pytest
 
 from datawarp.catalog.schema_changes import IncomingColumn
 from datawarp.catalog.staging import TableRef, create_table, defaulted_columns
-from datawarp.pipeline.extract import arrow_csv
+from datawarp.pipeline.extract.env_limits import NO_ARROW_ENV
 from tests.pipeline.helpers import (
     HEADER,
     provider_rows,
@@ -90,7 +90,7 @@ def test_a_file_whose_every_column_is_held_back_still_loads_its_rows(
     conn, db_url, tmp_path, monkeypatch, arrow
 ):
     if not arrow:
-        monkeypatch.setenv(arrow_csv.NO_ARROW_ENV, "1")
+        monkeypatch.setenv(NO_ARROW_ENV, "1")
     register(conn, "ae_held")
     conn.commit()
     (tmp_path / "base.csv").write_text("Period,Org Code\n2025-08,R01\n")

@@ -23,8 +23,8 @@ from datawarp.catalog.staging import Provenance, copy_rows, create_table
 from datawarp.catalog.staging_arrow import copy_arrow
 from datawarp.core.naming import TableRef
 from datawarp.pipeline.extract import engine
-from datawarp.pipeline.extract.arrow_csv import NO_ARROW_ENV
 from datawarp.pipeline.extract.engine import ExtractedTable
+from datawarp.pipeline.extract.env_limits import NO_ARROW_ENV
 from datawarp.pipeline.inspect import open_table
 from tests.pipeline.test_load_arrow import _table_text
 

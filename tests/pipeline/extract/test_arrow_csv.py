@@ -29,9 +29,10 @@ from hypothesis import strategies as st
 
 from datawarp.core.errors import BadInputError
 from datawarp.core.pgtypes import PG_TYPE_KEY
-from datawarp.pipeline.extract import arrow_csv, arrow_stream
+from datawarp.pipeline.extract import arrow_stream
 from datawarp.pipeline.extract.arrow_values import PY_WHITESPACE, analyse
 from datawarp.pipeline.extract.engine import ExtractedTable
+from datawarp.pipeline.extract.env_limits import NO_ARROW_ENV
 from datawarp.pipeline.extract.values import MISSING_MARKERS, classify
 from datawarp.pipeline.inspect import open_table
 
@@ -57,15 +58,15 @@ SAMPLE_CSVS = [
 @contextlib.contextmanager
 def python_path():
     """The reference: DATAWARP_NO_ARROW=1 for the duration."""
-    previous = os.environ.get(arrow_csv.NO_ARROW_ENV)
-    os.environ[arrow_csv.NO_ARROW_ENV] = "1"
+    previous = os.environ.get(NO_ARROW_ENV)
+    os.environ[NO_ARROW_ENV] = "1"
     try:
         yield
     finally:
         if previous is None:
-            del os.environ[arrow_csv.NO_ARROW_ENV]
+            del os.environ[NO_ARROW_ENV]
         else:
-            os.environ[arrow_csv.NO_ARROW_ENV] = previous
+            os.environ[NO_ARROW_ENV] = previous
 
 
 @contextlib.contextmanager
@@ -407,9 +408,9 @@ def test_plain_csv_types_totals_and_row_numbers(tmp_path):
 
 def test_no_arrow_env_turns_the_fast_path_off(tmp_path, monkeypatch):
     path = write(tmp_path / "plain.csv", PLAIN)
-    monkeypatch.setenv(arrow_csv.NO_ARROW_ENV, "1")
+    monkeypatch.setenv(NO_ARROW_ENV, "1")
     assert not open_table(str(path), cache_dir=tmp_path).supports_arrow
-    monkeypatch.setenv(arrow_csv.NO_ARROW_ENV, "0")
+    monkeypatch.setenv(NO_ARROW_ENV, "0")
     assert open_table(str(path), cache_dir=tmp_path).supports_arrow
 
 

@@ -9,7 +9,7 @@ import openpyxl
 import pytest
 
 from datawarp.core.errors import BadInputError
-from datawarp.pipeline.extract import arrow_csv
+from datawarp.pipeline.extract.env_limits import NO_ARROW_ENV
 from datawarp.pipeline.inspect import open_table
 from tests.pipeline.helpers import write_csv
 
@@ -89,7 +89,7 @@ def test_a_csv_fills_as_a_workbook_does_and_leaves_the_fast_path(tmp_path):
     assert [row[1:-2] for row in rows_of(table)] == [row[1:-2] for row in rows_of(workbook)]
     # A plain CSV takes the Arrow fast path, unless it has columns to fill.
     plain = write_csv(tmp_path / "plain.csv", HEADER, [r for r in csv_rows if r != blank])
-    assert os.environ.get(arrow_csv.NO_ARROW_ENV) is None
+    assert os.environ.get(NO_ARROW_ENV) is None
     fast = open_table(str(plain), cache_dir=tmp_path)
     filled = open_table(str(plain), cache_dir=tmp_path, fill_down=["region"])
     assert fast.supports_arrow and not filled.supports_arrow

@@ -43,7 +43,6 @@ from datawarp.pipeline.extract.arrow_values import (
     any_true,
     total_mask,
 )
-from datawarp.pipeline.extract.env_limits import NO_ARROW_ENV, arrow_enabled  # noqa: F401
 from datawarp.pipeline.extract.originals import ColumnPlan
 from datawarp.pipeline.extract.row_levels import LevelDecision, LevelTracker, tracker_for
 from datawarp.pipeline.extract.scales import names_a_percentage

@@ -279,7 +279,7 @@ def _arrow_profile(
     # pyarrow imports on its first array).
     from datawarp.pipeline.extract import arrow_csv
 
-    if not arrow_csv.arrow_enabled():
+    if not arrow_enabled():
         return None
     if arrow_csv.plain_layout_problem(layout) is not None:
         return None
