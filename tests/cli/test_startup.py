@@ -170,3 +170,23 @@ def test_load_batch_loads_a_csv_and_a_workbook_without_numpy(tmp_path, db_url, c
         for table in ("tbl_no_numpy_csv", "tbl_no_numpy_xlsx")
     }
     assert len(loaded) == 1 and loaded.pop()[0] == 3000  # the same rows from both files
+
+
+def test_the_command_keeps_freed_arrow_memory_for_a_second_unless_told_otherwise(tmp_path):
+    """mimalloc (pyarrow's allocator) reads its setting as pyarrow loads: the command sets it
+    before any command runs, and a value in the user's environment wins."""
+    code = (
+        "import os, sys; from datawarp.cli.main import run; sys.argv = ['datawarp', '--version']\n"
+        "try:\n    run()\nexcept SystemExit:\n    pass\n"
+        "print(os.environ.get('MIMALLOC_PURGE_DELAY'), 'pyarrow' in sys.modules)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "MIMALLOC_PURGE_DELAY"}
+    ours = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    theirs = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={**env, "MIMALLOC_PURGE_DELAY": "10"},
+    )
+    assert ours.stdout.split()[-2:] == ["1000", "False"], ours.stderr  # set before pyarrow loads
+    assert theirs.stdout.split()[-2:] == ["10", "False"], theirs.stderr

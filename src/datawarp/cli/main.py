@@ -18,6 +18,7 @@ from datawarp import __version__
 from datawarp.cli import (
     access_cmd,
     alerts_cmd,
+    allocator,
     audit_cmd,
     db_cmd,
     demo_cmd,
@@ -161,6 +162,7 @@ app.command("inspect", epilog="Example: datawarp inspect Monthly-AE-September-20
 def run() -> None:
     """The ``datawarp`` command's entry point (its own process; ``app`` is the library's)."""
     unused_imports.command_process()
+    allocator.keep_freed_pages()
     try:
         app()
     finally:
