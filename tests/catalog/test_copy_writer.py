@@ -1,13 +1,17 @@
-"""The COPY writer's bound on memory: a producer cannot run more than N pieces ahead."""
+"""The COPY writer's bound on memory: a producer cannot run more than N pieces ahead; and the
+socket it sends through on a Unix-socket connection."""
 
 from __future__ import annotations
 
+import os
+import socket
 import threading
+from pathlib import Path
 
 import pytest
 from psycopg.copy import Writer
 
-from datawarp.catalog.copy_writer import PIECE_BYTES, BoundedCopyWriter
+from datawarp.catalog.copy_writer import PIECE_BYTES, SEND_BUFFER_BYTES, BoundedCopyWriter
 
 
 class _StalledServer(Writer):
@@ -75,3 +79,25 @@ def test_a_failure_while_sending_reaches_the_producer():
         for _ in range(1000):
             writer.write(b"row\n")
         writer.finish()
+
+
+def _send_buffer(conn) -> tuple[int, int]:
+    with socket.socket(fileno=os.dup(conn.fileno())) as sock:
+        return sock.family, sock.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF)
+
+
+def test_a_unix_socket_copy_sends_through_a_larger_buffer_and_tcp_is_left_alone(conn):
+    """The suite runs on the embedded server (a Unix socket) and on a TCP server: each run
+    checks its own kind of connection."""
+    family, before = _send_buffer(conn)
+    with conn.cursor() as cur:
+        cur.execute("CREATE TEMP TABLE counted (n int)")
+        with cur.copy("COPY counted FROM STDIN", writer=BoundedCopyWriter(cur)) as copy:
+            copy.write(b"1\n2\n")
+    assert conn.execute("SELECT sum(n) FROM counted").fetchone()[0] == 3
+    _, after = _send_buffer(conn)
+    if family == socket.AF_UNIX:
+        cap = int(Path("/proc/sys/net/core/wmem_max").read_text())
+        assert after >= min(SEND_BUFFER_BYTES, cap) > 0
+    else:
+        assert after == before  # the system keeps tuning a TCP connection's buffers
