@@ -15,6 +15,8 @@ import zipfile
 
 import openpyxl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from datawarp.core.errors import BadInputError
 from datawarp.pipeline.extract import xlsx_extent
@@ -218,3 +220,38 @@ def test_columns_are_bounded_by_the_widest_reference_in_any_piece(
         monkeypatch.setattr(xlsx_extent, "_CHUNK", chunk)
         extent = xlsx_extent.sheet_extent(path, "Data")
         assert (extent.columns, extent.farthest) == (columns, farthest)
+
+
+_CELL_STARTS = ["<c", "<col", "<cfRule"]
+_AFTER_C = [' r="', ' t="n" r="', ">", "\n", "\t", " ", " r", " r=", ' s="1" r="']
+
+
+@st.composite
+def _cells(draw) -> bytes:
+    """Pieces of sheet XML: cells with references regular and not, other tags, cut anywhere."""
+    parts = []
+    for _ in range(draw(st.integers(1, 12))):
+        letters = draw(st.text(alphabet="ABCXYZabxz", max_size=5))
+        digits = draw(st.text(alphabet="0123456789", max_size=8))
+        start, after = draw(st.sampled_from(_CELL_STARTS)), draw(st.sampled_from(_AFTER_C))
+        parts.append(f'{start}{after}{letters}{digits}" t="n"><v>1</v></c>')
+    body = "".join(parts).encode()
+    return body[: draw(st.integers(0, len(body)))]
+
+
+@settings(max_examples=400, deadline=None)
+@given(_cells(), st.integers(1, 1_048_576))
+def test_both_scanners_find_the_same_cells_the_bounds_may_not_cover(body, rows):
+    """Python's pattern for small sheets and RE2's for large ones agree on every piece."""
+    assert xlsx_extent.irregular_cell(body, rows, arrow=True) == xlsx_extent.irregular_cell(
+        body, rows
+    )
+
+
+@pytest.mark.parametrize("stray", [None, "AB7", "AAA9", "XFD1048576"])
+def test_a_large_sheets_scan_bounds_the_grid_as_a_small_ones(tmp_path, monkeypatch, stray):
+    path = _book(tmp_path / "book.xlsx", stray)
+    by_python = xlsx_extent.sheet_extent(path, "Data")
+    monkeypatch.setattr(xlsx_extent, "ARROW_SCAN_BYTES", 0)  # every sheet is "large"
+    assert xlsx_extent.sheet_extent(path, "Data") == by_python
+    assert xlsx_extent.check_sheet(path, "Data", "book.xlsx") is (stray == "XFD1048576")
