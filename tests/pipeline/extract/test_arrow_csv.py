@@ -521,4 +521,5 @@ def test_stopping_early_leaves_no_reader_behind(tmp_path, monkeypatch):
     batches = table.iter_arrow_batches(10)
     assert next(batches).num_rows == 10
     batches.close()
-    assert not [t for t in threading.enumerate() if t.name == "datawarp-csv-read"]
+    left = {"datawarp-csv-read", "datawarp-csv-convert"}  # pass 2 parses and converts apart
+    assert not [t for t in threading.enumerate() if t.name in left]

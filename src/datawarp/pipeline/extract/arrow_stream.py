@@ -101,47 +101,75 @@ def _read_ahead(
 ) -> Iterator[Any]:
     """The reader's batches (or what ``transform`` makes of them), the next one parsed in a
     thread while the caller works on this one (pyarrow releases the GIL while parsing and
-    computing). At most ``READ_AHEAD`` batches wait."""
-    batches: queue.Queue = queue.Queue(maxsize=READ_AHEAD)
+    computing). With ``transform``, a second thread converts each batch while the first
+    parses the next: in pass 2 the parse and the conversion took turns on one thread, which
+    then could not keep the COPY fed. At most ``READ_AHEAD`` batches wait at each stage."""
+
+    def parse() -> Iterator[pa.RecordBatch]:
+        iterator = iter(reader)
+        while True:
+            with stream.hungry():
+                batch = next(iterator, None)
+            if batch is None:
+                return
+            stream.release()
+            yield batch
+
+    # pyarrow's own reading thread must see the end of the file before a stage is joined.
+    parsed = _in_thread(parse, "datawarp-csv-read", stream.finish)
+    if transform is None:
+        return parsed
+
+    def convert() -> Iterator[Any]:
+        with contextlib.closing(parsed):  # a conversion that stops stops the parse
+            for batch in parsed:
+                yield transform(batch)
+
+    return _in_thread(convert, "datawarp-csv-convert", stream.finish)
+
+
+def _in_thread(
+    make: Callable[[], Iterator[Any]], name: str, before_join: Callable[[], None]
+) -> Iterator[Any]:
+    """What ``make()`` yields, worked out on a thread of its own at most ``READ_AHEAD`` items
+    ahead of the caller; its failure is raised to the caller; closing this stops the thread."""
+    items: queue.Queue = queue.Queue(maxsize=READ_AHEAD)
     stop = threading.Event()
 
     def offer(item: tuple) -> bool:
         while not stop.is_set():
             try:
-                batches.put(item, timeout=0.1)
+                items.put(item, timeout=0.1)
                 return True
             except queue.Full:
                 continue
         return False
 
-    def produce() -> None:
+    def work() -> None:
+        iterator = make()
         try:
-            iterator = iter(reader)
-            while True:
-                with stream.hungry():
-                    batch = next(iterator, None)
-                if batch is None:
-                    break
-                stream.release()
-                if not offer((batch if transform is None else transform(batch), None)):
+            for item in iterator:
+                if not offer((item, None)):
                     return
             offer((None, None))
         except BaseException as exc:  # noqa: BLE001 - handed to the consumer
             offer((None, exc))
+        finally:
+            iterator.close()
 
-    worker = threading.Thread(target=produce, name="datawarp-csv-read", daemon=True)
+    worker = threading.Thread(target=work, name=name, daemon=True)
     worker.start()
     try:
         while True:
-            batch, error = batches.get()
+            item, error = items.get()
             if error is not None:
                 raise error
-            if batch is None:
+            if item is None:
                 return
-            yield batch
+            yield item
     finally:
         stop.set()
-        stream.finish()  # pyarrow's own reading thread sees the end of the file
+        before_join()
         worker.join()
 
 
