@@ -3,8 +3,9 @@
 ``ArrowSource.batches`` reads the file (or ZIP member) with ``pyarrow.csv.open_csv``, every
 field as a string, ``BLOCK_BYTES`` at a time, decoding it as ``csv_reader`` decided (UTF-8
 natively; Windows-1252 and UTF-16 through Python's codecs with the same fallback for
-undefined bytes). A thread parses the next batch while the caller works on the current one,
-and the stream pyarrow reads from is throttled, so only a few blocks are ever in memory.
+undefined bytes). A thread parses the next batch while the caller works on the current one
+(and in pass 2 another converts it), and the stream pyarrow reads from is throttled, so only a
+few blocks are ever in memory.
 """
 
 from __future__ import annotations
