@@ -12,10 +12,6 @@ from pathlib import Path
 
 from datawarp.pipeline.manifest import Manifest
 
-# A sheet this large parses for a third of a second or more, and its table is likely large
-# enough to take the Arrow pass 2 (``ARROW_PASS_CELLS``): pyarrow is imported meanwhile.
-PREPARE_ARROW_XML_BYTES = 24 << 20
-
 
 def read_first_file_ahead(manifest: Manifest, only_source: str | None = None) -> bool:
     """Start the work the batch's first file will need first, when that file is local;
@@ -42,6 +38,7 @@ def _read_ahead(path: Path, sheet: str | None) -> bool:
     )
     from datawarp.pipeline.extract.file_ahead import AHEAD
     from datawarp.pipeline.extract.formats import sniff
+    from datawarp.pipeline.extract.xlsx_extent import ARROW_SHEET_XML_BYTES
     from datawarp.pipeline.fetch import file_sha256
 
     try:
@@ -59,7 +56,7 @@ def _read_ahead(path: Path, sheet: str | None) -> bool:
         open_book_ahead(path)
     if read_sheet_ahead(path, sheet) is None:
         return False
-    if arrow_enabled() and sheet_xml_bytes(path, sheet) >= PREPARE_ARROW_XML_BYTES:
+    if arrow_enabled() and sheet_xml_bytes(path, sheet) >= ARROW_SHEET_XML_BYTES:
         prepare_arrow_pass()
     return True
 

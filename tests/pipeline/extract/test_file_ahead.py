@@ -156,14 +156,14 @@ def test_a_large_sheet_has_pyarrow_imported_while_it_parses_unless_arrow_is_off(
     import openpyxl
 
     from datawarp.pipeline import read_ahead
-    from datawarp.pipeline.extract import excel_reader
+    from datawarp.pipeline.extract import excel_reader, xlsx_extent
 
     book = openpyxl.Workbook()
     book.active.append(["Org Code", "Attendances"])
     book.save(tmp_path / "activity.xlsx")
     prepared = []
     monkeypatch.setattr(read_ahead, "prepare_arrow_pass", lambda: prepared.append(True))
-    monkeypatch.setattr(read_ahead, "PREPARE_ARROW_XML_BYTES", 0)  # any sheet is "large"
+    monkeypatch.setattr(xlsx_extent, "ARROW_SHEET_XML_BYTES", 0)  # any sheet is "large"
     manifest = _manifest(tmp_path, "activity.xlsx")
     assert read_first_file_ahead(manifest) and prepared == [True]
     excel_reader._LAST_PARSED.forget_other_files(None)

@@ -252,6 +252,6 @@ def test_both_scanners_find_the_same_cells_the_bounds_may_not_cover(body, rows):
 def test_a_large_sheets_scan_bounds_the_grid_as_a_small_ones(tmp_path, monkeypatch, stray):
     path = _book(tmp_path / "book.xlsx", stray)
     by_python = xlsx_extent.sheet_extent(path, "Data")
-    monkeypatch.setattr(xlsx_extent, "ARROW_SCAN_BYTES", 0)  # every sheet is "large"
+    monkeypatch.setattr(xlsx_extent, "ARROW_SHEET_XML_BYTES", 0)  # every sheet is "large"
     assert xlsx_extent.sheet_extent(path, "Data") == by_python
     assert xlsx_extent.check_sheet(path, "Data", "book.xlsx") is (stray == "XFD1048576")

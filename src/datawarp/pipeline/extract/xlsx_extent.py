@@ -10,7 +10,7 @@ is streamed a row at a time (``xlsx_sparse``), so memory follows the cells, not 
 reach; a sheet holding more cells than the limit is refused in one line.
 
 The look at every cell for one the bounds may not cover is most of a scan. A sheet whose XML
-reaches ``ARROW_SCAN_BYTES`` has it done by pyarrow's RE2 kernel, four times as fast and
+reaches ``ARROW_SHEET_XML_BYTES`` has it done by pyarrow's RE2 kernel, four times as fast and
 without Python's lock (a load of such a sheet imports pyarrow anyway, for its Arrow passes);
 a smaller one by Python's ``re``. The two patterns say the same of every piece (the tests
 check it on generated cells).
@@ -40,7 +40,10 @@ _ROW = re.compile(rb'<row\s[^>]*?\br="([0-9]{1,7})"')
 _WIDE = re.compile(rb' r="([A-Z]{3})([0-9]{1,7})"')
 _TWO_OR_MORE_LETTERS = re.compile(rb' r="[A-Z]{2}')
 _CHUNK = 1 << 20
-ARROW_SCAN_BYTES = 24 << 20
+# A sheet this large parses for a third of a second or more, and its table is likely large
+# enough to take the Arrow pass 2 (``ARROW_PASS_CELLS``): its load imports pyarrow (``load-batch``
+# while calamine parses it, ``read_ahead``), and its reach scan uses pyarrow's RE2.
+ARROW_SHEET_XML_BYTES = 24 << 20
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 _PKG = "{http://schemas.openxmlformats.org/package/2006/relationships}"
@@ -107,7 +110,7 @@ def sheet_extent(path: Path, sheet: str, *, count_cells: bool = True) -> SheetEx
             part = sheet_part(archive, sheet)
             if part is None:
                 return None
-            arrow = archive.getinfo(part).file_size >= ARROW_SCAN_BYTES
+            arrow = archive.getinfo(part).file_size >= ARROW_SHEET_XML_BYTES
             return _scan(archive, part, count_cells, arrow)
     except (zipfile.BadZipFile, OSError, KeyError, ElementTree.ParseError, zlib.error, EOFError,
             NotImplementedError, RuntimeError, ValueError):  # fmt: skip
