@@ -3,7 +3,8 @@
 Cells come back as calamine gives them (str, float, int, bool, date, datetime, time,
 timedelta) except that blanks become None. Row lists keep their column positions: cell ``i``
 is column ``i`` (A = 0) of the sheet, even when the used range starts further right. An xlsx
-sheet whose grid calamine could not hold is streamed by ``xlsx_sparse`` in the same shape.
+sheet whose grid calamine could not hold is streamed by ``xlsx_sparse`` in the same shape; a
+large one it can hold is parsed in two halves at once (``xlsx_split``), read as one sheet.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from datawarp.pipeline.extract.file_ahead import AHEAD, file_key
 from datawarp.pipeline.extract.workbook import Row, SheetInfo, Workbook
 from datawarp.pipeline.extract.xlsx_extent import check_sheet, sheet_parts
 from datawarp.pipeline.extract.xlsx_sparse import SparseSheet
+from datawarp.pipeline.extract.xlsx_split import SheetSplitter, SplitSheet
 from datawarp.pipeline.extract.zip_limits import make_scratch
 
 # calamine picks its parser from the file extension, and cached downloads have none (or the
@@ -147,7 +149,7 @@ def read_sheet_ahead(path: Path, sheet: str | None = None) -> Future | None:
     ``load-batch`` starts the first file's parse before all that. Only a local .xlsx/.xlsm
     (the other formats parse in a fraction of the time) and only its likeliest table sheet:
     the one named, else the one with the longest XML. The extent check runs first, as the
-    reader runs it. Whatever cannot be read ahead is left alone without a word: the reader
+    reader runs it, and a large sheet is parsed in two halves at once (``xlsx_split``). Whatever cannot be read ahead is left alone without a word: the reader
     then reads the file as it always does and reports what is wrong with it.
     """
     if path.suffix.lower() not in _SUFFIXES_FOR_KIND["xlsx"]:
@@ -155,19 +157,58 @@ def read_sheet_ahead(path: Path, sheet: str | None = None) -> Future | None:
     try:
         name = sheet or _largest_sheet(path)
         key = file_key(path)
-        if name is None or key is None or check_sheet(path, name, path.name):
-            return None  # not a workbook, no such sheet, or one the streamed reader reads
+        if name is None or key is None:
+            return None  # not a workbook, or no such sheet
+        streamed, halves = _scan_and_split(path, name, path.name)
+        if streamed:
+            return None  # one the streamed reader reads
     except Exception:  # noqa: BLE001 - the reader opens the file itself and reports
         return None
 
-    def parse() -> python_calamine.CalamineSheet:
+    def parse_whole() -> python_calamine.CalamineSheet:
         book = python_calamine.CalamineWorkbook.from_path(str(path))
         try:
             return book.get_sheet_by_name(name)
         finally:
             book.close()
 
-    return _LAST_PARSED.parse_ahead(key, name, parse)
+    return _LAST_PARSED.parse_ahead(key, name, lambda: _parsed(name, halves, parse_whole))
+
+
+def _scan_and_split(path: Path, name: str, display_name: str) -> tuple[bool, SheetSplitter | None]:
+    """The reach check (``check_sheet``: whether the sheet must be streamed) and, for a large
+    sheet calamine can hold, its XML written out in two halves as the check inflates it."""
+    splitter = SheetSplitter.for_sheet(path, name)
+    try:
+        streamed = check_sheet(
+            path, name, display_name, None if splitter is None else splitter.feed
+        )
+    except BaseException:
+        if splitter is not None:
+            splitter.discard()
+        raise
+    if splitter is not None and (streamed or not splitter.finish()):
+        splitter.discard()
+        return streamed, None
+    return streamed, splitter
+
+
+def _parsed(
+    name: str, halves: SheetSplitter | None, parse_whole: Callable[[], T]
+) -> T | SplitSheet:
+    """The sheet from its two halves, parsed at once, else parsed whole: anything the halves
+    cannot give (rows out of order, a failure) is left to the whole sheet's parse, which
+    reports what is wrong in its own words."""
+    if halves is not None:
+        try:
+            joined = halves.parse(name)
+        except _INTERRUPTS:
+            raise
+        except BaseException:  # noqa: BLE001 - pyo3 panics too: the whole parse reports
+            joined = None
+        if joined is not None:
+            return joined
+    return parse_whole()
 
 
 def open_book_ahead(path: Path) -> bool:
@@ -267,12 +308,18 @@ class ExcelWorkbook(Workbook):
         if parsed is None:
             _LAST_PARSED.forget_other_files(self._file_key)  # before the next one is parsed
             # A stray far-away cell would make calamine's grid huge: such a sheet is streamed.
-            if self.kind == "xlsx" and check_sheet(self._readable, name, self.display_name):
-                streamed = self._streamed[name] = SparseSheet(
-                    self._readable, name, self.display_name
-                )
-                return streamed.rows()
-            parsed = _guarded(self.display_name, lambda: book.get_sheet_by_name(name))
+            halves = None
+            if self.kind == "xlsx":
+                streamed, halves = _scan_and_split(self._readable, name, self.display_name)
+                if streamed:
+                    sparse = self._streamed[name] = SparseSheet(
+                        self._readable, name, self.display_name
+                    )
+                    return sparse.rows()
+            parsed = _guarded(
+                self.display_name,
+                lambda: _parsed(name, halves, lambda: book.get_sheet_by_name(name)),
+            )
             _LAST_PARSED.keep(self._file_key, name, parsed)
         return self._rows_of(parsed)
 

@@ -23,7 +23,7 @@ import posixpath
 import re
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -85,11 +85,14 @@ def column_letters(number: int) -> str:
     return letters
 
 
-def check_sheet(path: Path, sheet: str, display_name: str) -> bool:
+def check_sheet(
+    path: Path, sheet: str, display_name: str, sink: Callable[[bytes], None] | None = None
+) -> bool:
     """Whether the sheet must be streamed (its grid is too large for calamine, its cells are
-    not); a sheet holding more cells than the limit is refused in one line."""
+    not); a sheet holding more cells than the limit is refused in one line. ``sink`` is
+    given the sheet's XML as the scan inflates it, piece by piece, each cut before a tag."""
     # Counting the cells is a quarter of a scan, and only a sheet over the limit needs them.
-    extent = sheet_extent(path, sheet, count_cells=False)
+    extent = sheet_extent(path, sheet, count_cells=False, sink=sink)
     limit = env_limit(MAX_CELLS_ENV, DEFAULT_MAX_CELLS)
     if extent is None or (extent.grid <= limit and not extent.irregular):
         return False
@@ -102,7 +105,13 @@ def check_sheet(path: Path, sheet: str, display_name: str) -> bool:
     )
 
 
-def sheet_extent(path: Path, sheet: str, *, count_cells: bool = True) -> SheetExtent | None:
+def sheet_extent(
+    path: Path,
+    sheet: str,
+    *,
+    count_cells: bool = True,
+    sink: Callable[[bytes], None] | None = None,
+) -> SheetExtent | None:
     """The sheet's cells (unless not ``count_cells``) and reach; None when the file is not an
     xlsx or the part is missing."""
     try:
@@ -111,7 +120,7 @@ def sheet_extent(path: Path, sheet: str, *, count_cells: bool = True) -> SheetEx
             if part is None:
                 return None
             arrow = archive.getinfo(part).file_size >= ARROW_SHEET_XML_BYTES
-            return _scan(archive, part, count_cells, arrow)
+            return _scan(archive, part, count_cells, arrow, sink)
     except (zipfile.BadZipFile, OSError, KeyError, ElementTree.ParseError, zlib.error, EOFError,
             NotImplementedError, RuntimeError, ValueError):  # fmt: skip
         return None  # calamine reports what is wrong with the file
@@ -138,7 +147,11 @@ def sheet_parts(archive: zipfile.ZipFile) -> dict[str, str]:
 
 
 def _scan(
-    archive: zipfile.ZipFile, part: str, count_cells: bool = True, arrow: bool = False
+    archive: zipfile.ZipFile,
+    part: str,
+    count_cells: bool = True,
+    arrow: bool = False,
+    sink: Callable[[bytes], None] | None = None,
 ) -> SheetExtent:
     """Counted at C speed: rows come in order, so the last ``<row r=...>`` so far bounds the
     rows of the cells read; columns are bounded by whether any reference has three letters
@@ -148,6 +161,8 @@ def _scan(
     extent, wide, two_letters = SheetExtent(counted=count_cells), [], False
     with archive.open(part) as stream:
         for body in chunks(stream):
+            if sink is not None:
+                sink(body)
             if count_cells:
                 extent.cells += body.count(b"<c ") + body.count(b"<c>")
             last = _ROW.match(body, body.rfind(b"<row ")) if b"<row " in body else None

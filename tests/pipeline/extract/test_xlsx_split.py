@@ -1,0 +1,184 @@
+"""A large xlsx sheet parsed in two halves at once reads exactly as the sheet parsed whole."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import zipfile
+
+import openpyxl
+import pytest
+
+from datawarp.pipeline.extract import excel_reader, xlsx_split
+from datawarp.pipeline.extract.excel_reader import ExcelWorkbook
+from datawarp.pipeline.extract.xlsx_extent import check_sheet, sheet_extent
+
+SHEET_PART = "xl/worksheets/sheet1.xml"
+
+
+def _rows(path, monkeypatch, *, split: bool) -> dict[str, list]:
+    """Every sheet's rows as the reader gives them, halves allowed for any size or never."""
+    monkeypatch.setattr(xlsx_split, "SPLIT_XML_BYTES", 0 if split else 1 << 62)
+    monkeypatch.setattr(excel_reader, "_LAST_PARSED", excel_reader._LastParsedSheet())
+    book = ExcelWorkbook(path, kind="xlsx", display_name=path.name)
+    try:
+        return {info.name: list(book.iter_rows(info.name)) for info in book.sheets}
+    finally:
+        book.close()
+
+
+def _joined_kinds(path, monkeypatch) -> list[str]:
+    """What the halves made of each sheet: SplitSheet, a half alone, or None (parsed whole)."""
+    kinds: list[str] = []
+    joined = xlsx_split.SplitSheet.joined.__func__
+
+    def noting(cls, first, second):
+        result = joined(cls, first, second)
+        kinds.append(type(result).__name__)
+        return result
+
+    monkeypatch.setattr(xlsx_split.SplitSheet, "joined", classmethod(noting))
+    _rows(path, monkeypatch, split=True)
+    return kinds
+
+
+def _workbook(path, rows: list[list], *, sheets: int = 1):
+    book = openpyxl.Workbook()
+    for index in range(sheets):
+        sheet = book.active if index == 0 else book.create_sheet()
+        sheet.title = f"Sheet {index + 1}"
+        for row in rows:
+            sheet.append(row)
+    book.save(path)
+    return path
+
+
+def _edited(path, target, old: bytes, new: bytes, count: int = 1):
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(target, "w") as edited:
+        for item in source.infolist():
+            body = source.read(item)
+            if item.filename == SHEET_PART:
+                assert old in body
+                body = body.replace(old, new, count)
+            edited.writestr(item, body)
+    return target
+
+
+def _table(count: int) -> list[list]:
+    day = dt.datetime(2024, 4, 1)
+    rows = [["Org Code", "Attendances", "Rate", "Day", "Note"]]
+    for number in range(count):
+        rows.append([f"R{number:03d}", number, number / 7, day + dt.timedelta(days=number),
+                     "suppressed" if number % 9 == 0 else None])  # fmt: skip
+    return rows
+
+
+def test_the_halves_read_as_the_whole_sheet(tmp_path, monkeypatch):
+    path = _workbook(tmp_path / "book.xlsx", _table(400), sheets=2)
+    whole = _rows(path, monkeypatch, split=False)
+    assert _rows(path, monkeypatch, split=True) == whole
+    assert _joined_kinds(path, monkeypatch) == ["SplitSheet", "SplitSheet"]
+    assert len(whole["Sheet 2"]) == 401 and whole["Sheet 2"][200][1][:2] == ["R199", 199]
+
+
+def test_halves_starting_in_different_columns_keep_every_cell_in_its_column(tmp_path, monkeypatch):
+    """The first half starts at column A, the second only at column C: calamine starts each
+    half's rows at its own first column, and the join puts them back where they lie."""
+    rows = [["Title"]] + [[None, None, f"R{n}", n] for n in range(300)]
+    path = _workbook(tmp_path / "offset.xlsx", rows)
+    whole = _rows(path, monkeypatch, split=False)
+    assert _rows(path, monkeypatch, split=True) == whole
+    assert _joined_kinds(path, monkeypatch) == ["SplitSheet"]
+    assert whole["Sheet 1"][-1] == (301, [None, None, "R299", 299])
+
+
+def test_a_second_half_without_cells_leaves_the_first(tmp_path, monkeypatch):
+    """Rows after the middle that hold no cell (formatting only): the first half is the sheet."""
+    path = _workbook(tmp_path / "book.xlsx", _table(50))
+    padded = _edited(
+        path, tmp_path / "padded.xlsx", b"</sheetData>",
+        b"".join(b'<row r="%d" ht="20" customHeight="1"/>' % n for n in range(52, 3000))
+        + b"</sheetData>",
+    )  # fmt: skip
+    whole = _rows(padded, monkeypatch, split=False)
+    assert _rows(padded, monkeypatch, split=True) == whole
+    assert _joined_kinds(padded, monkeypatch) == ["CalamineSheet"]
+
+
+def test_rows_out_of_order_are_parsed_whole(tmp_path, monkeypatch):
+    """A row numbered before the first half's last, written after it: calamine places it by
+    its number, so only the whole sheet's parse reads it right."""
+    path = _workbook(tmp_path / "book.xlsx", _table(300))
+    moved = _edited(
+        path, tmp_path / "moved.xlsx", b'<row r="301"',
+        b'<row r="2"><c r="F2" t="inlineStr"><is><t>late</t></is></c></row><row r="301"',
+    )  # fmt: skip
+    assert check_sheet(moved, "Sheet 1", moved.name) is False  # calamine reads it
+    whole = _rows(moved, monkeypatch, split=False)
+    assert whole["Sheet 1"][1][1][-1] == "late"
+    assert _rows(moved, monkeypatch, split=True) == whole
+    assert _joined_kinds(moved, monkeypatch) == ["NoneType"]
+
+
+def test_a_row_without_its_number_is_never_where_the_sheet_is_cut(tmp_path, monkeypatch):
+    """calamine numbers a row without r= after the one before it, which the second half
+    would not know: no cut is made there, and the halves are dropped."""
+    path = _workbook(tmp_path / "book.xlsx", _table(300))
+    unnumbered = tmp_path / "unnumbered.xlsx"
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(unnumbered, "w") as edited:
+        for item in source.infolist():
+            body = source.read(item)
+            if item.filename == SHEET_PART:
+                body = re.sub(rb'<row r="[0-9]+"', b"<row", body)
+            edited.writestr(item, body)
+    monkeypatch.setattr(xlsx_split, "SPLIT_XML_BYTES", 0)
+    splitter = xlsx_split.SheetSplitter.for_sheet(unnumbered, "Sheet 1")
+    sheet_extent(unnumbered, "Sheet 1", count_cells=False, sink=splitter.feed)
+    assert not splitter.finish() and not splitter.folder.exists()
+    numbered = xlsx_split.SheetSplitter.for_sheet(path, "Sheet 1")
+    sheet_extent(path, "Sheet 1", count_cells=False, sink=numbered.feed)
+    assert numbered.finish()
+    numbered.discard()
+
+
+def test_the_scratch_workbooks_are_removed(tmp_path, monkeypatch):
+    path = _workbook(tmp_path / "book.xlsx", _table(300))
+    splitter = xlsx_split.SheetSplitter.for_sheet(path, "Sheet 1")
+    assert splitter is None  # under SPLIT_XML_BYTES: parsed whole
+    monkeypatch.setattr(xlsx_split, "SPLIT_XML_BYTES", 0)
+    splitter = xlsx_split.SheetSplitter.for_sheet(path, "Sheet 1")
+    assert check_sheet(path, "Sheet 1", path.name, splitter.feed) is False
+    assert splitter.finish()
+    assert sorted(item.name for item in splitter.folder.iterdir()) == ["half0.xlsx", "half1.xlsx"]
+    sheet = splitter.parse("Sheet 1")
+    assert isinstance(sheet, xlsx_split.SplitSheet) and sheet.height == 301
+    assert not splitter.folder.exists()
+
+
+def test_a_streamed_sheet_leaves_no_halves(tmp_path, monkeypatch):
+    """A sheet the reach check sends to the streamed reader is never parsed by calamine."""
+    path = _workbook(tmp_path / "book.xlsx", _table(300))
+    stray = _edited(path, tmp_path / "stray.xlsx", b'r="B5"', b'r="XFD1048576"')
+    monkeypatch.setattr(xlsx_split, "SPLIT_XML_BYTES", 0)
+    streamed, halves = excel_reader._scan_and_split(stray, "Sheet 1", stray.name)
+    assert streamed is True and halves is None
+    assert not list(tmp_path.glob("*/half*.xlsx"))
+
+
+def test_every_genuine_workbook_reads_the_same_in_halves(nhs_samples, monkeypatch):
+    books = sorted(nhs_samples.rglob("*.xlsx"))
+    assert books
+    cut = 0
+    for path in books:
+        whole = _rows(path, monkeypatch, split=False)
+        assert _rows(path, monkeypatch, split=True) == whole, path.name
+        cut += _joined_kinds(path, monkeypatch).count("SplitSheet")
+    assert cut >= len(books)  # the cut was made, not skipped, on every genuine workbook
+
+
+@pytest.mark.parametrize("size", [0, 1 << 20])
+def test_for_sheet_needs_a_sheet_that_exists(tmp_path, monkeypatch, size):
+    path = _workbook(tmp_path / "book.xlsx", _table(10))
+    monkeypatch.setattr(xlsx_split, "SPLIT_XML_BYTES", size)
+    assert xlsx_split.SheetSplitter.for_sheet(path, "No such sheet") is None
+    assert xlsx_split.SheetSplitter.for_sheet(tmp_path / "missing.xlsx", "Sheet 1") is None
