@@ -7,11 +7,14 @@ in one line only a sheet holding more real cells than the limit.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
 import sys
+import threading
 import zipfile
+import zlib
 
 import openpyxl
 import pytest
@@ -255,3 +258,49 @@ def test_a_large_sheets_scan_bounds_the_grid_as_a_small_ones(tmp_path, monkeypat
     monkeypatch.setattr(xlsx_extent, "ARROW_SHEET_XML_BYTES", 0)  # every sheet is "large"
     assert xlsx_extent.sheet_extent(path, "Data") == by_python
     assert xlsx_extent.check_sheet(path, "Data", "book.xlsx") is (stray == "XFD1048576")
+
+
+def _inflate_threads() -> list:
+    return [t for t in threading.enumerate() if t.name == "datawarp-sheet-inflate"]
+
+
+def test_pieces_inflated_ahead_are_the_pieces_in_order(monkeypatch):
+    monkeypatch.setattr(xlsx_extent, "_CHUNK", 64)
+    xml = b"".join(b'<row r="%d"><c r="A%d"><v>%d</v></c></row>' % (n, n, n) for n in range(500))
+    assert list(xlsx_extent.chunks_ahead(io.BytesIO(xml))) == list(
+        xlsx_extent.chunks(io.BytesIO(xml))
+    )
+    assert not _inflate_threads()
+
+
+def test_a_caller_that_stops_early_ends_the_inflating_thread(monkeypatch):
+    monkeypatch.setattr(xlsx_extent, "_CHUNK", 8)
+    pieces = xlsx_extent.chunks_ahead(io.BytesIO(b"<row><c>1</c></row>" * 1000))
+    assert next(pieces).startswith(b"<row>")
+    pieces.close()
+    assert not _inflate_threads()
+
+
+def test_a_stream_that_fails_fails_the_caller():
+    class Damaged(io.RawIOBase):
+        def readinto(self, buffer):
+            raise zlib.error("invalid stored block lengths")
+
+    with pytest.raises(zlib.error):
+        list(xlsx_extent.chunks_ahead(Damaged()))
+    assert not _inflate_threads()
+
+
+def test_a_damaged_large_sheet_is_left_to_calamine_to_report(tmp_path, monkeypatch):
+    """A large sheet's scan inflates ahead: damage found there reads as unknown, as before."""
+    path = _book(tmp_path / "book.xlsx", rows=300)
+    damaged = tmp_path / "damaged.xlsx"
+    data = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as archive:
+        info = archive.getinfo("xl/worksheets/sheet1.xml")
+    start = info.header_offset + 30 + len(info.filename) + len(info.extra)
+    data[start + 40 : start + 80] = b"\xff" * 40
+    damaged.write_bytes(bytes(data))
+    monkeypatch.setattr(xlsx_extent, "ARROW_SHEET_XML_BYTES", 0)
+    assert xlsx_extent.sheet_extent(damaged, "Data") is None
+    assert not _inflate_threads()

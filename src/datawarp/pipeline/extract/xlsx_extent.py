@@ -11,8 +11,8 @@ reach; a sheet holding more cells than the limit is refused in one line.
 
 The look at every cell for one the bounds may not cover is most of a scan. A sheet whose XML
 reaches ``ARROW_SHEET_XML_BYTES`` has it done by pyarrow's RE2 kernel, four times as fast and
-without Python's lock (a load of such a sheet imports pyarrow anyway, for its Arrow passes);
-a smaller one by Python's ``re``. The two patterns say the same of every piece (the tests
+without Python's lock (a load of such a sheet imports pyarrow anyway, for its Arrow passes),
+while another thread inflates the pieces ahead; a smaller one by Python's ``re``. The two patterns say the same of every piece (the tests
 check it on generated cells).
 """
 
@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import functools
 import posixpath
+import queue
 import re
+import threading
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
@@ -40,6 +42,8 @@ _ROW = re.compile(rb'<row\s[^>]*?\br="([0-9]{1,7})"')
 _WIDE = re.compile(rb' r="([A-Z]{3})([0-9]{1,7})"')
 _TWO_OR_MORE_LETTERS = re.compile(rb' r="[A-Z]{2}')
 _CHUNK = 1 << 20
+_PIECES_AHEAD = 4
+_END = object()
 # A sheet this large parses for a third of a second or more, and its table is likely large
 # enough to take the Arrow pass 2 (``ARROW_PASS_CELLS``): its load imports pyarrow (``load-batch``
 # while calamine parses it, ``read_ahead``), and its reach scan uses pyarrow's RE2.
@@ -160,7 +164,7 @@ def _scan(
     reference past the rows so far, in lower case or of four letters; a cell without one."""
     extent, wide, two_letters = SheetExtent(counted=count_cells), [], False
     with archive.open(part) as stream:
-        for body in chunks(stream):
+        for body in chunks_ahead(stream) if arrow else chunks(stream):
             if sink is not None:
                 sink(body)
             if count_cells:
@@ -200,6 +204,38 @@ def chunks(stream: IO[bytes]) -> Iterator[bytes]:
         yield body
         if not chunk:
             return
+
+
+def chunks_ahead(stream: IO[bytes]) -> Iterator[bytes]:
+    """``chunks``, inflated on another thread a few pieces ahead (zlib works without Python's
+    lock) while the caller looks at the pieces before: a third less of a large sheet's scan."""
+    pieces: queue.Queue = queue.Queue(maxsize=_PIECES_AHEAD)
+    stop = threading.Event()
+
+    def inflate() -> None:
+        try:
+            for body in chunks(stream):
+                if stop.is_set():
+                    break
+                pieces.put(body)
+        except BaseException as exc:  # noqa: BLE001 - raised again on the caller's thread
+            pieces.put(exc)
+        finally:
+            pieces.put(_END)
+
+    worker = threading.Thread(target=inflate, name="datawarp-sheet-inflate")
+    worker.start()
+    piece: object = None
+    try:
+        while (piece := pieces.get()) is not _END:
+            if isinstance(piece, BaseException):
+                raise piece
+            yield piece
+    finally:
+        stop.set()  # a caller that stops early: the worker ends at its next piece
+        while piece is not _END:
+            piece = pieces.get()
+        worker.join()
 
 
 def irregular_cell(body: bytes, rows: int, *, arrow: bool = False) -> bool:
