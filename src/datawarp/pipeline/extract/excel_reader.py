@@ -149,8 +149,9 @@ def read_sheet_ahead(path: Path, sheet: str | None = None) -> Future | None:
     ``load-batch`` starts the first file's parse before all that. Only a local .xlsx/.xlsm
     (the other formats parse in a fraction of the time) and only its likeliest table sheet:
     the one named, else the one with the longest XML. The extent check runs first, as the
-    reader runs it, and a large sheet is parsed in two halves at once (``xlsx_split``). Whatever cannot be read ahead is left alone without a word: the reader
-    then reads the file as it always does and reports what is wrong with it.
+    reader runs it, and a large sheet is parsed in two halves at once (``xlsx_split``).
+    Whatever cannot be read ahead is left alone without a word: the reader then reads the
+    file as it always does and reports what is wrong with it.
     """
     if path.suffix.lower() not in _SUFFIXES_FOR_KIND["xlsx"]:
         return None

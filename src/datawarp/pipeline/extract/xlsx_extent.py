@@ -12,8 +12,8 @@ reach; a sheet holding more cells than the limit is refused in one line.
 The look at every cell for one the bounds may not cover is most of a scan. A sheet whose XML
 reaches ``ARROW_SHEET_XML_BYTES`` has it done by pyarrow's RE2 kernel, four times as fast and
 without Python's lock (a load of such a sheet imports pyarrow anyway, for its Arrow passes),
-while another thread inflates the pieces ahead; a smaller one by Python's ``re``. The two patterns say the same of every piece (the tests
-check it on generated cells).
+while another thread inflates the pieces ahead; a smaller one by Python's ``re``. The two
+patterns say the same of every piece (the tests check it on generated cells).
 """
 
 from __future__ import annotations
