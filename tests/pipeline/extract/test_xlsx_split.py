@@ -182,3 +182,22 @@ def test_for_sheet_needs_a_sheet_that_exists(tmp_path, monkeypatch, size):
     monkeypatch.setattr(xlsx_split, "SPLIT_XML_BYTES", size)
     assert xlsx_split.SheetSplitter.for_sheet(path, "No such sheet") is None
     assert xlsx_split.SheetSplitter.for_sheet(tmp_path / "missing.xlsx", "Sheet 1") is None
+
+
+def test_a_parse_while_the_command_starts_is_split_only_from_a_larger_sheet(tmp_path, monkeypatch):
+    """Read ahead, the whole parse has a core to itself while the command starts: halves pay
+    only from ``SPLIT_AHEAD_XML_BYTES``; read by the reader, from ``SPLIT_XML_BYTES``."""
+    path = _workbook(tmp_path / "book.xlsx", _table(300))
+    with zipfile.ZipFile(path) as archive:
+        size = archive.getinfo(SHEET_PART).file_size
+    monkeypatch.setattr(xlsx_split, "SPLIT_XML_BYTES", size)
+    monkeypatch.setattr(xlsx_split, "SPLIT_AHEAD_XML_BYTES", size + 1)
+    monkeypatch.setattr(excel_reader, "_LAST_PARSED", excel_reader._LastParsedSheet())
+    splitter = xlsx_split.SheetSplitter.for_sheet(path, "Sheet 1")
+    assert splitter is not None
+    splitter.discard()
+    assert xlsx_split.SheetSplitter.for_sheet(path, "Sheet 1", ahead=True) is None
+    assert type(excel_reader.read_sheet_ahead(path).result()).__name__ == "CalamineSheet"
+    monkeypatch.setattr(xlsx_split, "SPLIT_AHEAD_XML_BYTES", size)
+    monkeypatch.setattr(excel_reader, "_LAST_PARSED", excel_reader._LastParsedSheet())
+    assert isinstance(excel_reader.read_sheet_ahead(path).result(), xlsx_split.SplitSheet)

@@ -160,7 +160,7 @@ def read_sheet_ahead(path: Path, sheet: str | None = None) -> Future | None:
         key = file_key(path)
         if name is None or key is None:
             return None  # not a workbook, or no such sheet
-        streamed, halves = _scan_and_split(path, name, path.name)
+        streamed, halves = _scan_and_split(path, name, path.name, ahead=True)
         if streamed:
             return None  # one the streamed reader reads
     except Exception:  # noqa: BLE001 - the reader opens the file itself and reports
@@ -176,10 +176,12 @@ def read_sheet_ahead(path: Path, sheet: str | None = None) -> Future | None:
     return _LAST_PARSED.parse_ahead(key, name, lambda: _parsed(name, halves, parse_whole))
 
 
-def _scan_and_split(path: Path, name: str, display_name: str) -> tuple[bool, SheetSplitter | None]:
+def _scan_and_split(
+    path: Path, name: str, display_name: str, *, ahead: bool = False
+) -> tuple[bool, SheetSplitter | None]:
     """The reach check (``check_sheet``: whether the sheet must be streamed) and, for a large
     sheet calamine can hold, its XML written out in two halves as the check inflates it."""
-    splitter = SheetSplitter.for_sheet(path, name)
+    splitter = SheetSplitter.for_sheet(path, name, ahead=ahead)
     try:
         streamed = check_sheet(
             path, name, display_name, None if splitter is None else splitter.feed
