@@ -8,6 +8,8 @@ import zipfile
 
 import openpyxl
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from datawarp.pipeline.extract import excel_reader, xlsx_split
 from datawarp.pipeline.extract.excel_reader import ExcelWorkbook
@@ -201,3 +203,60 @@ def test_a_parse_while_the_command_starts_is_split_only_from_a_larger_sheet(tmp_
     monkeypatch.setattr(xlsx_split, "SPLIT_AHEAD_XML_BYTES", size)
     monkeypatch.setattr(excel_reader, "_LAST_PARSED", excel_reader._LastParsedSheet())
     assert isinstance(excel_reader.read_sheet_ahead(path).result(), xlsx_split.SplitSheet)
+
+
+@st.composite
+def _sheet_rows(draw) -> list[tuple[int, list[tuple[int, str]]]]:
+    """Rows in order with gaps, each with cells in some columns (numbers or text), some
+    rows empty: what a cut may fall between."""
+    rows, number = [], 0
+    for _ in range(draw(st.integers(4, 60))):
+        number += draw(st.integers(1, 4))
+        columns = sorted(draw(st.sets(st.integers(0, 7), max_size=5)))
+        cells = [
+            (column, draw(st.sampled_from(["1", "2.5", "-7", "t:Trust", "t:"])))
+            for column in columns
+        ]
+        rows.append((number, cells))
+    return rows
+
+
+def _sheet_xml(rows) -> bytes:
+    out = []
+    for number, cells in rows:
+        parts = []
+        for column, value in cells:
+            ref = f"{chr(65 + column)}{number}"
+            if value.startswith("t:"):
+                parts.append(f'<c r="{ref}" t="inlineStr"><is><t>{value[2:]}</t></is></c>')
+            else:
+                parts.append(f'<c r="{ref}"><v>{value}</v></c>')
+        out.append(f'<row r="{number}">{"".join(parts)}</row>')
+    return "".join(out).encode()
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(rows=_sheet_rows(), where=st.floats(0.1, 0.9))
+def test_any_sheet_cut_anywhere_reads_as_the_whole(tmp_path, monkeypatch, rows, where):
+    """Generated rows (gaps, empty rows, cells starting in any column), the cut placed
+    anywhere: the halves, joined or not, read as the whole sheet."""
+    template = _workbook(tmp_path / "template.xlsx", [["x"]])
+    path = tmp_path / "generated.xlsx"
+    with zipfile.ZipFile(template) as source, zipfile.ZipFile(path, "w") as target:
+        for item in source.infolist():
+            body = source.read(item)
+            if item.filename == SHEET_PART:
+                start = body.index(b"<sheetData>") + len(b"<sheetData>")
+                body = body[:start] + _sheet_xml(rows) + body[body.index(b"</sheetData>") :]
+            target.writestr(item, body)
+    whole = _rows(path, monkeypatch, split=False)
+    original = xlsx_split.SheetSplitter.__init__
+
+    def cut_at(self, source, part, size):
+        original(self, source, part, size)
+        self._middle = int(size * where)
+
+    monkeypatch.setattr(xlsx_split.SheetSplitter, "__init__", cut_at)
+    assert _rows(path, monkeypatch, split=True) == whole
