@@ -260,3 +260,22 @@ def test_any_sheet_cut_anywhere_reads_as_the_whole(tmp_path, monkeypatch, rows, 
 
     monkeypatch.setattr(xlsx_split.SheetSplitter, "__init__", cut_at)
     assert _rows(path, monkeypatch, split=True) == whole
+
+
+def test_without_room_for_the_halves_the_sheet_is_parsed_whole(tmp_path, monkeypatch):
+    """No scratch folder to be had, or a disk that fills while the halves are written: the
+    sheet is parsed whole, and nothing is left behind."""
+    path = _workbook(tmp_path / "book.xlsx", _table(300))
+    whole = _rows(path, monkeypatch, split=False)
+
+    def no_room(*_):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(xlsx_split, "make_scratch", no_room)
+    assert _rows(path, monkeypatch, split=True) == whole
+    monkeypatch.undo()
+    monkeypatch.setattr(xlsx_split, "SPLIT_XML_BYTES", 0)
+    splitter = xlsx_split.SheetSplitter.for_sheet(path, "Sheet 1")
+    monkeypatch.setattr(splitter, "_open_half", no_room)
+    assert check_sheet(path, "Sheet 1", path.name, splitter.feed) is False
+    assert not splitter.finish() and not splitter.folder.exists()

@@ -71,7 +71,10 @@ class SheetSplitter:
             return None
         if part is None or size < (SPLIT_AHEAD_XML_BYTES if ahead else SPLIT_XML_BYTES):
             return None
-        return cls(path, part, size)
+        try:
+            return cls(path, part, size)
+        except OSError:  # no scratch folder to be had: the sheet is parsed whole
+            return None
 
     @property
     def ready(self) -> bool:
