@@ -13,7 +13,6 @@ from __future__ import annotations
 import codecs
 import contextlib
 import io
-import queue
 import threading
 import zipfile
 from collections.abc import Callable, Iterator
@@ -24,6 +23,7 @@ from typing import Any, BinaryIO
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 
+from datawarp.pipeline.extract.ahead import in_thread
 from datawarp.pipeline.extract.csv_reader import CP1252_FALLBACK
 from datawarp.pipeline.extract.zip_limits import open_bounded
 
@@ -117,7 +117,7 @@ def _read_ahead(
             yield batch
 
     # pyarrow's own reading thread must see the end of the file before a stage is joined.
-    parsed = _in_thread(parse, "datawarp-csv-read", stream.finish)
+    parsed = in_thread(parse, "datawarp-csv-read", ahead=READ_AHEAD, before_join=stream.finish)
     if transform is None:
         return parsed
 
@@ -126,52 +126,7 @@ def _read_ahead(
             for batch in parsed:
                 yield transform(batch)
 
-    return _in_thread(convert, "datawarp-csv-convert", stream.finish)
-
-
-def _in_thread(
-    make: Callable[[], Iterator[Any]], name: str, before_join: Callable[[], None]
-) -> Iterator[Any]:
-    """What ``make()`` yields, worked out on a thread of its own at most ``READ_AHEAD`` items
-    ahead of the caller; its failure is raised to the caller; closing this stops the thread."""
-    items: queue.Queue = queue.Queue(maxsize=READ_AHEAD)
-    stop = threading.Event()
-
-    def offer(item: tuple) -> bool:
-        while not stop.is_set():
-            try:
-                items.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def work() -> None:
-        iterator = make()
-        try:
-            for item in iterator:
-                if not offer((item, None)):
-                    return
-            offer((None, None))
-        except BaseException as exc:  # noqa: BLE001 - handed to the consumer
-            offer((None, exc))
-        finally:
-            iterator.close()
-
-    worker = threading.Thread(target=work, name=name, daemon=True)
-    worker.start()
-    try:
-        while True:
-            item, error = items.get()
-            if error is not None:
-                raise error
-            if item is None:
-                return
-            yield item
-    finally:
-        stop.set()
-        before_join()
-        worker.join()
+    return in_thread(convert, "datawarp-csv-convert", ahead=READ_AHEAD, before_join=stream.finish)
 
 
 class _Throttled(io.RawIOBase):

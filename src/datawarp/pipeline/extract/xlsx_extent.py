@@ -20,9 +20,7 @@ from __future__ import annotations
 
 import functools
 import posixpath
-import queue
 import re
-import threading
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
@@ -32,6 +30,7 @@ from typing import IO
 from xml.etree import ElementTree
 
 from datawarp.core.errors import BadInputError
+from datawarp.pipeline.extract.ahead import in_thread
 from datawarp.pipeline.extract.env_limits import env_limit
 
 MAX_CELLS_ENV = "DATAWARP_MAX_SHEET_CELLS"
@@ -43,7 +42,6 @@ _WIDE = re.compile(rb' r="([A-Z]{3})([0-9]{1,7})"')
 _TWO_OR_MORE_LETTERS = re.compile(rb' r="[A-Z]{2}')
 _CHUNK = 1 << 20
 _PIECES_AHEAD = 4
-_END = object()
 # A sheet this large parses for a third of a second or more, and its table is likely large
 # enough to take the Arrow pass 2 (``ARROW_PASS_CELLS``): its load imports pyarrow (``load-batch``
 # while calamine parses it, ``read_ahead``), and its reach scan uses pyarrow's RE2.
@@ -209,33 +207,7 @@ def chunks(stream: IO[bytes]) -> Iterator[bytes]:
 def chunks_ahead(stream: IO[bytes]) -> Iterator[bytes]:
     """``chunks``, inflated on another thread a few pieces ahead (zlib works without Python's
     lock) while the caller looks at the pieces before: a third less of a large sheet's scan."""
-    pieces: queue.Queue = queue.Queue(maxsize=_PIECES_AHEAD)
-    stop = threading.Event()
-
-    def inflate() -> None:
-        try:
-            for body in chunks(stream):
-                if stop.is_set():
-                    break
-                pieces.put(body)
-        except BaseException as exc:  # noqa: BLE001 - raised again on the caller's thread
-            pieces.put(exc)
-        finally:
-            pieces.put(_END)
-
-    worker = threading.Thread(target=inflate, name="datawarp-sheet-inflate")
-    worker.start()
-    piece: object = None
-    try:
-        while (piece := pieces.get()) is not _END:
-            if isinstance(piece, BaseException):
-                raise piece
-            yield piece
-    finally:
-        stop.set()  # a caller that stops early: the worker ends at its next piece
-        while piece is not _END:
-            piece = pieces.get()
-        worker.join()
+    return in_thread(lambda: chunks(stream), "datawarp-sheet-inflate", ahead=_PIECES_AHEAD)
 
 
 def irregular_cell(body: bytes, rows: int, *, arrow: bool = False) -> bool:
