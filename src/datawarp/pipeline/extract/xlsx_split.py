@@ -17,9 +17,9 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import threading
 import zipfile
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -184,36 +184,19 @@ class SheetSplitter:
         """Both halves parsed at once (calamine works without Python's lock), the scratch
         folder removed; None when the halves do not join (rows out of order)."""
         try:
-            halves: list = [None, None]
-
-            def parse_half(index: int) -> None:
-                book = python_calamine.CalamineWorkbook.from_path(
-                    str(self.folder / f"half{index}.xlsx")
-                )
-                try:
-                    halves[index] = book.get_sheet_by_name(sheet)
-                finally:
-                    book.close()
-
-            failure: list[BaseException] = []
-
-            def second() -> None:
-                try:
-                    parse_half(1)
-                except BaseException as exc:  # noqa: BLE001 - raised again on the caller's thread
-                    failure.append(exc)
-
-            helper = threading.Thread(target=second, name="datawarp-sheet-half")
-            helper.start()
-            try:
-                parse_half(0)
-            finally:
-                helper.join()
-            if failure:
-                raise failure[0]
-            return SplitSheet.joined(halves[0], halves[1])
+            with ThreadPoolExecutor(1, thread_name_prefix="datawarp-sheet-half") as helper:
+                second = helper.submit(self._parse_half, 1, sheet)
+                first = self._parse_half(0, sheet)
+                return SplitSheet.joined(first, second.result())
         finally:
             self.remove()
+
+    def _parse_half(self, index: int, sheet: str) -> python_calamine.CalamineSheet:
+        book = python_calamine.CalamineWorkbook.from_path(str(self.folder / f"half{index}.xlsx"))
+        try:
+            return book.get_sheet_by_name(sheet)
+        finally:
+            book.close()
 
 
 class SplitSheet:
