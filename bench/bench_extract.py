@@ -236,6 +236,9 @@ def main() -> None:
     if args.measure:
         print(json.dumps(measure(args.measure[0], Path(args.measure[1]))))
         return
+    from bench_server import compile_datawarp
+
+    compile_datawarp()
     scale = 10 if args.quick else 1
     print("generating (cached in", CACHE, ")...", flush=True)
     if not args.csv_only:

@@ -21,7 +21,8 @@ the files are written by child processes, so the bench's own memory is not passe
 Then the same columns as a single-sheet xlsx (--xlsx-rows) and an Excel 97-2003 .xls
 (--xls-rows, written with xlwt): DataWarp's load against a plain calamine read of the sheet
 (and dlt's fastexcel path), interleaved the same way. Without --database-url it starts a
-throw-away embedded PostgreSQL, set up as DataWarp sets up its own.
+throw-away embedded PostgreSQL, set up as DataWarp sets up its own. DataWarp's bytecode is
+compiled first, as ``pip install`` compiles it (``bench_server.compile_datawarp``).
 """
 
 from __future__ import annotations
@@ -194,8 +195,9 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    from bench_server import bench_database
+    from bench_server import bench_database, compile_datawarp
 
+    compile_datawarp()
     from datawarp.catalog.connect import connect
     from datawarp.catalog.migrate import upgrade
 
