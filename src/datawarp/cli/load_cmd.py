@@ -189,7 +189,7 @@ def _run_with_progress(database, settings, manifest, options) -> BatchReport:
     with Progress(*columns, console=console, transient=False) as progress:
         current: dict[str, int] = {}
 
-        def start(task, total: int) -> None:
+        def start(task, total: int | None) -> None:
             current.pop("download", None)
             label = f"{task.source.source_code} {task.entry.period or ''}".strip()
             current["id"] = progress.add_task(label, total=total)

@@ -19,7 +19,7 @@ from datawarp.catalog.loads import EventStart, LoadRecorder
 from datawarp.core.errors import ConnectionLost, DataWarpError, LoadAborted
 from datawarp.core.notifications import Notification
 from datawarp.core.vocabulary import LoadStatus
-from datawarp.pipeline import block_title, file_period, reload, steps
+from datawarp.pipeline import block_title, file_period, one_read, reload, steps
 from datawarp.pipeline.extract.engine import ExtractedTable
 from datawarp.pipeline.fetch import FetchedFile
 from datawarp.pipeline.outcome import FileOutcome
@@ -102,9 +102,11 @@ def _skipped(conn, job: FileJob, fetched: FetchedFile, outcome: FileOutcome) -> 
     return True
 
 
-def _opened(ready: _Fetched, outcome: FileOutcome) -> ExtractedTable:
+def _opened(
+    ready: _Fetched, outcome: FileOutcome, table: ExtractedTable | None = None
+) -> ExtractedTable:
     """The file's table (opened once), its warnings and the manifest period's check."""
-    table = ready.table or steps.extract_file(ready.file, ready.job.task)
+    table = table or ready.table or steps.extract_file(ready.file, ready.job.task)
     outcome.sheet = table.sheet
     outcome.warnings += table.warnings + file_period.manifest_period_warnings(ready.job, table)
     if table.filled_down:
@@ -144,9 +146,11 @@ def _load(database, recorder, ready: _Fetched, result: FileResult) -> None:
                 if _skipped(recorder.conn, job, fetched, outcome):  # loaded while we waited
                     return
                 outcome.load_id = recorder.start(_event(job, fetched))
-                table = _opened(ready, outcome)
+                first = None if ready.table else one_read.load_first(conn, job, fetched, outcome)
+                table = _opened(ready, outcome, first.table if first else None)
                 stats = steps.gate_stats(job, table)
-                prepared = _load_table(conn, recorder, job, table, stats, outcome)
+                copied = first.prepared if first else None
+                prepared = _load_table(conn, recorder, job, table, stats, outcome, copied)
                 if prepared.pending_change_ids:  # in the outbox only if the load commits
                     result.notifications.append(steps.schema_review_notice(job, prepared))
                     steps.notify(conn, result.notifications[-1], outcome.load_id)
@@ -165,9 +169,13 @@ def _load_table(
     table: ExtractedTable,
     stats: dict,
     outcome: FileOutcome,
+    copied: steps.PreparedTable | None = None,
 ) -> steps.PreparedTable:
-    """prepare → replace → copy → metadata → gates → record, inside the caller's transaction."""
-    prepared = steps.prepare_table(conn, job, steps.incoming_columns(table), outcome.load_id)
+    """prepare → replace → copy → metadata → gates → record, inside the caller's transaction;
+    ``copied``: the table was created and filled already (``one_read``)."""
+    prepared = copied or steps.prepare_table(
+        conn, job, steps.incoming_columns(table), outcome.load_id
+    )
     outcome.columns_added = prepared.columns_added
     outcome.warnings += prepared.warnings
     outcome.pending_change_ids = prepared.pending_change_ids
@@ -178,9 +186,10 @@ def _load_table(
     outcome.rows_replaced = replaced.rows
     outcome.notes += [replaced.note] if replaced.note else []
     outcome.warnings += [replaced.warning] if replaced.warning else []
-    if job.hooks.on_file_start:
-        job.hooks.on_file_start(job.task, table.row_count)
-    outcome.rows_loaded = steps.copy_table(conn, job, table, outcome.load_id, prepared)
+    if copied is None:
+        if job.hooks.on_file_start:
+            job.hooks.on_file_start(job.task, table.row_count)
+        outcome.rows_loaded = steps.copy_table(conn, job, table, outcome.load_id, prepared)
     if not job.options.test:
         steps.record_column_metadata(conn, job, table, outcome.load_id)
     try:

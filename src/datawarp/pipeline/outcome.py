@@ -67,6 +67,6 @@ class Hooks:
     """Callbacks the CLI uses for progress; tests leave them empty."""
 
     on_download: Callable[[FileTask, int, int | None], None] | None = None
-    on_file_start: Callable[[FileTask, int], None] | None = None
+    on_file_start: Callable[[FileTask, int | None], None] | None = None  # rows, if known
     on_rows: Callable[[int], None] | None = None
     on_file_done: Callable[[FileOutcome], None] | None = None

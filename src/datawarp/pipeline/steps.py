@@ -7,7 +7,7 @@ commit or roll back: the caller owns the transaction.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -116,6 +116,12 @@ def extract_file(fetched: FetchedFile, task: FileTask) -> ExtractedTable:
     table = open_fetched(fetched, sheet=task.sheet, member=task.member,
                          refuse_several_sheets=True, fill_down=task.fill_down,
                          block_title=task.block_title)  # fmt: skip
+    check_table(table, task)
+    return table
+
+
+def check_table(table: ExtractedTable, task: FileTask) -> None:
+    """Room in a table for its columns, and the primary key's columns among them."""
     check_column_room(table.source.name, len(table.columns))
     missing = missing_key_columns(task.source.primary_key, table.column_names)
     if missing:
@@ -124,7 +130,6 @@ def extract_file(fetched: FetchedFile, task: FileTask) -> ExtractedTable:
             f" (its columns: {', '.join(table.column_names[:12])}"
             f"{', ...' if len(table.column_names) > 12 else ''}); fix primary_key in the manifest"
         )
-    return table
 
 
 def incoming_columns(table: ExtractedTable) -> list[IncomingColumn]:
@@ -181,13 +186,8 @@ def prepare_table(
     existing = table_columns(conn, target.schema, target.table)
     if existing is None:
         staging.create_table(conn, target, incoming, first_load=True)
-        schema_changes.record_change(
-            conn,
-            **record,
-            kind=SchemaChangeKind.CREATE,
-            status=SchemaChangeStatus.AUTO,
-            columns=incoming,
-        )
+        schema_changes.record_change(conn, **record, kind=SchemaChangeKind.CREATE,
+                                     status=SchemaChangeStatus.AUTO, columns=incoming)  # fmt: skip
         result.created, result.columns_added = True, len(incoming)
         return result
     staging.add_missing_provenance(conn, target)  # _level, for a table made before it
@@ -205,13 +205,8 @@ def prepare_table(
         result.columns_added = len(plan.add)
     if plan.widen:
         schema_changes.widen_columns(conn, target.schema, target.table, plan.widen)
-        schema_changes.record_change(
-            conn,
-            **record,
-            kind=SchemaChangeKind.WIDEN,
-            status=SchemaChangeStatus.AUTO,
-            widened=plan.widen,
-        )
+        schema_changes.record_change(conn, **record, kind=SchemaChangeKind.WIDEN,
+                                     status=SchemaChangeStatus.AUTO, widened=plan.widen)  # fmt: skip
     if plan.new_request_columns:
         change_id = schema_changes.record_change(
             conn, **record, kind=SchemaChangeKind.ADD, status=SchemaChangeStatus.PENDING,
@@ -239,12 +234,11 @@ def copy_table(
     table: ExtractedTable,
     load_id: int,
     prepared: PreparedTable,
+    arrow_batches: Callable[[int], Iterable] | None = None,
 ) -> int:
-    """COPY every row with its provenance; the Arrow path when the table offers typed batches.
-
-    A table created by this load gets its indexes after the COPY: building an index once is
-    cheaper than maintaining it row by row.
-    """
+    """COPY every row with its provenance; the Arrow path when the table offers typed batches
+    (or ``arrow_batches`` gives them). A table created by this load gets its indexes after the
+    COPY: building an index once is cheaper than maintaining it row by row."""
     provenance = staging.Provenance(load_id, job.period, job.task.location, table.sheet)
     uniform = [name for name, every_row_default in (("_is_total", not table.total_rows),
                                                     ("_level", not table.row_levels))
@@ -252,10 +246,10 @@ def copy_table(
     defaulted = staging.defaulted_columns(conn, job.target, uniform, new_table=prepared.created)
     size = job.options.batch_size
     copier: Callable[..., int]
-    if table.supports_arrow:
+    if arrow_batches is not None or table.supports_arrow:
         from datawarp.catalog.staging_arrow import copy_arrow  # pyarrow: only when used
 
-        copier, batches = copy_arrow, table.iter_arrow_batches(size)
+        copier, batches = copy_arrow, (arrow_batches or table.iter_arrow_batches)(size)
     else:
         copier, batches = staging.copy_rows, table.iter_batches(size)
     rows = copier(conn, job.target, table.column_names, batches, provenance,

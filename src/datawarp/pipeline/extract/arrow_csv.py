@@ -146,13 +146,31 @@ def workbook_source(path: Path, workbook: Workbook, layout: TableLayout) -> Arro
     )
 
 
-def profile(source: ArrowSource, layout: TableLayout) -> ArrowProfile:
-    """Pass 1: read every record once, infer each column's type and find the totals rows."""
+def profile(source: ArrowSource, layout: TableLayout, *, first_block: bool = False) -> ArrowProfile:
+    """Pass 1: read every record once, infer each column's type and find the totals rows;
+    with ``first_block``, the first ``BLOCK_BYTES`` of the file only (``arrow_one_pass``)."""
+    result = empty_profile(source, layout)
+    with (
+        contextlib.closing(source.batches()) as batches,
+        profile_pool() as pool,
+    ):
+        for batch in batches:
+            profile_batch(result, batch, pool)
+            if first_block:
+                break
+    if not result.row_count:
+        raise ArrowFallback("no data rows")
+    return result
+
+
+def empty_profile(source: ArrowSource, layout: TableLayout) -> ArrowProfile:
+    """Pass 1's findings before the first record (``ArrowFallback`` for a layout it cannot
+    read)."""
     problem = plain_layout_problem(layout)
     if problem:
         raise ArrowFallback(problem)
     assert layout.first_data_row is not None
-    result = ArrowProfile(
+    return ArrowProfile(
         source=source,
         first_line=layout.first_data_row,
         stats=[
@@ -163,18 +181,14 @@ def profile(source: ArrowSource, layout: TableLayout) -> ArrowProfile:
         total_label_hits=dict.fromkeys(layout.label_columns, 0),
         levels=tracker_for(layout),
     )
-    with (
-        contextlib.closing(source.batches()) as batches,
-        ThreadPoolExecutor(PROFILE_THREADS, thread_name_prefix="profile") as pool,
-    ):
-        for batch in batches:
-            _profile_batch(result, batch, pool)
-    if not result.row_count:
-        raise ArrowFallback("no data rows")
-    return result
 
 
-def _profile_batch(result: ArrowProfile, batch: pa.RecordBatch, pool: Executor) -> None:
+def profile_pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(PROFILE_THREADS, thread_name_prefix="profile")
+
+
+def profile_batch(result: ArrowProfile, batch: pa.RecordBatch, pool: Executor) -> list[BufferFacts]:
+    """One batch into pass 1's findings; what one scan of each column's bytes says."""
     columns = batch.columns
     facts = [BufferFacts.of(column) for column in columns]
     if any(fact.breaks for fact in facts):
@@ -191,6 +205,7 @@ def _profile_batch(result: ArrowProfile, batch: pa.RecordBatch, pool: Executor) 
     for future in observed:
         future.result()
     result.row_count += batch.num_rows
+    return facts
 
 
 def _observe_rows(result: ArrowProfile, columns: list[pa.Array], first_row: int) -> None:
@@ -263,7 +278,7 @@ def typed_batches(
     try:
         with contextlib.closing(source.batches(convert)) as converted:
             for arrays, count in converted:
-                numbers = _row_numbers(first_line + rows, count)
+                numbers = row_numbers(first_line + rows, count)
                 totals = _totals(numbers, total_rows, first_line + rows, count)
                 *values, level = arrays
                 typed = pa.RecordBatch.from_arrays([*values, numbers, totals, level], schema=schema)
@@ -282,7 +297,7 @@ def typed_batches(
 _COUNTING: list[pa.Array] = [pa.array([], pa.int32())]
 
 
-def _row_numbers(first: int, count: int) -> pa.Array:
+def row_numbers(first: int, count: int) -> pa.Array:
     base = _COUNTING[0]
     if len(base) < count:
         base = _COUNTING[0] = pa.array(range(max(count, 2 * len(base))), pa.int32())

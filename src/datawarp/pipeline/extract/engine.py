@@ -250,7 +250,7 @@ def open_fetched(
         fast = None if fill else _arrow_profile(source, workbook, layout)  # arrow_csv.py
         if fast is not None:
             choice.chosen.rows = None
-            table = _table(source, workbook, choice, layout, fast, fast.stats)  # type: ignore[arg-type]
+            table = profiled_table(source, workbook, choice, layout, fast, fast.stats)  # type: ignore[arg-type]
             table._arrow = fast
             return table
         # Pass 1's cells are kept for pass 2 only from a workbook (held in memory anyway) and
@@ -258,7 +258,7 @@ def open_fetched(
         kept = KeptChunks() if workbook.kind != "csv" and not fill else None
         reader, profiles, filled = _profile_pass(workbook, choice, layout, fill, kept)
         choice.chosen.rows = None
-        table = _table(source, workbook, choice, layout, reader, profiles)
+        table = profiled_table(source, workbook, choice, layout, reader, profiles)
         table._fill = fill
         table._kept = kept.chunks if kept is not None else None
         table._kept_cells = kept.cells if kept is not None else 0
@@ -343,7 +343,7 @@ def _profile(
     return stats
 
 
-def _table(
+def profiled_table(
     source: FetchedFile,
     workbook: Workbook,
     choice: SheetChoice,

@@ -1,0 +1,101 @@
+"""A plain CSV's table read once: typed from its first block, checked against every row.
+
+``open_provisional`` gives a ``ProvisionalTable``: the table as the first block of the file
+types it, whose ``iter_arrow_batches`` converts the whole file that way while pass 1
+profiles it (``arrow_one_pass``). Once the batches have run out, ``settled`` is the table as
+``engine.open_fetched`` gives it (pass 1 over every row), and ``guess_held`` says whether the
+batches sent are the ones that table's pass 2 gives. The loader uses this for a table's first
+load, in a savepoint it rolls back when the guess did not hold (``pipeline.one_read``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from datawarp.pipeline.extract.engine import ExtractedTable, profiled_table
+from datawarp.pipeline.extract.env_limits import arrow_enabled
+from datawarp.pipeline.extract.formats import open_workbook
+from datawarp.pipeline.extract.sheets import SheetChoice, choose_sheet
+from datawarp.pipeline.extract.table import TableLayout
+from datawarp.pipeline.extract.workbook import Workbook
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from datawarp.pipeline.extract.arrow_one_pass import OnePass
+    from datawarp.pipeline.fetch import FetchedFile
+
+
+@dataclass
+class ProvisionalTable:
+    """A plain CSV's table as its first block types it (``table``: its columns and plans are
+    the guess; its counts are the block's), and the one read that loads it."""
+
+    table: ExtractedTable
+    one_pass: OnePass
+    _opened: tuple[FetchedFile, Workbook, SheetChoice, TableLayout]
+
+    def iter_arrow_batches(self, batch_size: int) -> Iterator[pa.RecordBatch]:
+        """Every row as typed batches, as ``table`` types them (``OnePass.typed_batches``)."""
+        return self.one_pass.typed_batches(self.table.column_names, self.table._plans, batch_size)
+
+    def settled(self) -> ExtractedTable:
+        """The table as pass 1 over every row makes it; only once the batches have run out
+        (or ``GuessMissed`` was raised)."""
+        if not self.one_pass.finished:
+            raise RuntimeError("the file has not been read to its end")
+        profile = self.one_pass.profile
+        table = profiled_table(*self._opened, profile, profile.stats)  # type: ignore[arg-type]
+        table._arrow = profile  # pass 2, if the guess did not hold, reads the file again
+        return table
+
+
+def guess_held(provisional: ExtractedTable, settled: ExtractedTable) -> bool:
+    """Whether the batches made as ``provisional`` types them are those ``settled`` makes:
+    the same columns, types and plans, no totals rows and one level (``_is_total`` false and
+    ``_level`` NULL, as those batches carry them)."""
+    return (
+        provisional._plans == settled._plans
+        and _shape(provisional) == _shape(settled)
+        and not settled.total_rows
+        and not settled.row_levels
+    )
+
+
+def _shape(table: ExtractedTable) -> list[tuple[str, str]]:
+    return [(column.name, column.pg_type) for column in table.columns]
+
+
+def open_provisional(
+    source: FetchedFile, *, sheet: str | None = None, member: str | None = None
+) -> ProvisionalTable | None:
+    """The table of a plain CSV typed from its first block, or None where the file needs
+    ``engine.open_fetched`` (not a CSV, not a plain layout, DATAWARP_NO_ARROW, or a first
+    block with totals rows or several levels, where the guess could not hold)."""
+    if not arrow_enabled():
+        return None
+    from datawarp.pipeline.extract import arrow_csv  # pyarrow: CSVs only
+    from datawarp.pipeline.extract.arrow_one_pass import OnePass
+
+    with open_workbook(source.path, display_name=source.name, member=member) as workbook:
+        if workbook.kind != "csv":
+            return None
+        choice = choose_sheet(workbook, sheet, refuse_several=True)
+        layout = choice.chosen.layout
+        assert layout is not None
+        if arrow_csv.plain_layout_problem(layout) is not None:
+            return None
+        arrow_source = arrow_csv.workbook_source(source.path, workbook, layout)
+        try:
+            head = arrow_csv.profile(arrow_source, layout, first_block=True)
+            one_pass = OnePass(arrow_source, layout)
+        except arrow_csv.ArrowFallback:
+            return None
+        choice.chosen.rows = None
+    opened = (source, workbook, choice, layout)
+    table = profiled_table(*opened, head, head.stats)  # type: ignore[arg-type]
+    if table.total_rows or table.row_levels:
+        return None
+    return ProvisionalTable(table, one_pass, opened)

@@ -1,0 +1,165 @@
+"""A first load of a plain CSV in one read: typed from the first block, checked at the end.
+
+Every table here is compared, value by value as text, with the same file loaded by the
+Python path (DATAWARP_NO_ARROW=1), which reads the file twice and is the reference. Blocks
+are made small (4 KiB) so that the first block is a small part of each file and whatever
+comes later can prove the first block's types wrong.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from datawarp.pipeline import steps
+from datawarp.pipeline.extract import arrow_csv, arrow_stream
+from datawarp.pipeline.extract.arrow_one_pass import OnePass
+from datawarp.pipeline.extract.env_limits import NO_ARROW_ENV
+from tests.pipeline.helpers import events, register, run, write_manifest
+from tests.pipeline.test_load_arrow import _table_text
+from tests.pipeline.test_row_defaults import TableRef
+
+HEADER = "Period,Org Code,Org Name,Attendances,Rate,Seen on\n"
+ROWS = 400  # about 14 KB: the first 4 KiB block holds a quarter of them
+
+
+def _row(n: int, attendances: object = None) -> str:
+    value = 100 + n % 900 if attendances is None else attendances
+    return f"2025-09,R{n:04d},Trust {n},{value},{n % 97}.5,{1 + n % 28:02d}/09/2025\n"
+
+
+def _file(tmp_path, name: str, last_rows: str = "") -> str:
+    body = "".join(_row(n) for n in range(ROWS))
+    (tmp_path / name).write_text(HEADER + body + last_rows, encoding="utf-8")
+    return name
+
+
+@pytest.fixture(autouse=True)
+def small_blocks(monkeypatch):
+    monkeypatch.setattr(arrow_stream, "BLOCK_BYTES", 4096)
+
+
+@pytest.fixture
+def reads(monkeypatch):
+    """Counts the one reads and the pass 2 reads (the file read again) of the loads."""
+    counted = {"one read": 0, "pass 2": 0}
+    one_read, pass_2 = OnePass.typed_batches, arrow_csv.typed_batches
+
+    def counting_one_read(self, *args, **kwargs):
+        counted["one read"] += 1
+        return one_read(self, *args, **kwargs)
+
+    def counting_pass_2(*args, **kwargs):
+        counted["pass 2"] += 1
+        return pass_2(*args, **kwargs)
+
+    monkeypatch.setattr(OnePass, "typed_batches", counting_one_read)
+    monkeypatch.setattr(arrow_csv, "typed_batches", counting_pass_2)
+    return counted
+
+
+def _load(conn, db_url, tmp_path, code: str, name: str, monkeypatch, *, python: bool = False):
+    register(conn, code)
+    conn.commit()
+    with monkeypatch.context() as patch:
+        if python:
+            patch.setenv(NO_ARROW_ENV, "1")
+        manifest = write_manifest(tmp_path, [{"source_code": code, "path": name}], period="2025-09")
+        report, _ = run(db_url, tmp_path / "home", manifest, test=True)
+    assert [o.status for o in report.outcomes] == ["completed"], report.outcomes
+    table = _table_text(conn, TableRef("staging_test", f"tbl_{code}"),
+                        exclude=("_loaded_at", "_load_id"))  # fmt: skip
+    types = conn.execute(
+        "SELECT column_name, data_type FROM information_schema.columns"
+        " WHERE table_schema = 'staging_test' AND table_name = %s ORDER BY ordinal_position",
+        (f"tbl_{code}",),
+    ).fetchall()
+    return table, types, report.outcomes[0]
+
+
+def _against_python_path(conn, db_url, tmp_path, name, monkeypatch):
+    fast = _load(conn, db_url, tmp_path, "one_read", name, monkeypatch)
+    python = _load(conn, db_url, tmp_path, "two_reads", name, monkeypatch, python=True)
+    assert fast[:2] == python[:2]
+    assert fast[2].rows_loaded == python[2].rows_loaded == len(fast[0]) - 1
+    return fast
+
+
+def test_a_file_typed_alike_throughout_is_read_once(conn, db_url, tmp_path, monkeypatch, reads):
+    name = _file(tmp_path, "plain.csv")
+    table, types, outcome = _against_python_path(conn, db_url, tmp_path, name, monkeypatch)
+    assert reads == {"one read": 1, "pass 2": 0}
+    assert dict(types)["attendances"] == "smallint" and dict(types)["seen_on"] == "date"
+    assert outcome.columns_added == 6 and len(table) == ROWS + 1
+    assert [event["rows_loaded"] for event in events(conn, "one_read")] == [ROWS]
+
+
+@pytest.mark.parametrize(
+    ("last_rows", "column", "settled_type"),
+    [
+        (_row(ROWS, 70000), "attendances", "integer"),  # wider than the first block's smallint
+        (_row(ROWS, "closed"), "attendances", "text"),  # words where numbers were
+        (_row(ROWS, "<5"), "attendances_original", "text"),  # censored: a companion column
+        (_row(ROWS, "12.25"), "attendances", "numeric"),  # a fraction
+    ],
+    ids=["wider", "words", "censored", "fraction"],
+)
+def test_a_file_the_first_block_types_wrong_loads_as_the_whole_file_types_it(
+    conn, db_url, tmp_path, monkeypatch, reads, last_rows, column, settled_type
+):
+    name = _file(tmp_path, "late.csv", last_rows)
+    _, types, _ = _against_python_path(conn, db_url, tmp_path, name, monkeypatch)
+    assert dict(types)[column] == settled_type
+    assert reads == {"one read": 1, "pass 2": 1}  # the rows sent on the guess were undone
+    tables = conn.execute(
+        "SELECT count(*) FROM pg_tables WHERE schemaname = 'staging_test'"
+    ).fetchone()
+    assert tables == (2,)
+
+
+def test_a_totals_row_late_in_the_file_is_flagged(conn, db_url, tmp_path, monkeypatch, reads):
+    name = _file(tmp_path, "totals.csv", "2025-09,-,England,99999,50.5,01/09/2025\n")
+    table, _, _ = _against_python_path(conn, db_url, tmp_path, name, monkeypatch)
+    by_name = dict(zip(table[0], zip(*table[1:], strict=True), strict=True))
+    flags = dict(zip(by_name["org_code"], by_name["_is_total"], strict=True))
+    assert flags.pop("-") == "true" and set(flags.values()) == {"false"}
+    assert reads == {"one read": 1, "pass 2": 1}
+
+
+@pytest.mark.parametrize("late", ["\n", "Notes: figures are provisional\n"], ids=["blank", "notes"])
+def test_a_late_line_the_fast_path_cannot_read_takes_the_python_path(
+    conn, db_url, tmp_path, monkeypatch, reads, late
+):
+    name = _file(tmp_path, "ending.csv", late)
+    _against_python_path(conn, db_url, tmp_path, name, monkeypatch)
+    assert reads == {"one read": 1, "pass 2": 0}  # given up part way: the Python path read it
+
+
+def test_a_table_that_exists_already_takes_the_usual_path(
+    conn, db_url, tmp_path, monkeypatch, reads
+):
+    first = _file(tmp_path, "first.csv")
+    _load(conn, db_url, tmp_path, "again", first, monkeypatch)
+    manifest = write_manifest(tmp_path, [{"source_code": "again", "path": first}], period="2025-10")
+    report, _ = run(db_url, tmp_path / "home", manifest, test=True)
+    assert [o.status for o in report.outcomes] == ["completed"], report.outcomes
+    assert reads == {"one read": 1, "pass 2": 1}
+    periods = conn.execute(
+        "SELECT _period, count(*) FROM staging_test.tbl_again GROUP BY 1 ORDER BY 1"
+    ).fetchall()
+    assert periods == [("2025-09", ROWS), ("2025-10", ROWS)]
+
+
+def test_a_failure_after_the_one_read_leaves_nothing(conn, db_url, tmp_path, monkeypatch):
+    name = _file(tmp_path, "plain.csv")
+
+    def failing(*args, **kwargs):
+        raise RuntimeError("the server went away")
+
+    monkeypatch.setattr(steps, "record_column_metadata", failing)
+    register(conn, "fails")
+    conn.commit()
+    manifest = write_manifest(tmp_path, [{"source_code": "fails", "path": name}], period="2025-09")
+    report, _ = run(db_url, tmp_path / "home", manifest)
+    assert [o.status for o in report.outcomes] == ["failed"]
+    exists = conn.execute("SELECT to_regclass('staging.tbl_fails') IS NOT NULL").fetchone()
+    assert exists == (False,)
