@@ -11,9 +11,10 @@ from __future__ import annotations
 import pytest
 
 from datawarp.pipeline import steps
-from datawarp.pipeline.extract import arrow_csv, arrow_stream
+from datawarp.pipeline.extract import arrow_csv, arrow_stream, one_pass
 from datawarp.pipeline.extract.arrow_one_pass import OnePass
 from datawarp.pipeline.extract.env_limits import NO_ARROW_ENV
+from datawarp.pipeline.fetch import FetchedFile
 from tests.pipeline.helpers import events, register, run, write_manifest
 from tests.pipeline.test_load_arrow import _table_text
 from tests.pipeline.test_row_defaults import TableRef
@@ -57,8 +58,8 @@ def reads(monkeypatch):
     return counted
 
 
-def _load(conn, db_url, tmp_path, code: str, name: str, monkeypatch, *, python: bool = False):
-    register(conn, code)
+def _load(conn, db_url, tmp_path, code: str, name: str, monkeypatch, *, python=False, **source):
+    register(conn, code, **source)
     conn.commit()
     with monkeypatch.context() as patch:
         if python:
@@ -73,6 +74,7 @@ def _load(conn, db_url, tmp_path, code: str, name: str, monkeypatch, *, python: 
         " WHERE table_schema = 'staging_test' AND table_name = %s ORDER BY ordinal_position",
         (f"tbl_{code}",),
     ).fetchall()
+    conn.commit()  # no lock on the table held against a later load's DDL
     return table, types, report.outcomes[0]
 
 
@@ -134,7 +136,7 @@ def test_a_late_line_the_fast_path_cannot_read_takes_the_python_path(
     assert reads == {"one read": 1, "pass 2": 0}  # given up part way: the Python path read it
 
 
-def test_a_table_that_exists_already_takes_the_usual_path(
+def test_a_file_that_fits_an_existing_table_is_read_once(
     conn, db_url, tmp_path, monkeypatch, reads
 ):
     first = _file(tmp_path, "first.csv")
@@ -142,11 +144,48 @@ def test_a_table_that_exists_already_takes_the_usual_path(
     manifest = write_manifest(tmp_path, [{"source_code": "again", "path": first}], period="2025-10")
     report, _ = run(db_url, tmp_path / "home", manifest, test=True)
     assert [o.status for o in report.outcomes] == ["completed"], report.outcomes
-    assert reads == {"one read": 1, "pass 2": 1}
+    assert reads == {"one read": 2, "pass 2": 0}
     periods = conn.execute(
-        "SELECT _period, count(*) FROM staging_test.tbl_again GROUP BY 1 ORDER BY 1"
+        "SELECT _period, count(*), min(_row_number), max(_row_number)"
+        " FROM staging_test.tbl_again GROUP BY 1 ORDER BY 1"
     ).fetchall()
-    assert periods == [("2025-09", ROWS), ("2025-10", ROWS)]
+    assert periods == [("2025-09", ROWS, 2, ROWS + 1), ("2025-10", ROWS, 2, ROWS + 1)]
+
+
+def test_a_file_with_a_new_column_for_an_existing_table_takes_the_usual_path(
+    conn, db_url, tmp_path, monkeypatch, reads
+):
+    _load(conn, db_url, tmp_path, "grows", _file(tmp_path, "first.csv"), monkeypatch)
+    wider = "".join(f"{_row(n).rstrip()},{n}\n" for n in range(ROWS))
+    (tmp_path / "wider.csv").write_text(HEADER.rstrip() + ",Beds\n" + wider, encoding="utf-8")
+    manifest = write_manifest(tmp_path, [{"source_code": "grows", "path": "wider.csv"}],
+                              period="2025-10")  # fmt: skip
+    report, _ = run(db_url, tmp_path / "home", manifest, test=True)
+    assert [o.status for o in report.outcomes] == ["completed"], report.outcomes
+    assert report.outcomes[0].columns_added == 1
+    assert reads == {"one read": 1, "pass 2": 1}
+    beds = conn.execute("SELECT count(beds) FROM staging_test.tbl_grows").fetchone()
+    assert beds == (ROWS,)
+
+
+def test_a_replacement_the_first_block_types_wrong_replaces_once(
+    conn, db_url, tmp_path, monkeypatch, reads
+):
+    """The deletions made in the savepoint come back with it; the usual path then widens the
+    column and replaces the period."""
+    first = _file(tmp_path, "first.csv")
+    _load(conn, db_url, tmp_path, "replaced", first, monkeypatch, load_mode="REPLACE")
+    late = _file(tmp_path, "late.csv", _row(ROWS, 70000))
+    manifest = write_manifest(tmp_path, [{"source_code": "replaced", "path": late}],
+                              period="2025-09")  # fmt: skip
+    report, _ = run(db_url, tmp_path / "home", manifest, test=True)
+    assert [o.status for o in report.outcomes] == ["completed"], report.outcomes
+    assert report.outcomes[0].rows_replaced == ROWS
+    assert reads == {"one read": 2, "pass 2": 1}
+    found = conn.execute(
+        "SELECT count(*), max(attendances), count(DISTINCT _load_id) FROM staging_test.tbl_replaced"
+    ).fetchone()
+    assert found == (ROWS + 1, 70000, 1)
 
 
 def test_a_failure_after_the_one_read_leaves_nothing(conn, db_url, tmp_path, monkeypatch):
@@ -163,3 +202,25 @@ def test_a_failure_after_the_one_read_leaves_nothing(conn, db_url, tmp_path, mon
     assert [o.status for o in report.outcomes] == ["failed"]
     exists = conn.execute("SELECT to_regclass('staging.tbl_fails') IS NOT NULL").fetchone()
     assert exists == (False,)
+
+
+def test_a_workbook_or_an_archive_is_left_to_the_usual_path_unopened(tmp_path, monkeypatch):
+    """Opening one would take what was read ahead for it (an .xls opened, a sheet parsed) or
+    copy a member out, for the usual path to do again."""
+    import zipfile
+
+    import openpyxl
+
+    def opening(*args, **kwargs):
+        raise AssertionError("opened")
+
+    monkeypatch.setattr(one_pass, "open_workbook", opening)
+    book = openpyxl.Workbook()
+    book.active.append(["Org Code", "Attendances"])
+    book.active.append(["R01", 12])
+    book.save(tmp_path / "book.xlsx")
+    with zipfile.ZipFile(tmp_path / "files.zip", "w") as archive:
+        archive.writestr("a.csv", "Org Code,Attendances\nR01,12\n")
+    for name, member in (("book.xlsx", None), ("files.zip", "a.csv"), ("files.zip", None)):
+        fetched = FetchedFile(tmp_path / name, "0" * 64, 1, name)
+        assert one_pass.open_provisional(fetched, member=member) is None

@@ -146,10 +146,12 @@ def _load(database, recorder, ready: _Fetched, result: FileResult) -> None:
                 if _skipped(recorder.conn, job, fetched, outcome):  # loaded while we waited
                     return
                 outcome.load_id = recorder.start(_event(job, fetched))
-                first = None if ready.table else one_read.load_first(conn, job, fetched, outcome)
-                table = _opened(ready, outcome, first.table if first else None)
+                read = (
+                    None if ready.table else one_read.load_in_one_read(conn, job, fetched, outcome)
+                )
+                table = _opened(ready, outcome, read.table if read else None)
                 stats = steps.gate_stats(job, table)
-                copied = first.prepared if first else None
+                copied = read.copied if read else None
                 prepared = _load_table(conn, recorder, job, table, stats, outcome, copied)
                 if prepared.pending_change_ids:  # in the outbox only if the load commits
                     result.notifications.append(steps.schema_review_notice(job, prepared))
@@ -169,27 +171,17 @@ def _load_table(
     table: ExtractedTable,
     stats: dict,
     outcome: FileOutcome,
-    copied: steps.PreparedTable | None = None,
+    copied: tuple[steps.PreparedTable, reload.Replacement] | None = None,
 ) -> steps.PreparedTable:
     """prepare → replace → copy → metadata → gates → record, inside the caller's transaction;
-    ``copied``: the table was created and filled already (``one_read``)."""
-    prepared = copied or steps.prepare_table(
-        conn, job, steps.incoming_columns(table), outcome.load_id
-    )
+    ``copied``: the table was prepared and filled already (``one_read``)."""
+    prepared, replaced = copied or _prepare_and_copy(conn, job, table, outcome)
     outcome.columns_added = prepared.columns_added
     outcome.warnings += prepared.warnings
     outcome.pending_change_ids = prepared.pending_change_ids
-    # A table this load created holds nothing to replace (nor, yet, the _period to find it by).
-    replaced = (
-        reload.Replacement() if prepared.created else reload.replace_rows(conn, job, table.source)
-    )
     outcome.rows_replaced = replaced.rows
     outcome.notes += [replaced.note] if replaced.note else []
     outcome.warnings += [replaced.warning] if replaced.warning else []
-    if copied is None:
-        if job.hooks.on_file_start:
-            job.hooks.on_file_start(job.task, table.row_count)
-        outcome.rows_loaded = steps.copy_table(conn, job, table, outcome.load_id, prepared)
     if not job.options.test:
         steps.record_column_metadata(conn, job, table, outcome.load_id)
     try:
@@ -205,6 +197,20 @@ def _load_table(
                               repeat_of=steps.repeated_load(conn, job, table.source)),
     )  # fmt: skip
     return prepared
+
+
+def _prepare_and_copy(
+    conn: psycopg.Connection, job: FileJob, table: ExtractedTable, outcome: FileOutcome
+) -> tuple[steps.PreparedTable, reload.Replacement]:
+    prepared = steps.prepare_table(conn, job, steps.incoming_columns(table), outcome.load_id)
+    # A table this load created holds nothing to replace (nor, yet, the _period to find it by).
+    replaced = (
+        reload.Replacement() if prepared.created else reload.replace_rows(conn, job, table.source)
+    )
+    if job.hooks.on_file_start:
+        job.hooks.on_file_start(job.task, table.row_count)
+    outcome.rows_loaded = steps.copy_table(conn, job, table, outcome.load_id, prepared)
+    return prepared, replaced
 
 
 def _event(job: FileJob, fetched: FetchedFile | None) -> EventStart:

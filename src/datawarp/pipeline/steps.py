@@ -164,7 +164,7 @@ def columns_to_add(conn: psycopg.Connection, job: FileJob, incoming: list[Incomi
     return [c.name for c in plan.add + plan.new_request_columns]
 
 
-def _plan(
+def schema_plan(
     conn: psycopg.Connection, job: FileJob, existing: dict[str, str], incoming: list
 ) -> SchemaPlan:
     """The schema policy's plan, told which requests are pending and which columns are empty."""
@@ -191,7 +191,7 @@ def prepare_table(
         result.created, result.columns_added = True, len(incoming)
         return result
     staging.add_missing_provenance(conn, target)  # _level, for a table made before it
-    plan = result.plan = _plan(conn, job, existing, incoming)
+    plan = result.plan = schema_plan(conn, job, existing, incoming)
     if plan.add:
         check_column_room(f"{target} with this file's new columns", len(existing) + len(plan.add))
         schema_changes.add_columns(conn, target.schema, target.table, plan.add)

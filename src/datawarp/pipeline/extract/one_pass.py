@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from datawarp.pipeline.extract.engine import ExtractedTable, profiled_table
 from datawarp.pipeline.extract.env_limits import arrow_enabled
-from datawarp.pipeline.extract.formats import open_workbook
+from datawarp.pipeline.extract.formats import open_workbook, sniff
 from datawarp.pipeline.extract.sheets import SheetChoice, choose_sheet
 from datawarp.pipeline.extract.table import TableLayout
 from datawarp.pipeline.extract.workbook import Workbook
@@ -72,9 +72,11 @@ def open_provisional(
     source: FetchedFile, *, sheet: str | None = None, member: str | None = None
 ) -> ProvisionalTable | None:
     """The table of a plain CSV typed from its first block, or None where the file needs
-    ``engine.open_fetched`` (not a CSV, not a plain layout, DATAWARP_NO_ARROW, or a first
-    block with totals rows or several levels, where the guess could not hold)."""
-    if not arrow_enabled():
+    ``engine.open_fetched`` (not a CSV file, not a plain layout, DATAWARP_NO_ARROW, or a first
+    block with totals rows or several levels, where the guess could not hold). Only the file's
+    first bytes are read to tell a workbook or a ZIP: those are opened once, by the usual path
+    (a workbook read ahead is handed over once, an archive's member copied out once)."""
+    if not arrow_enabled() or member is not None or sniff(source.path, source.name) != "csv":
         return None
     from datawarp.pipeline.extract import arrow_csv  # pyarrow: CSVs only
     from datawarp.pipeline.extract.arrow_one_pass import OnePass
