@@ -78,9 +78,9 @@ def _load(conn, db_url, tmp_path, code: str, name: str, monkeypatch, *, python=F
     return table, types, report.outcomes[0]
 
 
-def _against_python_path(conn, db_url, tmp_path, name, monkeypatch):
-    fast = _load(conn, db_url, tmp_path, "one_read", name, monkeypatch)
-    python = _load(conn, db_url, tmp_path, "two_reads", name, monkeypatch, python=True)
+def _against_python_path(conn, db_url, tmp_path, name, monkeypatch, suffix=""):
+    fast = _load(conn, db_url, tmp_path, f"one_read{suffix}", name, monkeypatch)
+    python = _load(conn, db_url, tmp_path, f"two_reads{suffix}", name, monkeypatch, python=True)
     assert fast[:2] == python[:2]
     assert fast[2].rows_loaded == python[2].rows_loaded == len(fast[0]) - 1
     return fast
@@ -125,6 +125,32 @@ def test_a_totals_row_late_in_the_file_is_flagged(conn, db_url, tmp_path, monkey
     flags = dict(zip(by_name["org_code"], by_name["_is_total"], strict=True))
     assert flags.pop("-") == "true" and set(flags.values()) == {"false"}
     assert reads == {"one read": 1, "pass 2": 1}
+
+
+def test_totals_rows_and_levels_the_first_block_has_are_flagged_in_one_read(
+    conn, db_url, tmp_path, monkeypatch, reads
+):
+    england = "2025-09,-,England,99999,50.5,01/09/2025\n"
+    body = "".join(_row(n) for n in range(ROWS))
+    (tmp_path / "levels.csv").write_text(HEADER + england + body + england, encoding="utf-8")
+    table, _, outcome = _against_python_path(conn, db_url, tmp_path, "levels.csv", monkeypatch)
+    by_name = dict(zip(table[0], zip(*table[1:], strict=True), strict=True))
+    flagged = {row for row, flag in zip(by_name["_row_number"], by_name["_is_total"],
+                                        strict=True) if flag == "true"}  # fmt: skip
+    assert flagged == {"2", str(ROWS + 3)}  # the England rows, first and last
+    assert set(by_name["_level"]) == {"national", "organisation"}
+    assert reads == {"one read": 1, "pass 2": 0}
+
+
+def test_genuine_csv_files_load_in_one_read_as_the_python_path_loads_them(
+    conn, db_url, tmp_path, monkeypatch, reads, nhs_samples
+):
+    monkeypatch.setattr(arrow_stream, "BLOCK_BYTES", 4 << 20)  # as loads read them
+    files = sorted(nhs_samples.glob("**/*.csv"))
+    assert len(files) >= 5
+    for number, path in enumerate(files):
+        _against_python_path(conn, db_url, tmp_path, str(path), monkeypatch, f"_{number}")
+    assert reads == {"one read": len(files), "pass 2": 0}
 
 
 @pytest.mark.parametrize("late", ["\n", "Notes: figures are provisional\n"], ids=["blank", "notes"])

@@ -69,7 +69,7 @@ def load_in_one_read(
         with conn.transaction():  # a savepoint: a wrong guess takes the table's changes back
             copied, rows = _prepare_and_copy(conn, job, provisional, fetched, outcome.load_id)
             settled = provisional.settled()
-            if not guess_held(provisional.table, settled):
+            if not guess_held(provisional, settled):
                 raise _GuessWrong
     except ArrowFallback:  # a blank row or a notes line late in the file: the Python path
         return None

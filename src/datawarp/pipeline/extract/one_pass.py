@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from datawarp.pipeline.extract.engine import ExtractedTable, profiled_table
 from datawarp.pipeline.extract.env_limits import arrow_enabled
 from datawarp.pipeline.extract.formats import open_workbook, sniff
+from datawarp.pipeline.extract.row_levels import LevelDecision
 from datawarp.pipeline.extract.sheets import SheetChoice, choose_sheet
 from datawarp.pipeline.extract.table import TableLayout
 from datawarp.pipeline.extract.workbook import Workbook
@@ -38,8 +39,14 @@ class ProvisionalTable:
     _opened: tuple[FetchedFile, Workbook, SheetChoice, TableLayout]
 
     def iter_arrow_batches(self, batch_size: int) -> Iterator[pa.RecordBatch]:
-        """Every row as typed batches, as ``table`` types them (``OnePass.typed_batches``)."""
-        return self.one_pass.typed_batches(self.table.column_names, self.table._plans, batch_size)
+        """Every row as typed batches, as ``table`` types and flags them
+        (``OnePass.typed_batches``)."""
+        from datawarp.pipeline.extract.arrow_one_pass import RowRules
+
+        table = self.table
+        rules = RowRules(table._marker_columns, table._levels,
+                         sent=bool(table.total_rows or table.row_levels))  # fmt: skip
+        return self.one_pass.typed_batches(table.column_names, table._plans, rules, batch_size)
 
     def settled(self) -> ExtractedTable:
         """The table as pass 1 over every row makes it; only once the batches have run out
@@ -52,16 +59,25 @@ class ProvisionalTable:
         return table
 
 
-def guess_held(provisional: ExtractedTable, settled: ExtractedTable) -> bool:
-    """Whether the batches made as ``provisional`` types them are those ``settled`` makes:
-    the same columns, types and plans, no totals rows and one level (``_is_total`` false and
-    ``_level`` NULL, as those batches carry them)."""
+def guess_held(provisional: ProvisionalTable, settled: ExtractedTable) -> bool:
+    """Whether the batches made as the first block said are those ``settled`` makes: the same
+    columns, types and conversions, the same totals rule and levels, and the very rows it
+    flags as totals and counts at each level."""
+    guess, one_pass = provisional.table, provisional.one_pass
     return (
-        provisional._plans == settled._plans
-        and _shape(provisional) == _shape(settled)
-        and not settled.total_rows
-        and not settled.row_levels
+        guess._plans == settled._plans
+        and _shape(guess) == _shape(settled)
+        and guess._marker_columns == settled._marker_columns
+        and _rules(guess._levels) == _rules(settled._levels)
+        and sorted(one_pass.flagged) == settled.total_rows
+        and dict(one_pass.level_counts) == settled.row_levels
     )
+
+
+def _rules(decision: LevelDecision | None) -> tuple | None:
+    """What ``_level`` depends on besides the plan (made from the layout both share): the
+    totals rule's columns, and whether levels mix."""
+    return None if decision is None else (decision.allowed, decision.mixed)
 
 
 def _shape(table: ExtractedTable) -> list[tuple[str, str]]:
@@ -72,8 +88,7 @@ def open_provisional(
     source: FetchedFile, *, sheet: str | None = None, member: str | None = None
 ) -> ProvisionalTable | None:
     """The table of a plain CSV typed from its first block, or None where the file needs
-    ``engine.open_fetched`` (not a CSV file, not a plain layout, DATAWARP_NO_ARROW, or a first
-    block with totals rows or several levels, where the guess could not hold). Only the file's
+    ``engine.open_fetched`` (not a CSV file, not a plain layout, DATAWARP_NO_ARROW). Only the file's
     first bytes are read to tell a workbook or a ZIP: those are opened once, by the usual path
     (a workbook read ahead is handed over once, an archive's member copied out once)."""
     if not arrow_enabled() or member is not None or sniff(source.path, source.name) != "csv":
@@ -98,6 +113,4 @@ def open_provisional(
         choice.chosen.rows = None
     opened = (source, workbook, choice, layout)
     table = profiled_table(*opened, head, head.stats)  # type: ignore[arg-type]
-    if table.total_rows or table.row_levels:
-        return None
     return ProvisionalTable(table, one_pass, opened)
