@@ -56,8 +56,9 @@ class RowRules:
 
 
 class GuessMissed(Exception):
-    """A batch could not be converted as the first block's types say; pass 1 has still read
-    the whole file (``OnePass.profile``)."""
+    """A batch could not be made as the first block says (a value its type cannot hold, a
+    totals row where the COPY leaves the flag to its default); pass 1 has still read the
+    whole file (``OnePass.profile``)."""
 
 
 class OnePass:

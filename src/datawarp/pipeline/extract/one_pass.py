@@ -4,8 +4,9 @@
 types it, whose ``iter_arrow_batches`` converts the whole file that way while pass 1
 profiles it (``arrow_one_pass``). Once the batches have run out, ``settled`` is the table as
 ``engine.open_fetched`` gives it (pass 1 over every row), and ``guess_held`` says whether the
-batches sent are the ones that table's pass 2 gives. The loader uses this for a table's first
-load, in a savepoint it rolls back when the guess did not hold (``pipeline.one_read``).
+batches sent are the ones that table's pass 2 gives. The loader uses this for a new table,
+or one the first block's columns fit as they are, in a savepoint it rolls back when the guess
+did not hold (``pipeline.one_read``).
 """
 
 from __future__ import annotations
@@ -88,9 +89,9 @@ def open_provisional(
     source: FetchedFile, *, sheet: str | None = None, member: str | None = None
 ) -> ProvisionalTable | None:
     """The table of a plain CSV typed from its first block, or None where the file needs
-    ``engine.open_fetched`` (not a CSV file, not a plain layout, DATAWARP_NO_ARROW). Only the file's
-    first bytes are read to tell a workbook or a ZIP: those are opened once, by the usual path
-    (a workbook read ahead is handed over once, an archive's member copied out once)."""
+    ``engine.open_fetched`` (not a CSV file, not a plain layout, DATAWARP_NO_ARROW). Only
+    the file's first bytes are read to tell a workbook or a ZIP: those are opened once, by
+    the usual path (a workbook read ahead is handed over once, a member copied out once)."""
     if not arrow_enabled() or member is not None or sniff(source.path, source.name) != "csv":
         return None
     from datawarp.pipeline.extract import arrow_csv  # pyarrow: CSVs only
