@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from datawarp import __version__
+import datawarp
 from datawarp.cli import (
     access_cmd,
     alerts_cmd,
@@ -100,7 +100,7 @@ app = typer.Typer(
 
 def _show_version(value: bool) -> None:
     if value:
-        typer.echo(f"datawarp {__version__}")
+        typer.echo(f"datawarp {datawarp.__version__}")
         raise typer.Exit()
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from datawarp import __version__
+import datawarp
 from datawarp.core.errors import BadInputError, NotFoundError
 from datawarp.pipeline.fetch import FetchedFile, Progress, file_name_of
 from datawarp.pipeline.fetch_pace import DownloadError, Pace
@@ -27,7 +27,6 @@ HEAD_REFUSED_STATUSES = frozenset({403, 405, 501})
 GONE_STATUSES = frozenset({404, 410})
 LONGEST_RETRY_AFTER_SECONDS = 60.0
 INDEX_FILE = "index.json"
-USER_AGENT = f"datawarp/{__version__}"
 
 
 def check_url_reachable(
@@ -63,7 +62,11 @@ def _ask(location: str, timeout: float) -> httpx.Response:
 
 
 def _client(timeout: float) -> httpx.Client:
-    return httpx.Client(follow_redirects=True, timeout=timeout, headers={"User-Agent": USER_AGENT})
+    return httpx.Client(
+        follow_redirects=True,
+        timeout=timeout,
+        headers={"User-Agent": f"datawarp/{datawarp.__version__}"},
+    )
 
 
 def _describe(exc: BaseException, timeout: float) -> str:

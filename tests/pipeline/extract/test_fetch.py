@@ -12,6 +12,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug.wrappers import Request, Response
 
+import datawarp
 from datawarp.core.errors import BadInputError, NotFoundError
 from datawarp.pipeline.fetch import DownloadError, FetchedFile, check_reachable, fetch
 from datawarp.pipeline.fetch_pace import Pace
@@ -110,7 +111,10 @@ def test_unsupported_scheme_is_refused(tmp_path: Path) -> None:
 
 
 def test_download_lands_in_content_addressed_cache(httpserver: HTTPServer, tmp_path: Path) -> None:
-    httpserver.expect_request("/stats/AE Sept.csv").respond_with_data(BODY)
+    agent = f"datawarp/{datawarp.__version__}"  # the publisher's logs name the tool
+    httpserver.expect_request(
+        "/stats/AE Sept.csv", headers={"User-Agent": agent}
+    ).respond_with_data(BODY)
     url = httpserver.url_for("/stats/AE%20Sept.csv")
     progress: list[tuple[int, int | None]] = []
 
