@@ -250,3 +250,47 @@ def test_a_workbook_or_an_archive_is_left_to_the_usual_path_unopened(tmp_path, m
     for name, member in (("book.xlsx", None), ("files.zip", "a.csv"), ("files.zip", None)):
         fetched = FetchedFile(tmp_path / name, "0" * 64, 1, name)
         assert one_pass.open_provisional(fetched, member=member) is None
+
+
+@pytest.mark.parametrize(
+    ("last_rows", "column", "settled_type"),
+    [
+        ("2025-09,-,England,99999,50.5,01/09/2025\n", "attendances", "integer"),
+        (_row(ROWS, 70000), "attendances", "integer"),
+    ],
+    ids=["totals", "wider"],
+)
+def test_what_the_end_of_a_file_says_is_known_before_its_rows_are_sent(
+    conn, db_url, tmp_path, monkeypatch, reads, last_rows, column, settled_type
+):
+    monkeypatch.setattr(arrow_stream, "TAIL_BYTES", 1024)  # the file's last 1 KiB
+    name = _file(tmp_path, "ending.csv", last_rows)
+    _, types, _ = _against_python_path(conn, db_url, tmp_path, name, monkeypatch)
+    assert dict(types)[column] == settled_type
+    assert reads == {"one read": 1, "pass 2": 0}  # guessed from both ends, and right
+
+
+def test_notes_at_the_end_of_a_file_take_the_python_path_before_any_row_is_sent(
+    conn, db_url, tmp_path, monkeypatch, reads
+):
+    monkeypatch.setattr(arrow_stream, "TAIL_BYTES", 1024)
+    name = _file(tmp_path, "notes.csv", "\nNotes: figures are provisional\n")
+    _against_python_path(conn, db_url, tmp_path, name, monkeypatch)
+    assert reads == {"one read": 0, "pass 2": 0}
+
+
+def test_the_last_records_of_a_file(tmp_path):
+    """Whole records from the first line break in the file's last bytes; None where there are
+    none to read; ArrowFallback where they are not records of the file's width."""
+    body = "".join(f"R{n:04d},Trust {n},{n}\n" for n in range(400))
+    path = tmp_path / "plain.csv"
+    path.write_text("Code,Name,Count\n" + body, encoding="cp1252")
+    source = arrow_stream.ArrowSource(path, None, "cp1252", ",", 3)
+    last = source.last_records(200)
+    assert last.column(0).to_pylist()[-1] == "R0399"
+    assert last.num_rows == len(body.encode()[-200:].split(b"\n", 1)[1].splitlines())
+    assert source.last_records(len(body)) is None  # no longer than a block and the tail
+    quoted = tmp_path / "quoted.csv"
+    quoted.write_text("Code,Name,Count\n" + body + 'R9999,"a note\nover, two, three",1\n')
+    with pytest.raises(arrow_stream.ArrowFallback, match="last lines"):  # 'over, two, ...'
+        arrow_stream.ArrowSource(quoted, None, "utf-8", ",", 3).last_records(25)

@@ -205,6 +205,9 @@ def _run_with_progress(database, settings, manifest, options) -> BatchReport:
 
         def done(outcome: FileOutcome) -> None:
             current.pop("download", None)
+            for task in progress.tasks:  # a file read once learns its rows at the end
+                if task.total is None:
+                    progress.update(task.id, total=task.completed)
             mark = STATUS_MARK.get(outcome.status, "?")
             progress.console.print(f"{mark} {escape(_describe(outcome))}")
             for note in outcome.notes:

@@ -29,6 +29,7 @@ from datawarp.pipeline.extract.zip_limits import open_bounded
 
 BLOCK_BYTES = 4 << 20  # bytes of CSV per record batch
 READ_AHEAD = 2  # batches parsed ahead of the one being worked on
+TAIL_BYTES = 256 << 10  # the end of a file read to check the first block's guess (one_pass)
 READ_WINDOW = 3  # blocks of file pyarrow may read ahead of the batches taken from it
 THROTTLE_WAIT = 10.0  # seconds a read waits for room, at most (a safety net, never needed)
 _NATIVE_ENCODINGS = ("utf-8", "utf-8-sig")  # pyarrow decodes these itself (and skips a BOM)
@@ -53,10 +54,48 @@ class ArrowSource:
         """Every data record as strings, ``BLOCK_BYTES`` of file at a time; with ``transform``,
         what it makes of each batch, computed on the reading thread (pass 2 converts there
         while the caller writes the previous batch to the server)."""
+        with self._open() as raw:
+            stream = _Throttled(raw, READ_WINDOW)
+            try:
+                reader = pa_csv.open_csv(stream, **self._options(skip_rows=1))
+                yield from _read_ahead(reader, stream, transform)
+            except (pa.ArrowInvalid, UnicodeError) as exc:
+                raise ArrowFallback(
+                    f"pyarrow cannot read it as the Python path does: {exc}"
+                ) from exc
+
+    def last_records(self, nbytes: int | None = None) -> pa.RecordBatch | None:
+        """The records that start in the last ``nbytes`` of a plain file longer than one
+        block and ``nbytes``, read as ``batches`` reads them; None for a shorter file, a ZIP
+        member or UTF-16. ``ArrowFallback`` where they do not read as records of the file's
+        width (a notes line; a value over several lines, which the fast path never reads)."""
+        nbytes = TAIL_BYTES if nbytes is None else nbytes
+        if self.member is not None or self.encoding not in (*_NATIVE_ENCODINGS, "cp1252"):
+            return None
+        with open(self.path, "rb") as raw:
+            size = raw.seek(0, io.SEEK_END)
+            if size <= BLOCK_BYTES + nbytes:
+                return None
+            raw.seek(size - nbytes)
+            data = raw.read(nbytes)
+        start = data.find(b"\n") + 1
+        if not start:
+            return None
+        data = data[start:]
+        if self.encoding == "cp1252":
+            data = data.decode("cp1252", CP1252_FALLBACK).encode("utf-8")
+        try:
+            table = pa_csv.read_csv(io.BytesIO(data), **self._options(skip_rows=0))
+        except pa.ArrowInvalid as exc:
+            raise ArrowFallback(f"its last lines do not read as records: {exc}") from exc
+        batches = table.combine_chunks().to_batches()
+        return batches[0] if batches else None
+
+    def _options(self, skip_rows: int) -> dict[str, Any]:
         names = [f"f{index}" for index in range(self.width)]
-        options = dict(
+        return dict(
             read_options=pa_csv.ReadOptions(
-                block_size=BLOCK_BYTES, skip_rows=1, column_names=names, use_threads=False
+                block_size=BLOCK_BYTES, skip_rows=skip_rows, column_names=names, use_threads=False
             ),
             parse_options=pa_csv.ParseOptions(
                 delimiter=self.delimiter,
@@ -73,15 +112,6 @@ class ArrowSource:
                 check_utf8=True,
             ),
         )
-        with self._open() as raw:
-            stream = _Throttled(raw, READ_WINDOW)
-            try:
-                reader = pa_csv.open_csv(stream, **options)
-                yield from _read_ahead(reader, stream, transform)
-            except (pa.ArrowInvalid, UnicodeError) as exc:
-                raise ArrowFallback(
-                    f"pyarrow cannot read it as the Python path does: {exc}"
-                ) from exc
 
     def _open(self) -> BinaryIO:
         if self.member is None:

@@ -26,7 +26,9 @@ from datawarp.pipeline.extract.workbook import Workbook
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from datawarp.pipeline.extract.arrow_csv import ArrowProfile
     from datawarp.pipeline.extract.arrow_one_pass import OnePass
+    from datawarp.pipeline.extract.arrow_stream import ArrowSource
     from datawarp.pipeline.fetch import FetchedFile
 
 
@@ -108,10 +110,23 @@ def open_provisional(
         arrow_source = arrow_csv.workbook_source(source.path, workbook, layout)
         try:
             head = arrow_csv.profile(arrow_source, layout, first_block=True)
+            _with_last_records(head, arrow_source)
             one_pass = OnePass(arrow_source, layout)
-        except arrow_csv.ArrowFallback:
+        except arrow_csv.ArrowFallback:  # notes at the end: the Python path, from the start
             return None
         choice.chosen.rows = None
     opened = (source, workbook, choice, layout)
     table = profiled_table(*opened, head, head.stats)  # type: ignore[arg-type]
     return ProvisionalTable(table, one_pass, opened)
+
+
+def _with_last_records(head: ArrowProfile, source: ArrowSource) -> None:
+    """The file's last records profiled with its first block: a totals row, a wider number or
+    a notes line at the end of a file would otherwise prove the guess wrong only after a
+    whole COPY. Their row numbers are not known (those the guess counts are its own)."""
+    from datawarp.pipeline.extract import arrow_csv
+
+    last = source.last_records()
+    if last is not None:
+        with arrow_csv.profile_pool() as pool:
+            arrow_csv.profile_batch(head, last, pool)
