@@ -118,6 +118,19 @@ def test_a_file_the_first_block_types_wrong_loads_as_the_whole_file_types_it(
     assert tables == (2,)
 
 
+def test_a_surprise_in_the_middle_of_a_file_still_has_pass_1_read_it_all(
+    conn, db_url, tmp_path, monkeypatch, reads
+):
+    """The batches after the one that missed the guess are still profiled: pass 1's findings
+    cover every row, and pass 2 finds as many rows as pass 1 did."""
+    middle = ROWS // 2
+    body = "".join(_row(n, 70000 if n == middle else None) for n in range(ROWS))
+    (tmp_path / "middle.csv").write_text(HEADER + body, encoding="utf-8")
+    table, types, _ = _against_python_path(conn, db_url, tmp_path, "middle.csv", monkeypatch)
+    assert dict(types)["attendances"] == "integer" and len(table) == ROWS + 1
+    assert reads == {"one read": 1, "pass 2": 1}
+
+
 def test_a_totals_row_late_in_the_file_is_flagged(conn, db_url, tmp_path, monkeypatch, reads):
     name = _file(tmp_path, "totals.csv", "2025-09,-,England,99999,50.5,01/09/2025\n")
     table, _, _ = _against_python_path(conn, db_url, tmp_path, name, monkeypatch)

@@ -12,6 +12,8 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
+_END = object()  # the end of what make() yields (which may yield None)
+
 
 def in_thread(
     make: Callable[[], Iterator[Any]],
@@ -41,9 +43,9 @@ def in_thread(
             for item in iterator:
                 if not offer((item, None)):
                     return
-            offer((None, None))
+            offer((_END, None))
         except BaseException as exc:  # noqa: BLE001 - handed to the consumer
-            offer((None, exc))
+            offer((_END, exc))
         finally:
             iterator.close()
 
@@ -54,7 +56,7 @@ def in_thread(
             item, error = items.get()
             if error is not None:
                 raise error
-            if item is None:
+            if item is _END:
                 return
             yield item
     finally:

@@ -148,16 +148,17 @@ def workbook_source(path: Path, workbook: Workbook, layout: TableLayout) -> Arro
 
 def profile(source: ArrowSource, layout: TableLayout, *, first_block: bool = False) -> ArrowProfile:
     """Pass 1: read every record once, infer each column's type and find the totals rows;
-    with ``first_block``, the first ``BLOCK_BYTES`` of the file only (``arrow_one_pass``)."""
+    with ``first_block``, the first ``BLOCK_BYTES`` of the file only (``one_pass``)."""
     result = empty_profile(source, layout)
-    with (
-        contextlib.closing(source.batches()) as batches,
-        profile_pool() as pool,
-    ):
-        for batch in batches:
-            profile_batch(result, batch, pool)
-            if first_block:
-                break
+    with profile_pool() as pool:
+        if first_block:
+            first = source.first_records()
+            if first is not None:
+                profile_batch(result, first, pool)
+        else:
+            with contextlib.closing(source.batches()) as batches:
+                for batch in batches:
+                    profile_batch(result, batch, pool)
     if not result.row_count:
         raise ArrowFallback("no data rows")
     return result
@@ -187,8 +188,18 @@ def profile_pool() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(PROFILE_THREADS, thread_name_prefix="profile")
 
 
-def profile_batch(result: ArrowProfile, batch: pa.RecordBatch, pool: Executor) -> list[BufferFacts]:
-    """One batch into pass 1's findings; what one scan of each column's bytes says."""
+@dataclass
+class BatchFindings:
+    """What pass 1 worked out on one batch that converting it can use again: one scan of each
+    column's bytes, each label column's totals rows, the rows' level classes."""
+
+    facts: list[BufferFacts]
+    totals: dict[int, pa.Array | None]  # by label column: its rows labelled as totals
+    classes: tuple[pa.Array, list] | None  # arrow_levels.batch_classes, when levels are read
+
+
+def profile_batch(result: ArrowProfile, batch: pa.RecordBatch, pool: Executor) -> BatchFindings:
+    """One batch into pass 1's findings (``BatchFindings``: what it found on the way)."""
     columns = batch.columns
     facts = [BufferFacts.of(column) for column in columns]
     if any(fact.breaks for fact in facts):
@@ -201,29 +212,33 @@ def profile_batch(result: ArrowProfile, batch: pa.RecordBatch, pool: Executor) -
         pool.submit(stats.observe, column, fact, first_row)
         for stats, column, fact in zip(result.stats, columns, facts, strict=True)
     ]
-    _observe_rows(result, columns, first_row)
+    totals, classes = _observe_rows(result, columns, first_row)
     for future in observed:
         future.result()
     result.row_count += batch.num_rows
-    return facts
+    return BatchFindings(facts, totals, classes)
 
 
-def _observe_rows(result: ArrowProfile, columns: list[pa.Array], first_row: int) -> None:
-    """The rows labelled as totals, and the batch's levels."""
+def _observe_rows(
+    result: ArrowProfile, columns: list[pa.Array], first_row: int
+) -> tuple[dict[int, pa.Array | None], tuple | None]:
+    """The rows labelled as totals, and the batch's levels (both also returned)."""
     start = pa.scalar(first_row, pa.uint64())
     # A column both rules read is hashed once: the totals rule takes its dictionary, the
     # levels its indices.
     shared = set(result.label_columns)
     shared &= set(result.levels.plan.positions) if result.levels is not None else set()
     encoded = {position: arrow_levels.encode(columns[position]) for position in shared}
+    totals = {}
     for position in result.label_columns:
-        mask = total_mask(encoded.get(position, columns[position]))
+        mask = totals[position] = total_mask(encoded.get(position, columns[position]))
         if mask is not None:
             hits = pc.indices_nonzero(mask)
             result.total_label_hits[position] += len(hits)
             result._total_hits.append((position, pc.add(hits, start)))
-    if result.levels is not None:
-        arrow_levels.observe(result.levels, columns, first_row, encoded)
+    if result.levels is None:
+        return totals, None
+    return totals, arrow_levels.observe(result.levels, columns, first_row, encoded)
 
 
 def _check_rows(columns: list[pa.Array]) -> None:

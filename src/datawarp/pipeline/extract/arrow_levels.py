@@ -70,8 +70,9 @@ def observe(
     columns: Sequence[pa.Array],
     first_row: int,
     encoded_columns: dict[int, pa.Array] | None = None,
-) -> None:
-    """Pass 1: count a batch's classes, and remember the rows placed national by their values."""
+) -> tuple[pa.Array, list[Class]]:
+    """Pass 1: count a batch's classes, and remember the rows placed national by their values;
+    the batch's classes (``batch_classes``), which ``level_array`` can take again."""
     rows, classes = batch_classes(tracker.plan, columns, encoded_columns)
     counts = pc.value_counts(rows)
     for index, count in zip(
@@ -82,14 +83,19 @@ def observe(
     if national:
         hits = pc.indices_nonzero(pc.is_in(rows, value_set=pa.array(national, rows.type)))
         tracker.national_rows.extend(number + first_row for number in hits.to_pylist())
+    return rows, classes
 
 
 def level_array(
-    decision: LevelDecision | None, columns: Sequence[pa.Array], count: int
+    decision: LevelDecision | None,
+    columns: Sequence[pa.Array],
+    count: int,
+    found: tuple[pa.Array, list[Class]] | None = None,
 ) -> pa.Array:
-    """Pass 2: the ``_level`` column of a batch (all NULL unless the file mixes levels)."""
+    """Pass 2: the ``_level`` column of a batch (all NULL unless the file mixes levels);
+    ``found``: the batch's classes, if pass 1 has just made them (``observe``)."""
     if decision is None or not decision.mixed:
         return pa.nulls(count, pa.string())
-    rows, classes = batch_classes(decision.plan, columns)
+    rows, classes = found or batch_classes(decision.plan, columns)
     levels = pa.array([decision.level(found) for found in classes], pa.string())
     return pc.take(levels, rows)

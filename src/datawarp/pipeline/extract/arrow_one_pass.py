@@ -25,17 +25,18 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from datawarp.pipeline.extract import arrow_levels
+from datawarp.pipeline.extract.ahead import in_thread
 from datawarp.pipeline.extract.arrow_convert import ArrowConverter
 from datawarp.pipeline.extract.arrow_csv import (
     ArrowProfile,
+    BatchFindings,
     empty_profile,
     profile_batch,
     profile_pool,
     row_numbers,
 )
 from datawarp.pipeline.extract.arrow_rows import typed_schema
-from datawarp.pipeline.extract.arrow_stream import ArrowFallback, ArrowSource
-from datawarp.pipeline.extract.arrow_values import total_mask
+from datawarp.pipeline.extract.arrow_stream import READ_AHEAD, ArrowFallback, ArrowSource
 from datawarp.pipeline.extract.level_rules import NATIONAL
 from datawarp.pipeline.extract.originals import ColumnPlan
 from datawarp.pipeline.extract.row_levels import LevelDecision
@@ -84,35 +85,28 @@ class OnePass:
         ``ArrowFallback`` (at once) for what the fast path cannot read."""
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
-        schema = typed_schema(names, [plan.pg_type for plan in plans])
-        converters = [ArrowConverter(plan.pg_type, plan) for plan in plans]
+        make = _Maker(self, plans, rules, typed_schema(names, [p.pg_type for p in plans]))
         result = self.profile
 
-        def both(batch: pa.RecordBatch) -> pa.RecordBatch | None:
+        def profiled(batch: pa.RecordBatch) -> tuple:  # on the reader's second thread
             first_row = result.first_line + result.row_count
-            facts = profile_batch(result, batch, pool)
-            if self.missed is not None:
-                return None
-            try:
-                values = [
-                    converter(batch.column(plan.source), facts[plan.source])
-                    for converter, plan in zip(converters, plans, strict=True)
-                ]
-            except Exception as exc:  # noqa: BLE001 - any failure means the guess was wrong
-                self.missed = f"row {first_row} on: {exc}"
-                return None
-            per_row = self._row_columns(batch, rules, first_row)
-            return (
-                None
-                if per_row is None
-                else pa.RecordBatch.from_arrays([*values, *per_row], schema=schema)
-            )
+            return batch, profile_batch(result, batch, pool), first_row
 
-        with profile_pool() as pool, contextlib.closing(self.source.batches(both)) as typed:
-            for batch in typed:
-                if batch is not None:
-                    for start in range(0, batch.num_rows, batch_size):
-                        yield batch.slice(start, batch_size)
+        def made() -> Iterator[pa.RecordBatch | None]:  # on a thread of its own
+            with contextlib.closing(stage) as items:
+                for batch, found, first_row in items:
+                    yield make(batch, found, first_row)
+
+        # Pass 1 and the conversions on threads of their own, a few batches apart: on one
+        # thread each batch waited for both, and the COPY for that thread.
+        with profile_pool() as pool, contextlib.closing(self.source.batches(profiled)) as stage:
+            with contextlib.closing(
+                in_thread(made, "datawarp-one-read", ahead=READ_AHEAD)
+            ) as typed:
+                for batch in typed:
+                    if batch is not None:
+                        for start in range(0, batch.num_rows, batch_size):
+                            yield batch.slice(start, batch_size)
         if not result.row_count:
             raise ArrowFallback("no data rows")
         self.finished = True
@@ -120,15 +114,17 @@ class OnePass:
             raise GuessMissed(self.missed)
 
     def _row_columns(
-        self, batch: pa.RecordBatch, rules: RowRules, first_row: int
+        self, batch: pa.RecordBatch, rules: RowRules, first_row: int, found: BatchFindings
     ) -> list[pa.Array] | None:
         """``_row_number``, ``_is_total`` and ``_level``, the flagged rows and levels counted;
-        None (missed) when a row is flagged that the COPY would leave to its default."""
+        None (missed) when a row is flagged that the COPY would leave to its default. What
+        pass 1 found on the batch is used again: the totals rows of each label column (the
+        columns the rule reads are among them) and the rows' level classes."""
         count, columns = batch.num_rows, batch.columns
-        levels = arrow_levels.level_array(rules.levels, columns, count)
+        levels = arrow_levels.level_array(rules.levels, columns, count, found.classes)
         totals = None
         for position in rules.marker_columns:
-            hits = total_mask(columns[position])
+            hits = found.totals[position]
             if hits is not None:
                 totals = hits if totals is None else pc.or_(totals, hits)
         if rules.levels is not None and rules.levels.mixed:
@@ -145,3 +141,30 @@ class OnePass:
             self.flagged += pc.add(pc.indices_nonzero(totals), first_row).to_pylist()
         flags = pa.repeat(_FALSE, count) if totals is None else totals
         return [row_numbers(first_row, count), flags, levels]
+
+
+class _Maker:
+    """A profiled batch made as the guess says; None once a batch has missed it."""
+
+    def __init__(self, one_pass: OnePass, plans, rules: RowRules, schema: pa.Schema) -> None:
+        self.one_pass, self.plans, self.rules, self.schema = one_pass, plans, rules, schema
+        self.converters = [ArrowConverter(plan.pg_type, plan) for plan in plans]
+
+    def __call__(
+        self, batch: pa.RecordBatch, found: BatchFindings, first_row: int
+    ) -> pa.RecordBatch | None:
+        one_pass = self.one_pass
+        if one_pass.missed is not None:
+            return None
+        try:
+            values = [
+                converter(batch.column(plan.source), found.facts[plan.source])
+                for converter, plan in zip(self.converters, self.plans, strict=True)
+            ]
+        except Exception as exc:  # noqa: BLE001 - any failure means the guess was wrong
+            one_pass.missed = f"row {first_row} on: {exc}"
+            return None
+        per_row = one_pass._row_columns(batch, self.rules, first_row, found)
+        if per_row is None:
+            return None
+        return pa.RecordBatch.from_arrays([*values, *per_row], schema=self.schema)

@@ -64,6 +64,16 @@ class ArrowSource:
                     f"pyarrow cannot read it as the Python path does: {exc}"
                 ) from exc
 
+    def first_records(self) -> pa.RecordBatch | None:
+        """The records in the file's first ``BLOCK_BYTES``, read as ``batches`` reads them but
+        on this thread and no further (``batches`` reads a few blocks ahead); None for no
+        records. ``ArrowFallback`` where they do not read as records of the file's width."""
+        with self._open() as raw:
+            data = raw.read(BLOCK_BYTES)
+            if raw.read(1):  # more follows: up to the last whole line
+                data = data[: data.rfind(b"\n") + 1]
+        return self._records(data, skip_rows=1, what="its first lines")
+
     def last_records(self, nbytes: int | None = None) -> pa.RecordBatch | None:
         """The records that start in the last ``nbytes`` of a plain file longer than one
         block and ``nbytes``, read as ``batches`` reads them; None for a shorter file, a ZIP
@@ -84,10 +94,13 @@ class ArrowSource:
         data = data[start:]
         if self.encoding == "cp1252":
             data = data.decode("cp1252", CP1252_FALLBACK).encode("utf-8")
+        return self._records(data, skip_rows=0, what="its last lines")
+
+    def _records(self, data: bytes, *, skip_rows: int, what: str) -> pa.RecordBatch | None:
         try:
-            table = pa_csv.read_csv(io.BytesIO(data), **self._options(skip_rows=0))
-        except pa.ArrowInvalid as exc:
-            raise ArrowFallback(f"its last lines do not read as records: {exc}") from exc
+            table = pa_csv.read_csv(io.BytesIO(data), **self._options(skip_rows=skip_rows))
+        except (pa.ArrowInvalid, UnicodeError) as exc:
+            raise ArrowFallback(f"{what} do not read as records: {exc}") from exc
         batches = table.combine_chunks().to_batches()
         return batches[0] if batches else None
 
