@@ -307,3 +307,43 @@ def test_the_last_records_of_a_file(tmp_path):
     quoted.write_text("Code,Name,Count\n" + body + 'R9999,"a note\nover, two, three",1\n')
     with pytest.raises(arrow_stream.ArrowFallback, match="last lines"):  # 'over, two, ...'
         arrow_stream.ArrowSource(quoted, None, "utf-8", ",", 3).last_records(25)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Attendances by provider, September 2025\n\n" + HEADER,  # a title above the header
+        HEADER.replace("Org Code", ""),  # a header field missing: not a plain layout
+    ],
+    ids=["titled", "not-plain"],
+)
+def test_a_csv_the_attempt_gives_up_on_has_its_encoding_worked_out_no_more_often(
+    conn, db_url, tmp_path, monkeypatch, reads, text
+):
+    """The usual path opens the file again; what the attempt found of its encoding (a scan
+    of the whole file) is handed to it: as many scans as the usual path alone makes."""
+    from datawarp.pipeline import one_read
+    from datawarp.pipeline.extract import csv_reader
+
+    scans = []
+    detect = csv_reader.detect_encoding
+
+    def counting(*args, **kwargs):
+        scans.append(args)
+        return detect(*args, **kwargs)
+
+    monkeypatch.setattr(csv_reader, "detect_encoding", counting)
+    (tmp_path / "titled.csv").write_text(text + "".join(_row(n) for n in range(ROWS)))
+    counts = []
+    for code in ("usual", "attempted"):
+        register(conn, code)
+        conn.commit()
+        manifest = write_manifest(tmp_path, [{"source_code": code, "path": "titled.csv"}],
+                                  period="2025-09")  # fmt: skip
+        with monkeypatch.context() as patch:
+            if code == "usual":
+                patch.setattr(one_read, "open_provisional", lambda *a, **k: None)
+            report, _ = run(db_url, tmp_path / "home", manifest, test=True)
+        assert [o.status for o in report.outcomes] == ["completed"], report.outcomes
+        counts.append(len(scans))
+    assert reads["one read"] == 0 and counts[1] - counts[0] == counts[0]

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from datawarp.catalog.introspect import table_columns
 from datawarp.pipeline import reload, steps
 from datawarp.pipeline.extract.engine import ExtractedTable
+from datawarp.pipeline.extract.file_ahead import AHEAD
 from datawarp.pipeline.extract.one_pass import ProvisionalTable, guess_held, open_provisional
 
 if TYPE_CHECKING:
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
 
 
 @dataclass
-class FirstRead:
+class OneRead:
     """The table as pass 1 over every row makes it; ``copied`` (what preparing the table did
     and what was replaced) when its rows are loaded, None when they must be COPYed as usual."""
 
@@ -46,7 +47,7 @@ class _GuessWrong(Exception):
 
 def load_in_one_read(
     conn: psycopg.Connection, job: FileJob, fetched: FetchedFile, outcome: FileOutcome
-) -> FirstRead | None:
+) -> OneRead | None:
     """Prepare the table and fill it in one read of a plain CSV; None where the usual path
     must run from the start (a file that is not a plain CSV, one the fast path gives up on
     part way, or an existing table the file's columns do not fit as they are)."""
@@ -59,7 +60,7 @@ def load_in_one_read(
         return None
     incoming = steps.incoming_columns(provisional.table)
     if existing is not None and not _fits_as_is(conn, job, existing, incoming):
-        return None
+        return _usual_path(provisional, fetched)
     # A plain CSV: pyarrow is imported (a workbook's load never imports it).
     from datawarp.pipeline.extract.arrow_one_pass import GuessMissed
     from datawarp.pipeline.extract.arrow_stream import ArrowFallback
@@ -72,13 +73,18 @@ def load_in_one_read(
             if not guess_held(provisional, settled):
                 raise _GuessWrong
     except ArrowFallback:  # a blank row or a notes line late in the file: the Python path
-        return None
+        return _usual_path(provisional, fetched)
     except (_GuessWrong, GuessMissed):  # pass 1 has read the whole file either way
         settled, copied = provisional.settled(), None
     steps.check_table(settled, task)
     if copied is not None:
         outcome.rows_loaded = rows
-    return FirstRead(settled, copied)
+    return OneRead(settled, copied)
+
+
+def _usual_path(provisional: ProvisionalTable, fetched: FetchedFile) -> None:
+    """None, the file's encoding kept for the usual path, which opens the file again."""
+    AHEAD.give_back("encoding", fetched.path, provisional.table.encoding)
 
 
 def _fits_as_is(conn: psycopg.Connection, job: FileJob, existing: dict, incoming: list) -> bool:

@@ -66,6 +66,17 @@ class FileAhead:
         except Exception:  # noqa: BLE001 - the caller's own try reports the problem
             return None
 
+    def give_back(self, kind: str, path: Path, result: object | None) -> None:
+        """A result taken (or worked out) and not used after all, for the next ``take`` of
+        the same file, while it is unchanged."""
+        key = file_key(path)
+        if key is None or result is None:
+            return
+        done: Future = Future()
+        done.set_result(result)
+        with self._lock:
+            self._pending[kind] = (key, done)
+
 
 def _settle(pending: Future, work: Callable[[Path], object], path: Path) -> None:
     try:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from datawarp.pipeline.extract.engine import ExtractedTable, profiled_table
 from datawarp.pipeline.extract.env_limits import arrow_enabled
+from datawarp.pipeline.extract.file_ahead import AHEAD
 from datawarp.pipeline.extract.formats import open_workbook, sniff
 from datawarp.pipeline.extract.row_levels import LevelDecision
 from datawarp.pipeline.extract.sheets import SheetChoice, choose_sheet
@@ -96,28 +97,39 @@ def open_provisional(
     the usual path (a workbook read ahead is handed over once, a member copied out once)."""
     if not arrow_enabled() or member is not None or sniff(source.path, source.name) != "csv":
         return None
+    with open_workbook(source.path, display_name=source.name, member=member) as workbook:
+        opened = _first_block(source, workbook, sheet)
+        if opened is None:  # the usual path opens the file again: its encoding is known
+            AHEAD.give_back("encoding", source.path, workbook.encoding)
+            return None
+    choice, layout, head, one_pass = opened
+    parts = (source, workbook, choice, layout)
+    table = profiled_table(*parts, head, head.stats)  # type: ignore[arg-type]
+    return ProvisionalTable(table, one_pass, parts)
+
+
+def _first_block(source: FetchedFile, workbook: Workbook, sheet: str | None) -> tuple | None:
+    """The sheet, its layout, the first block's (and last lines') profile and the one read
+    to come; None where the fast path cannot read the file."""
     from datawarp.pipeline.extract import arrow_csv  # pyarrow: CSVs only
     from datawarp.pipeline.extract.arrow_one_pass import OnePass
 
-    with open_workbook(source.path, display_name=source.name, member=member) as workbook:
-        if workbook.kind != "csv":
-            return None
-        choice = choose_sheet(workbook, sheet, refuse_several=True)
-        layout = choice.chosen.layout
-        assert layout is not None
-        if arrow_csv.plain_layout_problem(layout) is not None:
-            return None
-        arrow_source = arrow_csv.workbook_source(source.path, workbook, layout)
-        try:
-            head = arrow_csv.profile(arrow_source, layout, first_block=True)
-            _with_last_records(head, arrow_source)
-            one_pass = OnePass(arrow_source, layout)
-        except arrow_csv.ArrowFallback:  # notes at the end: the Python path, from the start
-            return None
-        choice.chosen.rows = None
-    opened = (source, workbook, choice, layout)
-    table = profiled_table(*opened, head, head.stats)  # type: ignore[arg-type]
-    return ProvisionalTable(table, one_pass, opened)
+    if workbook.kind != "csv":
+        return None
+    choice = choose_sheet(workbook, sheet, refuse_several=True)
+    layout = choice.chosen.layout
+    assert layout is not None
+    if arrow_csv.plain_layout_problem(layout) is not None:
+        return None
+    arrow_source = arrow_csv.workbook_source(source.path, workbook, layout)
+    try:
+        head = arrow_csv.profile(arrow_source, layout, first_block=True)
+        _with_last_records(head, arrow_source)
+        one_pass = OnePass(arrow_source, layout)
+    except arrow_csv.ArrowFallback:  # notes at the end: the Python path, from the start
+        return None
+    choice.chosen.rows = None
+    return choice, layout, head, one_pass
 
 
 def _with_last_records(head: ArrowProfile, source: ArrowSource) -> None:
