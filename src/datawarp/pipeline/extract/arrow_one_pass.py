@@ -146,7 +146,9 @@ class OnePass:
 class _Maker:
     """A profiled batch made as the guess says; None once a batch has missed it."""
 
-    def __init__(self, one_pass: OnePass, plans, rules: RowRules, schema: pa.Schema) -> None:
+    def __init__(
+        self, one_pass: OnePass, plans: Sequence[ColumnPlan], rules: RowRules, schema: pa.Schema
+    ) -> None:
         self.one_pass, self.plans, self.rules, self.schema = one_pass, plans, rules, schema
         self.converters = [ArrowConverter(plan.pg_type, plan) for plan in plans]
 

@@ -8,8 +8,8 @@
 ``open_fetched`` takes a fetched file (``pipeline.fetch``), chooses the sheet, detects the table and reads every data row
 once to infer the column types (pass 1). ``iter_batches`` opens the file again and converts
 the rows (pass 2). Neither pass keeps more than one batch of rows, so memory stays bounded
-whatever the file's length; the price is reading the file twice (a table's first load from a
-plain CSV reads it once: ``one_pass``).
+whatever the file's length; the price is reading the file twice (a load from a
+plain CSV reads it once where it can: ``one_pass``).
 """
 
 from __future__ import annotations
