@@ -83,8 +83,9 @@ def load_in_one_read(
 
 
 def _usual_path(provisional: ProvisionalTable, fetched: FetchedFile) -> None:
-    """None, the file's encoding kept for the usual path, which opens the file again."""
-    AHEAD.give_back("encoding", fetched.path, provisional.table.encoding)
+    """None, a CSV file's encoding kept for the usual path, which opens the file again."""
+    if provisional.table.member is None:
+        AHEAD.give_back("encoding", fetched.path, provisional.table.encoding)
 
 
 def _fits_as_is(conn: psycopg.Connection, job: FileJob, existing: dict, incoming: list) -> bool:

@@ -219,6 +219,19 @@ def _listing(members: list[zipfile.ZipInfo]) -> str:
     return ", ".join(names) or "(none)"
 
 
+def member_is_text(path: Path, archive_name: str, wanted: str | None) -> bool:
+    """Whether the member ``open_workbook`` would open in a ZIP is read as a CSV (not a
+    workbook copied out of the archive), from its first bytes; its errors are the ones
+    ``open_workbook`` gives."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            info = _choose_member(archive, archive_name, wanted)
+            head = _read_member_head(archive, info, f"{archive_name}!{info.filename}")
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise _corrupt(archive_name, exc) from exc
+    return not head.startswith(ZIP_MAGICS + (OLE2_MAGIC,))
+
+
 def _open_zip_member(path: Path, archive_name: str, wanted: str | None) -> Workbook:
     try:
         archive = zipfile.ZipFile(path)

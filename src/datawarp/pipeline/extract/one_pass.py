@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from datawarp.pipeline.extract.engine import ExtractedTable, profiled_table
 from datawarp.pipeline.extract.env_limits import arrow_enabled
 from datawarp.pipeline.extract.file_ahead import AHEAD
-from datawarp.pipeline.extract.formats import open_workbook, sniff
+from datawarp.pipeline.extract.formats import member_is_text, open_workbook, sniff
 from datawarp.pipeline.extract.row_levels import LevelDecision
 from datawarp.pipeline.extract.sheets import SheetChoice, choose_sheet
 from datawarp.pipeline.extract.table import TableLayout
@@ -92,20 +92,30 @@ def open_provisional(
     source: FetchedFile, *, sheet: str | None = None, member: str | None = None
 ) -> ProvisionalTable | None:
     """The table of a plain CSV typed from its first block, or None where the file needs
-    ``engine.open_fetched`` (not a CSV file, not a plain layout, DATAWARP_NO_ARROW). Only
-    the file's first bytes are read to tell a workbook or a ZIP: those are opened once, by
-    the usual path (a workbook read ahead is handed over once, a member copied out once)."""
-    if not arrow_enabled() or member is not None or sniff(source.path, source.name) != "csv":
+    ``engine.open_fetched`` (not a CSV or a ZIP's CSV member, not a plain layout,
+    DATAWARP_NO_ARROW). Only the first bytes of a workbook (or of a ZIP's workbook member)
+    are read to tell it: the usual path opens it once (a workbook read ahead is handed over
+    once, a member copied out once)."""
+    if not arrow_enabled() or not _text(source, member):
         return None
     with open_workbook(source.path, display_name=source.name, member=member) as workbook:
         opened = _first_block(source, workbook, sheet)
-        if opened is None:  # the usual path opens the file again: its encoding is known
-            AHEAD.give_back("encoding", source.path, workbook.encoding)
+        if opened is None:
+            if workbook.member is None:  # the usual path opens it again: its encoding is known
+                AHEAD.give_back("encoding", source.path, workbook.encoding)
             return None
     choice, layout, head, one_pass = opened
     parts = (source, workbook, choice, layout)
     table = profiled_table(*parts, head, head.stats)  # type: ignore[arg-type]
     return ProvisionalTable(table, one_pass, parts)
+
+
+def _text(source: FetchedFile, member: str | None) -> bool:
+    """A CSV, or a ZIP whose member to load is one."""
+    kind = sniff(source.path, source.name)
+    if kind == "zip":
+        return member_is_text(source.path, source.name, member)
+    return kind == "csv" and member is None  # a member of a file that is no ZIP: an error
 
 
 def _first_block(source: FetchedFile, workbook: Workbook, sheet: str | None) -> tuple | None:
