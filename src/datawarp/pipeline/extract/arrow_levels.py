@@ -97,5 +97,5 @@ def level_array(
     if decision is None or not decision.mixed:
         return pa.nulls(count, pa.string())
     rows, classes = found or batch_classes(decision.plan, columns)
-    levels = pa.array([decision.level(found) for found in classes], pa.string())
+    levels = pa.array([decision.level(one) for one in classes], pa.string())
     return pc.take(levels, rows)
