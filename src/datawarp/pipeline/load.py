@@ -202,10 +202,8 @@ def _load_table(
 def _prepare_and_copy(
     conn: psycopg.Connection, job: FileJob, table: ExtractedTable, outcome: FileOutcome
 ) -> tuple[steps.PreparedTable, reload.Replacement]:
-    prepared = steps.prepare_table(conn, job, steps.incoming_columns(table), outcome.load_id)
-    # A table this load created holds nothing to replace (nor, yet, the _period to find it by).
-    replaced = (
-        reload.Replacement() if prepared.created else reload.replace_rows(conn, job, table.source)
+    prepared, replaced = reload.prepare_and_replace(
+        conn, job, steps.incoming_columns(table), table.source, outcome.load_id
     )
     if job.hooks.on_file_start:
         job.hooks.on_file_start(job.task, table.row_count)

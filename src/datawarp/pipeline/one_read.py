@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING
 from datawarp.catalog.introspect import table_columns
 from datawarp.pipeline import reload, steps
 from datawarp.pipeline.extract.engine import ExtractedTable
-from datawarp.pipeline.extract.file_ahead import AHEAD
 from datawarp.pipeline.extract.one_pass import ProvisionalTable, guess_held, open_provisional
 
 if TYPE_CHECKING:
@@ -60,7 +59,7 @@ def load_in_one_read(
         return None
     incoming = steps.incoming_columns(provisional.table)
     if existing is not None and not _fits_as_is(conn, job, existing, incoming):
-        return _usual_path(provisional, fetched)
+        return _usual_path(provisional)
     # A plain CSV: pyarrow is imported (a workbook's load never imports it).
     from datawarp.pipeline.extract.arrow_one_pass import GuessMissed
     from datawarp.pipeline.extract.arrow_stream import ArrowFallback
@@ -73,7 +72,7 @@ def load_in_one_read(
             if not guess_held(provisional, settled):
                 raise _GuessWrong
     except ArrowFallback:  # a blank row or a notes line late in the file: the Python path
-        return _usual_path(provisional, fetched)
+        return _usual_path(provisional)
     except (_GuessWrong, GuessMissed):  # pass 1 has read the whole file either way
         settled, copied = provisional.settled(), None
     steps.check_table(settled, task)
@@ -82,10 +81,9 @@ def load_in_one_read(
     return OneRead(settled, copied)
 
 
-def _usual_path(provisional: ProvisionalTable, fetched: FetchedFile) -> None:
-    """None, a CSV file's encoding kept for the usual path, which opens the file again."""
-    if provisional.table.member is None:
-        AHEAD.give_back("encoding", fetched.path, provisional.table.encoding)
+def _usual_path(provisional: ProvisionalTable) -> None:
+    """None, the file's encoding kept for the usual path, which opens the file again."""
+    provisional.hand_back_encoding()
 
 
 def _fits_as_is(conn: psycopg.Connection, job: FileJob, existing: dict, incoming: list) -> bool:
@@ -102,9 +100,8 @@ def _prepare_and_copy(
     load_id: int,
 ) -> tuple[tuple[PreparedTable, Replacement], int]:
     table = provisional.table
-    prepared = steps.prepare_table(conn, job, steps.incoming_columns(table), load_id)
-    # A table this load created holds nothing to replace (nor, yet, the _period to find it by).
-    replaced = reload.Replacement() if prepared.created else reload.replace_rows(conn, job, fetched)
+    incoming = steps.incoming_columns(table)
+    prepared, replaced = reload.prepare_and_replace(conn, job, incoming, fetched, load_id)
     if job.hooks.on_file_start:
         job.hooks.on_file_start(job.task, None)  # rows: known once the file is read
     rows = steps.copy_table(conn, job, table, load_id, prepared, provisional.iter_arrow_batches)

@@ -19,8 +19,9 @@ from datawarp.core.vocabulary import LoadMode
 if TYPE_CHECKING:
     import psycopg
 
+    from datawarp.core.pgtypes import IncomingColumn
     from datawarp.pipeline.fetch import FetchedFile
-    from datawarp.pipeline.steps import FileJob
+    from datawarp.pipeline.steps import FileJob, PreparedTable
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,21 @@ def earlier_copies(conn: psycopg.Connection, job: FileJob, fetched: FetchedFile)
     )  # fmt: skip
     kept = loads_with_rows(conn, job.target, earlier)
     return [load_id for load_id in earlier if load_id in kept]
+
+
+def prepare_and_replace(
+    conn: psycopg.Connection,
+    job: FileJob,
+    incoming: list[IncomingColumn],
+    fetched: FetchedFile,
+    load_id: int,
+) -> tuple[PreparedTable, Replacement]:
+    """The table prepared for these columns (``steps.prepare_table``), then what this load
+    replaces in it: nothing in a table it created (nor, yet, the _period to find it by)."""
+    from datawarp.pipeline import steps  # steps' FileJob is this module's too
+
+    prepared = steps.prepare_table(conn, job, incoming, load_id)
+    return prepared, Replacement() if prepared.created else replace_rows(conn, job, fetched)
 
 
 def replace_rows(conn: psycopg.Connection, job: FileJob, fetched: FetchedFile) -> Replacement:

@@ -146,19 +146,12 @@ def workbook_source(path: Path, workbook: Workbook, layout: TableLayout) -> Arro
     )
 
 
-def profile(source: ArrowSource, layout: TableLayout, *, first_block: bool = False) -> ArrowProfile:
-    """Pass 1: read every record once, infer each column's type and find the totals rows;
-    with ``first_block``, the first ``BLOCK_BYTES`` of the file only (``one_pass``)."""
+def profile(source: ArrowSource, layout: TableLayout) -> ArrowProfile:
+    """Pass 1: read every record once, infer each column's type and find the totals rows."""
     result = empty_profile(source, layout)
-    with profile_pool() as pool:
-        if first_block:
-            first = source.first_records()
-            if first is not None:
-                profile_batch(result, first, pool)
-        else:
-            with contextlib.closing(source.batches()) as batches:
-                for batch in batches:
-                    profile_batch(result, batch, pool)
+    with contextlib.closing(source.batches()) as batches, profile_pool() as pool:
+        for batch in batches:
+            profile_batch(result, batch, pool)
     if not result.row_count:
         raise ArrowFallback("no data rows")
     return result

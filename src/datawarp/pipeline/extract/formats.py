@@ -219,6 +219,11 @@ def _listing(members: list[zipfile.ZipInfo]) -> str:
     return ", ".join(names) or "(none)"
 
 
+def _holds_workbook(member_head: bytes) -> bool:
+    """A ZIP member that is itself a workbook (xlsx, ods, xls), copied out to be opened."""
+    return member_head.startswith(ZIP_MAGICS + (OLE2_MAGIC,))
+
+
 def member_is_text(path: Path, archive_name: str, wanted: str | None) -> bool:
     """Whether the member ``open_workbook`` would open in a ZIP is read as a CSV (not a
     workbook copied out of the archive), from its first bytes; its errors are the ones
@@ -229,7 +234,7 @@ def member_is_text(path: Path, archive_name: str, wanted: str | None) -> bool:
             head = _read_member_head(archive, info, f"{archive_name}!{info.filename}")
     except (zipfile.BadZipFile, OSError) as exc:
         raise _corrupt(archive_name, exc) from exc
-    return not head.startswith(ZIP_MAGICS + (OLE2_MAGIC,))
+    return not _holds_workbook(head)
 
 
 def _open_zip_member(path: Path, archive_name: str, wanted: str | None) -> Workbook:
@@ -243,7 +248,7 @@ def _open_zip_member(path: Path, archive_name: str, wanted: str | None) -> Workb
         if info.file_size == 0:
             raise BadInputError(f"{display_name} is empty (0 bytes)")
         head = _read_member_head(archive, info, display_name)
-        if head.startswith(ZIP_MAGICS + (OLE2_MAGIC,)):
+        if _holds_workbook(head):
             with archive:
                 return _open_extracted_member(archive, info, display_name)
         _kind_from_head(head, display_name)  # refuses HTML, PDF and binary members

@@ -52,6 +52,10 @@ class ProvisionalTable:
                          sent=bool(table.total_rows or table.row_levels))  # fmt: skip
         return self.one_pass.typed_batches(table.column_names, table._plans, rules, batch_size)
 
+    def hand_back_encoding(self) -> None:
+        """For the usual path, where this attempt gives up (``_hand_back_encoding``)."""
+        _hand_back_encoding(self._opened[0], self.table.member, self.table.encoding)
+
     def settled(self) -> ExtractedTable:
         """The table as pass 1 over every row makes it; only once the batches have run out
         (or ``GuessMissed`` was raised)."""
@@ -101,13 +105,19 @@ def open_provisional(
     with open_workbook(source.path, display_name=source.name, member=member) as workbook:
         opened = _first_block(source, workbook, sheet)
         if opened is None:
-            if workbook.member is None:  # the usual path opens it again: its encoding is known
-                AHEAD.give_back("encoding", source.path, workbook.encoding)
+            _hand_back_encoding(source, workbook.member, workbook.encoding)
             return None
     choice, layout, head, one_pass = opened
     parts = (source, workbook, choice, layout)
     table = profiled_table(*parts, head, head.stats)  # type: ignore[arg-type]
     return ProvisionalTable(table, one_pass, parts)
+
+
+def _hand_back_encoding(source: FetchedFile, member: str | None, encoding: str | None) -> None:
+    """The usual path opens a CSV file again: the encoding found here (a scan of the whole
+    file) is handed to it rather than worked out again. A ZIP member's is never read ahead."""
+    if member is None:
+        AHEAD.give_back("encoding", source.path, encoding)
 
 
 def _text(source: FetchedFile, member: str | None) -> bool:
@@ -133,8 +143,7 @@ def _first_block(source: FetchedFile, workbook: Workbook, sheet: str | None) -> 
         return None
     arrow_source = arrow_csv.workbook_source(source.path, workbook, layout)
     try:
-        head = arrow_csv.profile(arrow_source, layout, first_block=True)
-        _with_last_records(head, arrow_source)
+        head = _ends_profiled(arrow_source, layout)
         one_pass = OnePass(arrow_source, layout)
     except arrow_csv.ArrowFallback:  # notes at the end: the Python path, from the start
         return None
@@ -142,13 +151,18 @@ def _first_block(source: FetchedFile, workbook: Workbook, sheet: str | None) -> 
     return choice, layout, head, one_pass
 
 
-def _with_last_records(head: ArrowProfile, source: ArrowSource) -> None:
-    """The file's last records profiled with its first block: a totals row, a wider number or
-    a notes line at the end of a file would otherwise prove the guess wrong only after a
-    whole COPY. Their row numbers are not known (those the guess counts are its own)."""
+def _ends_profiled(source: ArrowSource, layout: TableLayout) -> ArrowProfile:
+    """Pass 1 over the file's first block and its last records: a totals row, a wider number
+    or a notes line at the end of a file would otherwise prove the guess wrong only after a
+    whole COPY. The last records' row numbers are not known (those the guess counts are its
+    own)."""
     from datawarp.pipeline.extract import arrow_csv
 
-    last = source.last_records()
-    if last is not None:
-        with arrow_csv.profile_pool() as pool:
-            arrow_csv.profile_batch(head, last, pool)
+    head = arrow_csv.empty_profile(source, layout)
+    with arrow_csv.profile_pool() as pool:
+        for records in (source.first_records(), source.last_records()):
+            if records is not None:
+                arrow_csv.profile_batch(head, records, pool)
+    if not head.row_count:
+        raise arrow_csv.ArrowFallback("no data rows")
+    return head
