@@ -137,7 +137,7 @@ class ArrowConverter:
 
 def text_column(column: pa.Array, facts: BufferFacts) -> pa.Array:
     """``render_text`` on each value: stripped, and NULL when nothing is left."""
-    edges = edge_whitespace(column, facts, ends=True)
+    edges = edge_whitespace(column, facts)
     if edges is not None and any_true(edges):
         column = pc.utf8_trim(column, facts.whitespace)
     empty = pc.equal(pc.binary_length(column), _I32[0])

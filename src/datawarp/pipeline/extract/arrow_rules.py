@@ -15,7 +15,6 @@ from datawarp.pipeline.extract.arrow_values import (
     Analysis,
     BufferFacts,
     any_true,
-    count_true,
 )
 from datawarp.pipeline.extract.profile import NUMBER_STARTS
 from datawarp.pipeline.extract.values import CENSORED, DECIMAL, INT, MISSING_MARKERS, classify
@@ -37,20 +36,18 @@ def marker_mask(values: pa.Array) -> pa.Array:
     return pc.is_in(pc.ascii_lower(values), value_set=_ALL_MARKERS)
 
 
-def marker_count(column: pa.Array, facts: BufferFacts) -> int:
-    """Cells that are suppression markers (in a text column, where nothing else looks)."""
-    values = stripped(column, facts)
-    short = pc.less_equal(pc.utf8_length(values), _LONGEST_MARKER)
-    if not any_true(short):
-        return 0
-    return count_true(marker_mask(pc.filter(values, short)))
+def markers_among(values: pa.Array, facts: BufferFacts) -> pa.Array:
+    """Which of a text column's (distinct) values are suppression markers once stripped."""
+    values = stripped(values, facts)
+    return pc.and_(pc.less_equal(pc.utf8_length(values), _LONGEST_MARKER), marker_mask(values))
 
 
-def number_candidates(column: pa.Array, facts: BufferFacts) -> pa.Array | None:
-    """The distinct values that could be numbers (they start as a number starts), or None."""
-    first = pc.utf8_slice_codeunits(stripped(column, facts), 0, 1)
+def number_candidates(values: pa.Array, facts: BufferFacts) -> pa.Array | None:
+    """Those of the distinct ``values`` that could be numbers (they start as a number
+    starts), in their order; None if none can."""
+    first = pc.utf8_slice_codeunits(stripped(values, facts), 0, 1)
     mask = pc.is_in(first, value_set=_NUMBER_STARTS)
-    return pc.unique(pc.filter(column, mask)) if any_true(mask) else None
+    return pc.filter(values, mask) if any_true(mask) else None
 
 
 def texts_of(analysis: Analysis, mask: pa.Array) -> list[str]:

@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 
 from datawarp.pipeline.extract.arrow_rules import (
     PERCENT_SIGN,
-    marker_count,
+    markers_among,
     number_candidates,
     texts_of,
 )
@@ -26,7 +26,7 @@ from datawarp.pipeline.extract.arrow_values import (
     PlainNumbers,
     analyse,
     any_true,
-    blank_count,
+    blanks_among,
     count_true,
     plain_numbers,
 )
@@ -140,15 +140,18 @@ class ArrowColumnStats:
                 scale.note_size(size)
 
     def _observe_text(self, column: pa.Array, facts: BufferFacts) -> None:
-        """A text column: blanks, markers, whether it holds numbers, its first words."""
-        self._counts[EMPTY] += blank_count(column, facts)
-        self._counts[MARKER] += marker_count(column, facts)
-        if self.examples.wants_words:
-            values = pc.unique(column)
-        elif not self.profile.holds_numbers:
-            values = number_candidates(column, facts)
-        else:
-            return
+        """A text column: blanks, markers, whether it holds numbers, its first words. Each
+        rule looks at the distinct values once (in the order they first occur), each weighed
+        by how often it occurs: one hash of the column instead of a kernel over every cell
+        per rule (a text column repeats its codes, names and periods)."""
+        counted = pc.value_counts(column)
+        values, counts = counted.field("values"), counted.field("counts")
+        self._counts[EMPTY] += _weighed(counts, blanks_among(values, facts))
+        self._counts[MARKER] += _weighed(counts, markers_among(values, facts))
+        if not self.examples.wants_words:
+            if self.profile.holds_numbers:
+                return
+            values = number_candidates(values, facts)
         if values is None:
             return
         analysis = analyse(values, self._memo)
@@ -223,3 +226,8 @@ def _sizes(analysis: Analysis, mask: pa.Array) -> list[float]:
         text = pc.replace_substring_regex(pc.filter(analysis.trimmed, vectorised), r"[$,+]", "")
         parsed.append(pc.max(pc.abs(pc.cast(text, pa.float64()))).as_py())
     return parsed
+
+
+def _weighed(counts: pa.Array, mask: pa.Array) -> int:
+    """How many cells the distinct values ``mask`` selects stand for."""
+    return int(pc.sum(pc.filter(counts, mask)).as_py() or 0)

@@ -52,6 +52,7 @@ _WHITESPACE_SET = pa.array(list(PY_WHITESPACE), pa.string())
 _K = {kind: pa.scalar(kind, pa.int8()) for kind in range(9)}
 _I32 = {number: pa.scalar(number, pa.int32()) for number in (0, 1, 19, 18, LONGEST_DECORATED_LABEL)}
 _S = {text: pa.scalar(text, pa.string()) for text in ("", "0")}
+_ASCII_END = pa.scalar(0x80, pa.uint8())
 _NULL_INT = pa.scalar(None, pa.int64())
 _NULL_TEXT = pa.scalar(None, pa.string())
 _SIGNS = pa.array(["", "-"], pa.string())
@@ -123,23 +124,41 @@ def count_true(mask: pa.Array) -> int:
     return int(pc.sum(mask).as_py() or 0)
 
 
-def edge_whitespace(column: pa.Array, facts: BufferFacts, *, ends: bool) -> pa.Array | None:
-    """Which values start (or, with ``ends``, start or end) with whitespace; None if none can."""
+def edge_whitespace(column: pa.Array, facts: BufferFacts) -> pa.Array | None:
+    """Which values start or end with whitespace; None if none can.
+
+    Each value's first and last byte are taken from the data buffer by the offsets: an ASCII
+    byte settles it there (one kernel over bytes, not a string match per value and character).
+    A value with a non-ASCII character at either end is looked at again by its characters,
+    among all of Python's whitespace; few values have one.
+    """
     chars = facts.whitespace
     if not chars:
         return None
-    if not facts.ascii:  # the first and last characters, looked up among Python's whitespace
-        mask = pc.is_in(pc.utf8_slice_codeunits(column, 0, 1), value_set=_WHITESPACE_SET)
-        if ends:
-            last = pc.is_in(pc.utf8_slice_codeunits(column, -1), value_set=_WHITESPACE_SET)
-            mask = pc.or_(mask, last)
+    _, offsets, data = column.buffers()
+    count = len(column)
+    starts = pa.Array.from_buffers(pa.int32(), count, [None, offsets], offset=column.offset)
+    ends = pa.Array.from_buffers(pa.int32(), count, [None, offsets], offset=column.offset + 1)
+    filled = pc.greater(pc.subtract(ends, starts), _I32[0])
+    if data is None or not any_true(filled):
+        return None
+    data_bytes = pa.Array.from_buffers(pa.uint8(), data.size, [None, data])
+    ascii_spaces = pa.array([ord(char) for char in chars if char.isascii()], pa.uint8())
+    edges, wide = [], []
+    for position in (starts, pc.subtract(ends, _I32[1])):
+        edge_byte = pc.take(data_bytes, pc.if_else(filled, position, _I32[0]))
+        edges.append(pc.is_in(edge_byte, ascii_spaces))
+        wide.append(pc.greater_equal(edge_byte, _ASCII_END))
+    mask = pc.and_(filled, pc.or_(*edges))
+    if facts.ascii:
         return mask
-    mask = None
-    for char in chars:
-        edges = [pc.starts_with(column, char)] + ([pc.ends_with(column, char)] if ends else [])
-        for edge in edges:
-            mask = edge if mask is None else pc.or_(mask, edge)
-    return mask
+    widened = pc.and_(filled, pc.or_(*wide))
+    if not any_true(widened):
+        return mask
+    values = pc.filter(column, widened)
+    first = pc.is_in(pc.utf8_slice_codeunits(values, 0, 1), value_set=_WHITESPACE_SET)
+    last = pc.is_in(pc.utf8_slice_codeunits(values, -1), value_set=_WHITESPACE_SET)
+    return pc.replace_with_mask(mask, widened, pc.or_(first, last))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -319,14 +338,11 @@ def _largest(column: pa.Array, lengths: pa.Array, longest: int) -> int:
 # Empty cells and totals labels
 
 
-def blank_count(column: pa.Array, facts: BufferFacts) -> int:
-    """Cells that are empty or whitespace only (``str.strip()`` leaves nothing)."""
-    count = count_true(pc.equal(pc.binary_length(column), _I32[0]))
-    starts = edge_whitespace(column, facts, ends=False)
-    if starts is not None and any_true(starts):
-        candidates = pc.filter(column, starts)
-        count += count_true(pc.equal(pc.utf8_trim(candidates, facts.whitespace), _S[""]))
-    return count
+def blanks_among(values: pa.Array, facts: BufferFacts) -> pa.Array:
+    """Which of a column's (distinct) values are empty or whitespace only (``str.strip()``
+    leaves nothing)."""
+    trimmed = pc.utf8_trim(values, facts.whitespace) if facts.whitespace else values
+    return pc.equal(pc.binary_length(trimmed), _I32[0])
 
 
 def total_mask(column: pa.Array) -> pa.Array | None:
