@@ -68,7 +68,7 @@ def load_batch(
     app_state = state(ctx)
     app_state.verbose = app_state.verbose or verbose
     manifest = load_manifest(manifest_path)
-    read_first_file_ahead(manifest, source)  # on the other core while the loader starts
+    read_first_file_ahead(manifest, source, loading=not dry_run)  # on the other core
     from datawarp.pipeline.batch import BatchOptions
 
     settings = app_state.settings()

@@ -20,7 +20,12 @@ from typing import TYPE_CHECKING
 from datawarp.catalog.introspect import table_columns
 from datawarp.pipeline import reload, steps
 from datawarp.pipeline.extract.engine import ExtractedTable
-from datawarp.pipeline.extract.one_pass import ProvisionalTable, guess_held, open_provisional
+from datawarp.pipeline.extract.one_pass import (
+    ProvisionalTable,
+    guess_held,
+    open_provisional,
+    take_provisional,
+)
 
 if TYPE_CHECKING:
     import psycopg
@@ -54,7 +59,11 @@ def load_in_one_read(
     if job.options.dry_run or task.fill_down or task.block_title:
         return None
     existing = table_columns(conn, target.schema, target.table)
-    provisional = open_provisional(fetched, sheet=task.sheet, member=task.member)
+    ahead = take_provisional(fetched, sheet=task.sheet, member=task.member)
+    if ahead is not None:
+        provisional = ahead.table
+    else:
+        provisional = open_provisional(fetched, sheet=task.sheet, member=task.member)
     if provisional is None:
         return None
     incoming = steps.incoming_columns(provisional.table)

@@ -13,22 +13,27 @@ from pathlib import Path
 from datawarp.pipeline.manifest import Manifest
 
 
-def read_first_file_ahead(manifest: Manifest, only_source: str | None = None) -> bool:
+def read_first_file_ahead(
+    manifest: Manifest, only_source: str | None = None, *, loading: bool = True
+) -> bool:
     """Start the work the batch's first file will need first, when that file is local;
-    whether a workbook's sheet parse was started."""
+    whether a workbook's sheet parse was started. ``loading``: the batch loads its files (not
+    a dry run), so a plain CSV's table can be typed from its first block ahead too."""
     for source in manifest.sources:
         if only_source is None or source.source_code == only_source:
             first = source.files[0]
             if first.path is None or first.member or source.member:
                 return False
+            fill_down = source.fill_down if first.fill_down is None else first.fill_down
+            one_read = loading and not (fill_down or first.block_title or source.block_title)
             try:
-                return _read_ahead(Path(first.path), first.sheet or source.sheet)
+                return _read_ahead(Path(first.path), first.sheet or source.sheet, one_read)
             except Exception:  # noqa: BLE001 - only ever a head start: the load does the work
                 return False
     return False
 
 
-def _read_ahead(path: Path, sheet: str | None) -> bool:
+def _read_ahead(path: Path, sheet: str | None, one_read: bool) -> bool:
     from datawarp.pipeline.extract.csv_reader import file_encoding
     from datawarp.pipeline.extract.env_limits import arrow_enabled
     from datawarp.pipeline.extract.excel_reader import (
@@ -52,6 +57,11 @@ def _read_ahead(path: Path, sheet: str | None) -> bool:
         import datawarp.pipeline.extract.utf8_scan  # noqa: F401
 
         AHEAD.start("encoding", path, file_encoding)
+        if one_read and arrow_enabled():  # pipeline.one_read: the table from the first block
+            from datawarp.pipeline.extract.one_pass import open_provisional_ahead
+
+            open_provisional_ahead(path, sheet)
+            return False
     elif kind == "xls":
         open_book_ahead(path)
     if read_sheet_ahead(path, sheet) is None:

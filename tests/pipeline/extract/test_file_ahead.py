@@ -23,9 +23,9 @@ from datawarp.pipeline.read_ahead import read_first_file_ahead
 
 @pytest.fixture(autouse=True)
 def _nothing_ahead():
-    AHEAD._pending.clear()
+    AHEAD.clear()
     yield
-    AHEAD._pending.clear()
+    AHEAD.clear()
 
 
 def _csv(path, text="Org Code,Attendances\nR001,5\nR002,7\n", encoding="utf-8"):
@@ -102,8 +102,9 @@ def _manifest(tmp_path, name: str):
 
 def test_load_batch_fingerprints_and_decodes_its_first_csv_ahead(tmp_path):
     path = _csv(tmp_path / "activity.csv", "Org Code,Name\nR001,Caf\xe9\n", "cp1252")
-    assert not read_first_file_ahead(_manifest(tmp_path, "activity.csv"))  # no sheet parsed
-    assert set(AHEAD._pending) == {"sha256", "encoding"}
+    manifest = _manifest(tmp_path, "activity.csv")
+    assert not read_first_file_ahead(manifest, loading=False)  # no sheet parsed
+    assert set(AHEAD._pending) == {"sha256", "encoding"}  # a load types its table too
     fetched = fetch(str(path), cache_dir=tmp_path / "cache")
     assert fetched.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
     table = open_table(str(path), cache_dir=tmp_path / "cache")

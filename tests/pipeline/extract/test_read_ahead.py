@@ -15,7 +15,7 @@ import pytest
 from datawarp.core.errors import BadInputError
 from datawarp.pipeline.extract import excel_reader
 from datawarp.pipeline.extract.excel_reader import read_sheet_ahead
-from datawarp.pipeline.extract.file_ahead import file_key
+from datawarp.pipeline.extract.file_ahead import AHEAD, file_key
 from datawarp.pipeline.inspect import open_table
 from datawarp.pipeline.manifest import parse_manifest
 from datawarp.pipeline.read_ahead import read_first_file_ahead
@@ -26,6 +26,7 @@ def _no_kept_sheet():
     excel_reader._LAST_PARSED.forget_other_files(None)  # each test starts with nothing kept
     yield
     excel_reader._LAST_PARSED.forget_other_files(None)
+    AHEAD.clear()  # a CSV's table typed ahead
 
 
 def _workbook(path, *, rows: int = 30, notes_first: bool = True, value: int = 0):

@@ -66,6 +66,18 @@ class FileAhead:
         except Exception:  # noqa: BLE001 - the caller's own try reports the problem
             return None
 
+    def clear(self) -> None:
+        """Wait for the work in flight, then drop every result (work ahead may hand a result
+        back as it ends: none is left behind)."""
+        while True:
+            with self._lock:
+                pending = [future for _, future in self._pending.values() if not future.done()]
+                if not pending:
+                    self._pending.clear()
+                    return
+            for future in pending:
+                future.exception()  # waits; a failure is nobody's to report
+
     def give_back(self, kind: str, path: Path, result: object | None) -> None:
         """A result taken (or worked out) and not used after all, for the next ``take`` of
         the same file, while it is unchanged."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from datawarp.pipeline.extract.engine import ExtractedTable, profiled_table
@@ -51,6 +52,14 @@ class ProvisionalTable:
         rules = RowRules(table._marker_columns, table._levels,
                          sent=bool(table.total_rows or table.row_levels))  # fmt: skip
         return self.one_pass.typed_batches(table.column_names, table._plans, rules, batch_size)
+
+    def for_file(self, fetched: FetchedFile) -> ProvisionalTable:
+        """This table, opened ahead from the file's path, as the fetched file (its fingerprint
+        among the rest)."""
+        _, *rest = self._opened
+        self._opened = (fetched, *rest)  # type: ignore[assignment]
+        self.table.source = fetched
+        return self
 
     def hand_back_encoding(self) -> None:
         """For the usual path, where this attempt gives up (``_hand_back_encoding``)."""
@@ -166,3 +175,41 @@ def _ends_profiled(source: ArrowSource, layout: TableLayout) -> ArrowProfile:
     if not head.row_count:
         raise arrow_csv.ArrowFallback("no data rows")
     return head
+
+
+@dataclass(frozen=True)
+class OpenedAhead:
+    """``open_provisional`` as done ahead (``open_provisional_ahead``): its table, or None
+    where the file is not a plain CSV."""
+
+    table: ProvisionalTable | None
+    sheet: str | None
+
+
+def open_provisional_ahead(path: Path, sheet: str | None) -> bool:
+    """Open a local CSV's provisional table on a background thread (``file_ahead``) while the
+    command starts on this one; whether it was started. Its modules are imported here first:
+    two threads importing at once can wait on each other."""
+    from datawarp.pipeline.extract import arrow_one_pass  # noqa: F401 - see above
+    from datawarp.pipeline.fetch import FetchedFile
+
+    # Fingerprinted apart (``fetch``): ``take_provisional`` gives the table the fetched file.
+    ahead = FetchedFile(path=path.resolve(), sha256="", size=0, location=str(path))
+    return AHEAD.start(
+        "provisional", path, lambda _: OpenedAhead(open_provisional(ahead, sheet=sheet), sheet)
+    )
+
+
+def take_provisional(
+    fetched: FetchedFile, *, sheet: str | None = None, member: str | None = None
+) -> OpenedAhead | None:
+    """What ``open_provisional`` gave ahead for this file and sheet (its table as the fetched
+    file), if it was started and the file is unchanged since; else None."""
+    ahead = AHEAD.take("provisional", fetched.path)
+    if not isinstance(ahead, OpenedAhead) or member is not None or ahead.sheet != sheet:
+        return None
+    if ahead.table is None:
+        return ahead
+    if ahead.table.table.source.name != fetched.name:
+        return None
+    return OpenedAhead(ahead.table.for_file(fetched), sheet)
