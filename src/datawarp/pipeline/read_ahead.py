@@ -3,7 +3,9 @@
 Kept apart from ``pipeline.batch`` so that a command can start the work before importing the
 loader: that import, the connection and the pre-load checks are what the work overlaps, on
 the other core. The file's fingerprint and a CSV's encoding are worked out ahead
-(``file_ahead``), a workbook's likeliest table sheet is parsed ahead (``excel_reader``).
+(``file_ahead``); a plain CSV's table is typed from its first block and last lines for the
+load's one read (``one_pass.open_provisional_ahead``); a workbook's likeliest table sheet is
+parsed ahead (``excel_reader``).
 """
 
 from __future__ import annotations

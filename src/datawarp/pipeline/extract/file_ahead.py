@@ -3,7 +3,9 @@
 A load spends its first half second importing its modules and checking the manifest on one
 core. ``load-batch`` uses the other for what the first file's load will need first and that
 runs without Python's lock: its SHA-256 fingerprint (``fetch``) and, for a CSV, whether it is
-UTF-8 (``csv_reader.detect_encoding``): together a fifth of a second of a 1M-row CSV's load.
+UTF-8 (``csv_reader.detect_encoding``): together a fifth of a second of a 1M-row CSV's load;
+then, for a plain CSV, its table as the first block types it (``one_pass``), the load's next
+step, which would otherwise wait for the connection and the pre-load checks.
 
 Each result is kept under the file's path, size and modification time when the work began,
 and handed over only if the file still has them when it is asked for; a result that is not
