@@ -103,8 +103,9 @@ def _manifest(tmp_path, name: str):
 def test_load_batch_fingerprints_and_decodes_its_first_csv_ahead(tmp_path):
     path = _csv(tmp_path / "activity.csv", "Org Code,Name\nR001,Caf\xe9\n", "cp1252")
     manifest = _manifest(tmp_path, "activity.csv")
+    # Not loading: a load-batch would also type the CSV's table ahead (test_one_read_ahead).
     assert not read_first_file_ahead(manifest, loading=False)  # no sheet parsed
-    assert set(AHEAD._pending) == {"sha256", "encoding"}  # a load types its table too
+    assert set(AHEAD._pending) == {"sha256", "encoding"}
     fetched = fetch(str(path), cache_dir=tmp_path / "cache")
     assert fetched.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
     table = open_table(str(path), cache_dir=tmp_path / "cache")
