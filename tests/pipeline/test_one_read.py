@@ -19,6 +19,7 @@ from tests.pipeline.helpers import events, register, run, write_manifest
 from tests.pipeline.test_load_arrow import _table_text
 from tests.pipeline.test_row_defaults import TableRef
 
+LOAD_BLOCK_BYTES = arrow_stream.BLOCK_BYTES  # before the tests' small blocks replace it
 HEADER = "Period,Org Code,Org Name,Attendances,Rate,Seen on\n"
 ROWS = 400  # about 14 KB: the first 4 KiB block holds a quarter of them
 
@@ -158,7 +159,7 @@ def test_totals_rows_and_levels_the_first_block_has_are_flagged_in_one_read(
 def test_genuine_csv_files_load_in_one_read_as_the_python_path_loads_them(
     conn, db_url, tmp_path, monkeypatch, reads, nhs_samples
 ):
-    monkeypatch.setattr(arrow_stream, "BLOCK_BYTES", 4 << 20)  # as loads read them
+    monkeypatch.setattr(arrow_stream, "BLOCK_BYTES", LOAD_BLOCK_BYTES)  # as loads read them
     files = sorted([*nhs_samples.glob("**/*.csv"), *nhs_samples.glob("**/*.csv.zip")])
     assert len(files) >= 9
     for number, path in enumerate(files):

@@ -514,6 +514,22 @@ def test_big_file_streams_in_several_batches(tmp_path, monkeypatch, form):
     assert time.perf_counter() - started < 20
 
 
+def test_opening_the_reader_may_read_past_the_window_before_the_first_batch():
+    """pyarrow reads the header's blocks when the reader opens, and no batch releases them:
+    the first batch is awaited from the start, or with small blocks (or a long header) a
+    window of two blocks waited for the timeout before the first batch (seen: 10 s a file)."""
+    stream = arrow_stream._Throttled(io.BytesIO(bytes(1000)), window=2)
+    for _ in range(3):
+        stream.read(10)
+    assert stream._has_room()  # room for a fourth read: opening the reader does not wait
+    with stream.hungry():  # the first batch asked for, then taken:
+        pass
+    stream.release()
+    assert not stream._has_room()  # from then on, two blocks ahead of the batches taken
+    stream.release()
+    assert stream._has_room()
+
+
 def test_stopping_early_leaves_no_reader_behind(tmp_path, monkeypatch):
     monkeypatch.setattr(arrow_stream, "BLOCK_BYTES", 4096)
     text = "Code,Count\n" + "".join(f"R{n},{n}\n" for n in range(20_000))

@@ -179,13 +179,15 @@ class _Throttled(io.RawIOBase):
     100 MB file), and keeps going while a slow consumer (COPY) waits. Here a read waits while
     ``window`` blocks are read but not yet taken as batches (one batch per block), or two more
     while a batch is awaited (``hungry``): a record never spans more than two blocks, so the
-    reader cannot stall. A long timeout is the safety net.
+    reader cannot stall. The first batch is awaited from the start: opening the reader reads
+    the header's blocks, which no batch releases (with blocks smaller than a few records, a
+    window of two then waited for the timeout). A long timeout is the safety net.
     """
 
     def __init__(self, raw: BinaryIO, window: int):
         self._raw, self._window = raw, window
         self._ahead = 0  # blocks read and not yet taken as batches
-        self._hungry = False
+        self._hungry = True  # until the first batch is asked for (``hungry``) and taken
         self._finished = False
         self._room = threading.Condition()
 
