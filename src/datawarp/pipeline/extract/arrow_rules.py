@@ -11,6 +11,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from datawarp.pipeline.extract.arrow_values import (
+    _I32,
     _NULL_TEXT,
     Analysis,
     BufferFacts,
@@ -34,6 +35,12 @@ def stripped(column: pa.Array, facts: BufferFacts) -> pa.Array:
 def marker_mask(values: pa.Array) -> pa.Array:
     """Which (stripped) values are suppression markers, as ``text.lower() in MISSING_MARKERS``."""
     return pc.is_in(pc.ascii_lower(values), value_set=_ALL_MARKERS)
+
+
+def blanks_among(values: pa.Array, facts: BufferFacts) -> pa.Array:
+    """Which of a column's (distinct) values are empty or whitespace only (``str.strip()``
+    leaves nothing)."""
+    return pc.equal(pc.binary_length(stripped(values, facts)), _I32[0])
 
 
 def markers_among(values: pa.Array, facts: BufferFacts) -> pa.Array:

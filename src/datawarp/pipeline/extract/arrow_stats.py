@@ -16,6 +16,7 @@ import pyarrow.compute as pc
 
 from datawarp.pipeline.extract.arrow_rules import (
     PERCENT_SIGN,
+    blanks_among,
     markers_among,
     number_candidates,
     texts_of,
@@ -26,7 +27,6 @@ from datawarp.pipeline.extract.arrow_values import (
     PlainNumbers,
     analyse,
     any_true,
-    blanks_among,
     count_true,
     plain_numbers,
 )

@@ -51,7 +51,7 @@ _WHITESPACE_SET = pa.array(list(PY_WHITESPACE), pa.string())
 # numpy each time), which would cost more than the kernels on small batches.
 _K = {kind: pa.scalar(kind, pa.int8()) for kind in range(9)}
 _I32 = {number: pa.scalar(number, pa.int32()) for number in (0, 1, 19, 18, LONGEST_DECORATED_LABEL)}
-_S = {text: pa.scalar(text, pa.string()) for text in ("", "0")}
+_ZERO_TEXT = pa.scalar("0", pa.string())
 _ASCII_END = pa.scalar(0x80, pa.uint8())
 _NULL_INT = pa.scalar(None, pa.int64())
 _NULL_TEXT = pa.scalar(None, pa.string())
@@ -240,11 +240,11 @@ def _int8(kinds: list[int]) -> pa.Array:
 
 def _integers(trimmed: pa.Array, is_int: pa.Array, digits: pa.Array) -> pa.Array:
     """int64 of the INT values (at most 18 characters each); null elsewhere."""
-    text = pc.if_else(is_int, trimmed, _S["0"])
+    text = pc.if_else(is_int, trimmed, _ZERO_TEXT)
     if not pc.all(pc.or_(digits, pc.invert(is_int))).as_py():
         text = pc.replace_substring_regex(text, r"[$,+]", "")
         text = pc.replace_substring_regex(text, r"\.0*$", "")
-        text = pc.if_else(pc.is_in(text, value_set=_SIGNS), _S["0"], text)
+        text = pc.if_else(pc.is_in(text, value_set=_SIGNS), _ZERO_TEXT, text)
     return pc.if_else(is_int, pc.cast(text, pa.int64()), _NULL_INT)
 
 
@@ -336,13 +336,6 @@ def _largest(column: pa.Array, lengths: pa.Array, longest: int) -> int:
 
 # ---------------------------------------------------------------------------------------------
 # Empty cells and totals labels
-
-
-def blanks_among(values: pa.Array, facts: BufferFacts) -> pa.Array:
-    """Which of a column's (distinct) values are empty or whitespace only (``str.strip()``
-    leaves nothing)."""
-    trimmed = pc.utf8_trim(values, facts.whitespace) if facts.whitespace else values
-    return pc.equal(pc.binary_length(trimmed), _I32[0])
 
 
 def total_mask(column: pa.Array) -> pa.Array | None:

@@ -208,8 +208,8 @@ def take_provisional(
     ahead = AHEAD.take("provisional", fetched.path)
     if not isinstance(ahead, OpenedAhead) or member is not None or ahead.sheet != sheet:
         return None
-    if ahead.table is None:
-        return ahead
-    if ahead.table.table.source.name != fetched.name:
-        return None
-    return OpenedAhead(ahead.table.for_file(fetched), sheet)
+    if ahead.table is not None:
+        if ahead.table.table.source.name != fetched.name:
+            return None
+        ahead.table.for_file(fetched)
+    return ahead
