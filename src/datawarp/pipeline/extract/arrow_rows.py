@@ -12,13 +12,16 @@ numeric values travel as their text, as on the CSV fast path (``arrow_convert``)
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
 
 import pyarrow as pa
 
 from datawarp.core.pgtypes import NUMERIC, PG_TYPE_KEY, TIMESTAMP
+from datawarp.pipeline.extract.arrow_cells import cells_array
 from datawarp.pipeline.extract.arrow_convert import ARROW_TYPES
+
+Conversion = Callable[[list, list[int]], list]  # a column's cells and their row numbers
 
 PER_ROW_FIELDS = (
     pa.field("_row_number", pa.int32()),
@@ -43,10 +46,13 @@ def typed_batches(
     typed_chunks: Iterable[tuple[list[list], list[int], list, list]],
     schema: pa.Schema,
     batch_size: int,
+    later: Mapping[int, Conversion] | None = None,
 ) -> Iterator[pa.RecordBatch]:
     """Pass 2's chunks (``ExtractedTable._typed_chunks``: converted columns, row numbers,
-    ``_is_total`` flags, levels) gathered into batches of at most ``batch_size`` rows."""
-    batches = BatchBuilder(schema, batch_size)
+    ``_is_total`` flags, levels) gathered into batches of at most ``batch_size`` rows. The
+    data columns at ``later``'s positions come as cells, made a batch at a time by
+    ``arrow_cells`` or, where it cannot, by ``later``'s conversion (cells, row numbers)."""
+    batches = BatchBuilder(schema, batch_size, later or {})
     for converted, numbers, flags, levels in typed_chunks:
         yield from _sliced(batches.add(converted, numbers, flags, levels), batch_size)
     yield from _sliced(batches.finish(), batch_size)
@@ -62,8 +68,8 @@ class BatchBuilder:
     """Chunks of converted columns gathered into batches of ``size`` rows: Arrow's work on a
     column has a cost per call, and the chunks pass 1 reads in are a few hundred rows."""
 
-    def __init__(self, schema: pa.Schema, size: int):
-        self.schema, self.size = schema, size
+    def __init__(self, schema: pa.Schema, size: int, later: Mapping[int, Conversion]):
+        self.schema, self.size, self.later = schema, size, later
         self._columns: list[list] = [[] for _ in schema]
         self._rows = 0
 
@@ -83,9 +89,18 @@ class BatchBuilder:
         if not self._rows:
             return None
         columns, self._columns, self._rows = self._columns, [[] for _ in self.schema], 0
-        arrays = [_array(values, field) for values, field in zip(columns, self.schema,
-                                                                 strict=True)]  # fmt: skip
+        numbers = columns[len(self.schema) - len(PER_ROW_FIELDS)]
+        arrays = [self._made(position, values, field, numbers)
+                  for position, (values, field) in enumerate(zip(columns, self.schema,
+                                                                 strict=True))]  # fmt: skip
         return pa.RecordBatch.from_arrays(arrays, schema=self.schema)
+
+    def _made(self, position: int, values: list, field: pa.Field, numbers: list[int]) -> pa.Array:
+        convert = self.later.get(position)
+        if convert is None:
+            return _array(values, field)
+        made = cells_array(values, field.metadata[PG_TYPE_KEY].decode())
+        return made if made is not None else _array(convert(values, numbers), field)
 
 
 def _array(values: list, field: pa.Field) -> pa.Array:

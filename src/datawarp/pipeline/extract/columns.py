@@ -190,6 +190,21 @@ class ColumnConverter:
         return list(map(lookup.__getitem__, cells))
 
 
+def converted(
+    converter: ColumnConverter,
+    cells: list,
+    numbers: list[int],
+    *,
+    file_name: str,
+    column_name: str,
+) -> list:
+    """``cells`` converted; a cell that cannot be is said by its row and column."""
+    try:
+        return converter(cells)
+    except ValueConversionError as exc:
+        raise conversion_error(file_name, column_name, cells, numbers, converter) from exc
+
+
 def conversion_error(
     file_name: str, column_name: str, cells: list, numbers: list[int], converter: ColumnConverter
 ) -> BadInputError:

@@ -14,12 +14,13 @@ plain CSV reads it once where it can: ``one_pass``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+import functools
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from datawarp.core.errors import BadInputError
-from datawarp.pipeline.extract.columns import ColumnConverter, ColumnStats, conversion_error
+from datawarp.pipeline.extract.columns import ColumnConverter, ColumnStats, converted
 from datawarp.pipeline.extract.env_limits import arrow_enabled
 from datawarp.pipeline.extract.fill_down import FillDown, fill_positions
 from datawarp.pipeline.extract.formats import open_workbook
@@ -50,7 +51,6 @@ from datawarp.pipeline.extract.table_columns import (  # noqa: F401 - ExtractedC
     with_originals,
 )
 from datawarp.pipeline.extract.table_rows import TableReader
-from datawarp.pipeline.extract.values import ValueConversionError
 from datawarp.pipeline.extract.workbook import Workbook
 
 if TYPE_CHECKING:
@@ -129,15 +129,20 @@ class ExtractedTable:
         )
 
     def _kept_arrow_batches(self, batch_size: int):
-        """The rows ``iter_batches`` makes from pass 1's cells, a column at a time."""
-        from datawarp.pipeline.extract import arrow_rows  # pyarrow: only when it is used
+        """The rows ``iter_batches`` makes from pass 1's cells, a column at a time; the columns
+        ``arrow_cells`` can make are converted a batch at a time there, not here."""
+        from datawarp.pipeline.extract import arrow_cells, arrow_rows  # pyarrow: when used
 
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
         assert self._kept is not None
         reader = self._pass_2_reader(self.source.name, is_csv=False)
         schema = arrow_rows.typed_schema(self.column_names, [p.pg_type for p in self._plans])
-        return arrow_rows.typed_batches(self._typed_chunks(self._kept, reader), schema, batch_size)
+        conversions = self._conversions(reader)
+        later = {p: conversions[p] for p, plan in enumerate(self._plans)
+                 if arrow_cells.made_in_arrow(plan)}  # fmt: skip
+        chunks = self._typed_chunks(self._kept, reader, conversions, frozenset(later))
+        return arrow_rows.typed_batches(chunks, schema, batch_size, later)
 
     def iter_batches(self, batch_size: int = DEFAULT_BATCH_SIZE) -> Iterator[list[tuple]]:
         """Typed rows, ``batch_size`` at a time: the column values, then row_number, is_total
@@ -184,38 +189,38 @@ class ExtractedTable:
         )
         yield from in_batches(rows, batch_size)
 
-    def _typed_chunks(self, chunks: Iterable[Chunk], reader: TableReader) -> Iterator[tuple]:
+    def _conversions(self, reader: TableReader) -> list[Callable[[list, list[int]], list]]:
+        """Each column's conversion of a chunk's cells (``converted``), given their rows."""
+        return [
+            functools.partial(
+                converted, ColumnConverter(plan.pg_type, by_distinct=reader.is_csv, plan=plan),
+                file_name=self.source.name, column_name=column.name,
+            )
+            for plan, column in zip(self._plans, self.columns, strict=True)
+        ]  # fmt: skip
+
+    def _typed_chunks(
+        self,
+        chunks: Iterable[Chunk],
+        reader: TableReader,
+        conversions: list[Callable[[list, list[int]], list]] | None = None,
+        raw: frozenset[int] = frozenset(),
+    ) -> Iterator[tuple]:
         """Pass 2 of each chunk, as rows (``_batches``) and Arrow batches (``arrow_rows``) both
-        take it: the converted columns, then the row numbers, ``_is_total`` and ``_level``."""
+        take it: the converted columns (those at ``raw`` positions left as cells), then the row
+        numbers, ``_is_total`` and ``_level``."""
         assert self._table_layout is not None
-        converters = [
-            ColumnConverter(plan.pg_type, by_distinct=reader.is_csv, plan=plan)
-            for plan in self._plans
-        ]
+        conversions = conversions or self._conversions(reader)
         fill = FillDown(self._fill, len(self._table_layout.blocks))
         for numbers, columns in chunks:
             with paused_gc():  # never across the yield
                 totals = reader.mark_totals(numbers, columns)
                 levels, flags = reader.mark_levels(columns, totals)  # before filling: the file's
                 fill.apply(numbers, columns, flags)
-                converted = self._convert(columns, numbers, converters)
-            yield converted, numbers, flags, levels
-
-    def _convert(
-        self,
-        columns: list[list],
-        numbers: list[int],
-        converters: list[ColumnConverter],
-    ) -> list[list]:
-        converted = []
-        for position, (converter, plan) in enumerate(zip(converters, self._plans, strict=True)):
-            column = columns[plan.source]
-            try:
-                converted.append(converter(column))
-            except ValueConversionError as exc:
-                name = self.columns[position].name
-                raise conversion_error(self.source.name, name, column, numbers, converter) from exc
-        return converted
+                cells = [columns[plan.source] for plan in self._plans]
+                typed = [column if position in raw else conversions[position](column, numbers)
+                         for position, column in enumerate(cells)]  # fmt: skip
+            yield typed, numbers, flags, levels
 
 
 # ---------------------------------------------------------------------------------------------
