@@ -52,3 +52,27 @@ def test_known_cases_at_a_chunk_size_that_splits_characters(data: bytes, expecte
     assert _reference(data) == expected
     for chunk in (1, 2, 3, 1 << 20):
         assert _scan(data, chunk) == expected
+
+
+class _CountingStream(io.BytesIO):
+    def __init__(self, data: bytes) -> None:
+        super().__init__(data)
+        self.reads = 0
+
+    def read(self, size: int | None = -1) -> bytes:
+        self.reads += 1
+        return super().read(size)
+
+
+def test_stops_reading_once_valid_utf8_text_has_decided_it():
+    """Nothing after valid UTF-8 text can make the file Windows-1252 (a stray byte later is
+    still UTF-8 by the rule), so a large file with an accent in its first lines is not read
+    to its end; an ASCII start is read on until something decides it."""
+    accented = "Café,1\n".encode() + b"a,2\n" * 1000 + b"\x96\n"
+    stream = _CountingStream(accented)
+    assert utf8_or_cp1252(stream.read(64), stream, 64) == "utf-8"
+    assert stream.reads == 1
+    ascii_start = b"a,2\n" * 1000 + b"\xa3\n"
+    stream = _CountingStream(ascii_start)
+    assert utf8_or_cp1252(stream.read(64), stream, 64) == "cp1252"
+    assert stream.reads > len(ascii_start) // 64

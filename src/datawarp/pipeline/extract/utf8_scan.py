@@ -1,4 +1,4 @@
-"""Is a byte stream UTF-8, or Windows-1252? Decided over the whole stream at memory speed.
+"""Is a byte stream UTF-8, or Windows-1252? Decided at memory speed, as far as it must be read.
 
 Arrow validates UTF-8 about four times faster than decoding it into Python strings, and
 the answer is all that is needed here: the text itself is decoded later, by the reader.
@@ -17,18 +17,18 @@ import pyarrow as pa
 def utf8_or_cp1252(first_chunk: bytes, stream: BinaryIO, chunk_bytes: int) -> str:
     """'utf-8' when every byte decodes as UTF-8, or when valid multi-byte UTF-8 comes before the
     first bad byte (a UTF-8 file with a few stray Windows-1252 bytes); otherwise 'cp1252'."""
-    seen_utf8_text, carry, chunk = False, b"", first_chunk
+    carry, chunk = b"", first_chunk
     while chunk:
         data = carry + chunk if carry else chunk
         cut = _last_boundary(data)
         piece, carry = data[:cut], data[cut:]
         if not piece.isascii():
             if not _valid(piece):
-                return _verdict_at_first_bad_byte(piece, seen_utf8_text)
-            seen_utf8_text = True
+                return _verdict_at_first_bad_byte(piece)
+            return "utf-8"  # valid UTF-8 text before any bad byte: nothing after can change it
         chunk = stream.read(chunk_bytes)
     if carry and not carry.isascii():  # a character cut short by the end of the file
-        return _verdict_at_first_bad_byte(carry, seen_utf8_text)
+        return _verdict_at_first_bad_byte(carry)
     return "utf-8"
 
 
@@ -57,10 +57,11 @@ def _valid(piece: bytes) -> bool:
     return True
 
 
-def _verdict_at_first_bad_byte(piece: bytes, seen_utf8_text: bool) -> str:
+def _verdict_at_first_bad_byte(piece: bytes) -> str:
+    """Every piece before this one was ASCII: UTF-8 only if valid UTF-8 text comes before this
+    piece's first bad byte."""
     try:
         piece.decode("utf-8")
     except UnicodeDecodeError as error:
-        seen_utf8_text |= not piece[: error.start].isascii()
-        return "utf-8" if seen_utf8_text else "cp1252"
+        return "cp1252" if piece[: error.start].isascii() else "utf-8"
     return "utf-8"
