@@ -26,7 +26,7 @@ EAGER_COMMIT_ENV = "MIMALLOC_ARENA_EAGER_COMMIT"
 EAGER_COMMIT = "0"  # commit arena memory as it is used, in ordinary pages
 
 
-def keep_freed_pages() -> None:
+def set_arrow_memory_defaults() -> None:
     """Only in the command's own process: code using DataWarp as a library keeps its own."""
     os.environ.setdefault(PURGE_DELAY_ENV, PURGE_DELAY_MS)
     os.environ.setdefault(EAGER_COMMIT_ENV, EAGER_COMMIT)

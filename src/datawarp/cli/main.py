@@ -162,7 +162,7 @@ app.command("inspect", epilog="Example: datawarp inspect Monthly-AE-September-20
 def run() -> None:
     """The ``datawarp`` command's entry point (its own process; ``app`` is the library's)."""
     unused_imports.command_process()
-    allocator.keep_freed_pages()
+    allocator.set_arrow_memory_defaults()
     try:
         app()
     finally:

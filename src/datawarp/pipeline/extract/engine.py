@@ -129,8 +129,8 @@ class ExtractedTable:
         )
 
     def _kept_arrow_batches(self, batch_size: int):
-        """The rows ``iter_batches`` makes from pass 1's cells, a column at a time; the columns
-        ``arrow_cells`` can make are converted a batch at a time there, not here."""
+        """The rows ``iter_batches`` makes from pass 1's cells, a column at a time; a column
+        ``arrow_cells`` can make is left as cells here and made a batch at a time there."""
         from datawarp.pipeline.extract import arrow_cells, arrow_rows  # pyarrow: when used
 
         if batch_size < 1:
