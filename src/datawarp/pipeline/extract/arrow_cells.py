@@ -20,13 +20,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from datawarp.core.pgtypes import BIGINT, DATE, INTEGER, NUMERIC, SMALLINT, TEXT
-from datawarp.pipeline.extract.arrow_convert import ARROW_TYPES
-from datawarp.pipeline.extract.arrow_values import BufferFacts, any_true, edge_whitespace
+from datawarp.pipeline.extract.arrow_convert import ARROW_TYPES, text_column
+from datawarp.pipeline.extract.arrow_values import BufferFacts
 from datawarp.pipeline.extract.originals import ColumnPlan
 
 _NONE = type(None)
 _INTEGERS = (SMALLINT, INTEGER, BIGINT)
-_NULL_TEXT = pa.scalar(None, pa.string())
 _ZERO = pa.scalar(0.0)
 _FAILED = (pa.ArrowException, OverflowError, TypeError, ValueError, UnicodeError)
 
@@ -59,7 +58,8 @@ def cells_array(cells: list, pg_type: str) -> pa.Array | None:
         if pg_type == NUMERIC and kind is int:
             return pa.array(cells, pa.int64()).cast(pa.string())
         if pg_type == TEXT and kind is str:
-            return _stripped_text(pa.array(cells, pa.string()))
+            text = pa.array(cells, pa.string())
+            return text_column(text, BufferFacts.of(text))  # the CSV path's render_text
         if pg_type == DATE and kind is dt.date:
             return pa.array(cells, pa.date32())
     except _FAILED:
@@ -76,12 +76,3 @@ def _numeric_text(floats: pa.Array) -> pa.Array | None:
     whole = pc.equal(pc.floor(floats), floats)
     integers = pc.cast(pc.if_else(whole, floats, _ZERO), pa.int64())
     return pc.if_else(whole, pc.cast(integers, pa.string()), pc.cast(floats, pa.string()))
-
-
-def _stripped_text(text: pa.Array) -> pa.Array:
-    """Each string as ``str.strip`` leaves it, NULL where that is empty."""
-    edged = edge_whitespace(text, BufferFacts.of(text))
-    if edged is not None and any_true(edged):
-        stripped = [value.strip() for value in pc.filter(text, edged).to_pylist()]
-        text = pc.replace_with_mask(text, edged, pa.array(stripped, pa.string()))
-    return pc.if_else(pc.equal(text, ""), _NULL_TEXT, text)
