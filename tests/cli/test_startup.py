@@ -9,6 +9,7 @@ import sys
 import tomllib
 from pathlib import Path
 
+import pytest
 import typer
 
 from datawarp.cli.main import app
@@ -192,3 +193,46 @@ def test_the_command_sets_arrow_memory_up_before_pyarrow_loads_unless_told_other
     )
     assert ours.stdout.split()[-3:] == ["1000", "0", "False"], ours.stderr  # before pyarrow
     assert theirs.stdout.split()[-3:] == ["10", "1", "False"], theirs.stderr
+
+
+ENDING = """
+import atexit, sys
+from datawarp.cli.main import run
+
+class Loud:
+    def __del__(self):
+        sys.stderr.write("torn down\\n")
+
+loud = Loud()  # a module's global: freed only by Python's teardown
+sys.argv = ["datawarp", *sys.argv[2:]]
+try:
+    {call}
+finally:
+    atexit.register(open, {marker!r}, "w")  # registered after run()'s handler: runs before it
+    print("x" * 100_000, end="")  # still in the buffer at exit
+"""
+
+
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [(["--version"], 0), (["no-such-command"], 2), (["load-batch", "missing.yaml"], 2)],
+)
+def test_the_command_ends_with_its_code_after_every_exit_handler_and_skips_teardown(
+    tmp_path, args, code
+):
+    marker = tmp_path / "handler-ran"
+    script = ENDING.format(call="run()", marker=str(marker))
+    result = subprocess.run(
+        [sys.executable, "-c", script, "datawarp", *args],
+        capture_output=True, text=True, cwd=tmp_path,
+        env={**os.environ, "DATAWARP_HOME": str(tmp_path / "home")},
+    )  # fmt: skip
+
+    assert result.returncode == code, result.stderr
+    assert result.stdout.endswith("x" * 100_000)  # flushed before the process ended
+    assert marker.exists()  # a later exit handler still ran
+    assert "torn down" not in result.stderr  # the interpreter's teardown did not
+    # Without the command's ending, the same script tears Python down as usual.
+    plain = ENDING.format(call="raise SystemExit(0)", marker=str(marker))
+    usual = subprocess.run([sys.executable, "-c", plain, "x"], capture_output=True, text=True)
+    assert usual.returncode == 0 and "torn down" in usual.stderr

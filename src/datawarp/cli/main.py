@@ -6,7 +6,6 @@ error carries (2 bad input, 1 a failed load); tracebacks only with ``--verbose``
 
 from __future__ import annotations
 
-import gc
 import traceback
 from pathlib import Path
 from typing import Annotated, Any
@@ -31,6 +30,7 @@ from datawarp.cli import (
     maintenance_cmd,
     notify_cmd,
     orphans_cmd,
+    process_end,
     report_cmd,
     schema_cmd,
     scorecard_cmd,
@@ -160,14 +160,13 @@ app.command("inspect", epilog="Example: datawarp inspect Monthly-AE-September-20
 
 
 def run() -> None:
-    """The ``datawarp`` command's entry point (its own process; ``app`` is the library's)."""
+    """The ``datawarp`` command's entry point (its own process; ``app`` is the library's): the
+    process ends with the command's exit code once its exit handlers have run."""
     unused_imports.command_process()
     allocator.set_arrow_memory_defaults()
+    ending = process_end.ProcessEnd()  # first registered: the last exit handler to run
     try:
         app()
-    finally:
-        # The interpreter's last cycle collection at exit walks every object still alive (a
-        # loaded workbook's cells): a tenth of a second of every load, to find no cycles that
-        # matter to a process about to end. Frozen objects are skipped; exit still runs
-        # every cleanup (atexit, open files, connections).
-        gc.freeze()
+    except SystemExit as exit_request:
+        ending.record(exit_request)
+        raise
