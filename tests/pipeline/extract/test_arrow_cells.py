@@ -80,6 +80,33 @@ def test_int_cells_make_what_python_makes_or_are_left_to_it(cells, pg_type):
     _assert_same(cells, pg_type, made=in_int64)
 
 
+def _double_holds(value) -> bool:
+    return not isinstance(value, int) or -(2**53) <= value <= 2**53
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    cells=_column(st.one_of(_FINITE, _WHOLE, st.integers(-(2**60), 2**60))),
+    pg_type=st.sampled_from([NUMERIC, SMALLINT, INTEGER, BIGINT]),
+)
+def test_ints_beside_floats_make_what_python_makes(cells, pg_type):
+    """An .xls gives a column of rates whole values as ints and the others as floats."""
+    present = [v for v in cells if v is not None]
+    floats = any(isinstance(v, float) for v in present)
+    exact = not floats or all(_double_holds(v) for v in present)
+    if pg_type == NUMERIC:
+        whole_beyond = any(isinstance(v, float) and v.is_integer() and abs(v) >= 2**63
+                           for v in present)  # fmt: skip
+        _assert_same(cells, pg_type, made=exact and not whole_beyond)
+        return
+    bound = {SMALLINT: 2**15, INTEGER: 2**31, BIGINT: 2**63}[pg_type]
+    fits = all(float(v).is_integer() and -bound <= v < bound for v in present)
+    if exact and fits:
+        _assert_same(cells, pg_type)
+    else:
+        assert cells_array(cells, pg_type) is None
+
+
 @settings(max_examples=300, deadline=None)
 @given(cells=_column(st.one_of(_TEXT, _SPACED)))
 def test_strings_are_stripped_and_emptied_as_python_does(cells):
@@ -102,7 +129,8 @@ def test_dates_are_the_dates_python_keeps(cells):
         ([1.5, 2.0], INTEGER),  # a fraction in an integer column: Python says which row
         ([True, False], TEXT),  # a kind no shortcut takes
         ([dt.datetime(2025, 1, 1)], DATE),  # a datetime is not a date here
-        ([1, 2.0], BIGINT),
+        ([1, 2.5], BIGINT),  # beside an int, a fraction is still refused
+        ([2**53 + 1, 2.5], NUMERIC),  # an int a double cannot hold exactly
     ],
 )
 def test_cells_a_shortcut_could_get_wrong_are_left_to_python(cells, pg_type):

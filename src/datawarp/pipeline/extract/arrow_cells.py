@@ -25,6 +25,7 @@ from datawarp.pipeline.extract.arrow_values import BufferFacts
 from datawarp.pipeline.extract.originals import ColumnPlan
 
 _NONE = type(None)
+_NUMBERS = {int, float}
 _INTEGERS = (SMALLINT, INTEGER, BIGINT)
 _ZERO = pa.scalar(0.0)
 _FAILED = (pa.ArrowException, OverflowError, TypeError, ValueError, UnicodeError)
@@ -45,25 +46,30 @@ def cells_array(cells: list, pg_type: str) -> pa.Array | None:
     kinds.discard(_NONE)
     if not kinds:
         return pa.nulls(len(cells), ARROW_TYPES[pg_type])
-    if len(kinds) > 1:
-        return None
-    (kind,) = kinds
     try:
-        if pg_type in _INTEGERS and kind in (float, int):
-            return pa.array(cells, pa.float64() if kind is float else pa.int64()).cast(
-                ARROW_TYPES[pg_type]  # a safe cast: a fraction or an overflow raises
-            )
-        if pg_type == NUMERIC and kind is float:
-            return _numeric_text(pa.array(cells, pa.float64()))
-        if pg_type == NUMERIC and kind is int:
-            return pa.array(cells, pa.int64()).cast(pa.string())
-        if pg_type == TEXT and kind is str:
+        if kinds <= _NUMBERS:
+            return _numbers_array(cells, kinds, pg_type)
+        if len(kinds) > 1:
+            return None
+        if pg_type == TEXT and kinds == {str}:
             text = pa.array(cells, pa.string())
             return text_column(text, BufferFacts.of(text))  # the CSV path's render_text
-        if pg_type == DATE and kind is dt.date:
+        if pg_type == DATE and kinds == {dt.date}:
             return pa.array(cells, pa.date32())
     except _FAILED:
         return None
+    return None
+
+
+def _numbers_array(cells: list, kinds: set[type], pg_type: str) -> pa.Array | None:
+    """Cells that are floats, ints or both: an .xls gives its whole numbers as ints, so a
+    column of rates holds both. Beside floats the ints are read as doubles, which holds each
+    exactly or makes pyarrow raise (beyond 2**53)."""
+    numbers = pa.array(cells, pa.int64() if kinds == {int} else pa.float64())
+    if pg_type in _INTEGERS:
+        return numbers.cast(ARROW_TYPES[pg_type])  # a safe cast: a fraction or overflow raises
+    if pg_type == NUMERIC:
+        return numbers.cast(pa.string()) if kinds == {int} else _numeric_text(numbers)
     return None
 
 
