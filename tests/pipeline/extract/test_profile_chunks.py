@@ -44,6 +44,8 @@ _CHUNK = st.one_of(
     st.lists(_CELLS, max_size=40),
     st.lists(st.one_of(st.none(), _FIGURES, st.integers(-(2**40), 2**40).map(float)), max_size=40),
     st.lists(st.one_of(st.none(), st.dates()), max_size=40),
+    # An .xls's rates: whole values as ints, the others as floats (now and then not finite).
+    st.lists(st.one_of(st.none(), _FIGURES, st.integers(-(2**70), 2**70)), max_size=40),
     st.lists(st.one_of(st.none(), _MOMENTS), max_size=40),
 )
 

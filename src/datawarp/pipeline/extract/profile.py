@@ -35,7 +35,7 @@ _LOOKED_AT = 4096  # distinct strings a text column remembers having classified
 NUMBER_STARTS = frozenset("0123456789+-.£$€")
 NUMBER_TYPES = frozenset({"smallint", "integer", "bigint", NUMERIC})
 _NONE_TYPE = type(None)
-_FLOAT, _INT, _STR = {float}, {int}, {str}
+_FLOAT, _INT, _STR, _INT_AND_FLOAT = {float}, {int}, {str}, {int, float}
 _DATE, _DATETIME = {dt.date}, {dt.datetime}
 
 
@@ -126,6 +126,13 @@ class ColumnProfile:
             self._observe_datetimes(values)
         elif kinds == _INT:
             low, high = min(values), max(values)
+        elif kinds == _INT_AND_FLOAT:  # an .xls gives its whole numbers as ints
+            if not all(math.isfinite(value) for value in values if type(value) is float):
+                return False
+            whole = [value for value in values if type(value) is int or value.is_integer()]
+            low, high = (int(min(whole)), int(max(whole))) if whole else (None, None)
+            if len(whole) < len(values):
+                self._has_decimal = self._has_plain_decimal = True
         elif not kinds:
             low = high = None
         elif kinds == _STR and self._has_words and self._observe_text_chunk(values):
