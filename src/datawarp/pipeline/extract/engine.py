@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from datawarp.core.errors import BadInputError
-from datawarp.pipeline.extract.columns import ColumnConverter, ColumnStats, converted
+from datawarp.pipeline.extract.columns import ColumnConverter, converted
 from datawarp.pipeline.extract.env_limits import arrow_enabled
 from datawarp.pipeline.extract.fill_down import FillDown, fill_positions
 from datawarp.pipeline.extract.formats import open_workbook
@@ -28,13 +28,14 @@ from datawarp.pipeline.extract.header import column_letter
 from datawarp.pipeline.extract.originals import ColumnPlan
 from datawarp.pipeline.extract.pass_chunks import (
     ARROW_PASS_CELLS,
+    READ_CHUNK,
     Chunk,
     KeptChunks,
     in_batches,
     paused_gc,
 )
+from datawarp.pipeline.extract.profile_pass import profile_pass
 from datawarp.pipeline.extract.row_levels import LevelDecision
-from datawarp.pipeline.extract.scales import names_a_percentage
 from datawarp.pipeline.extract.sheets import (
     SheetCandidate,
     SheetChoice,
@@ -42,7 +43,7 @@ from datawarp.pipeline.extract.sheets import (
     choose_sheet,
     sheet_label,
 )
-from datawarp.pipeline.extract.table import TableColumn, TableLayout, with_block_title
+from datawarp.pipeline.extract.table import TableLayout, with_block_title
 from datawarp.pipeline.extract.table_columns import (  # noqa: F401 - ExtractedColumn re-exported
     ColumnFacts,
     ExtractedColumn,
@@ -58,9 +59,6 @@ if TYPE_CHECKING:
     from datawarp.pipeline.fetch import FetchedFile
 
 DEFAULT_BATCH_SIZE = 10_000
-# Rows are read and worked on in small chunks: a chunk's cells then stay in the CPU caches,
-# which makes the column work 2-3 times faster than on 10,000-row chunks.
-READ_CHUNK = 512
 
 
 @dataclass(frozen=True)
@@ -262,7 +260,7 @@ def open_fetched(
         # Pass 1's cells are kept for pass 2 only from a workbook (held in memory anyway) and
         # only without filling down, which changes cells in place.
         kept = KeptChunks() if workbook.kind != "csv" and not fill else None
-        reader, profiles, filled = _profile_pass(workbook, choice, layout, fill, kept)
+        reader, profiles, filled = profile_pass(workbook, choice, layout, fill, kept)
         choice.chosen.rows = None
         table = profiled_table(source, workbook, choice, layout, reader, profiles)
         table._fill = fill
@@ -293,60 +291,6 @@ def _arrow_profile(
         return arrow_csv.profile(arrow_csv.workbook_source(source.path, workbook, layout), layout)
     except arrow_csv.ArrowFallback:
         return None
-
-
-def _profile_pass(
-    workbook: Workbook,
-    choice: SheetChoice,
-    layout: TableLayout,
-    fill: tuple[int, ...],
-    kept: KeptChunks | None = None,
-) -> tuple[TableReader, list[ColumnStats], FillDown]:
-    """Pass 1 on the Python path, filling down as pass 2 will.
-
-    Filling needs each row's ``_is_total``, which pass 1 settles only at its end: which columns
-    the totals rule reads (a column where 'England' fills most rows is a category) and which
-    rows are placed national (``row_levels``). When the totals rows the pass filled around are
-    not those, the pass runs again with what it settled.
-    """
-    is_csv = workbook.kind == "csv"
-    reader = TableReader(layout, display_name=workbook.display_name, is_csv=is_csv)
-    filling = FillDown(fill, len(layout.blocks))
-    with paused_gc():
-        profiles = _profile(reader, choice.chosen.rows, layout.columns, is_csv, filling, kept)
-    if fill and set(filling.totals_seen) != set(reader.total_rows()):
-        reader = TableReader(layout, display_name=workbook.display_name, is_csv=is_csv,
-                             label_columns=reader.marker_columns(),
-                             levels=reader.level_decision())  # fmt: skip
-        filling = FillDown(fill, len(layout.blocks))
-        rows = workbook.iter_rows(choice.chosen.name)
-        with paused_gc():
-            profiles = _profile(reader, rows, layout.columns, is_csv, filling)
-    return reader, profiles, filling
-
-
-def _profile(
-    reader: TableReader,
-    rows: Iterable,
-    table_columns: list[TableColumn],
-    by_distinct: bool,
-    fill: FillDown,
-    kept: KeptChunks | None = None,
-) -> list[ColumnStats]:
-    """Pass 1: every cell of every data row through its column's type inference."""
-    stats = [
-        ColumnStats(by_distinct=by_distinct, percent_header=names_a_percentage(c.original_header))
-        for c in table_columns
-    ]
-    for numbers, columns in reader.chunks(rows, READ_CHUNK):
-        totals = reader.mark_totals(numbers, columns)
-        if fill.positions:  # pass 1 knows the rows placed national only on a second run
-            fill.apply(numbers, columns, reader.mark_levels(columns, totals)[1])
-        for column_stats, column in zip(stats, columns, strict=True):
-            column_stats.observe(column, numbers)
-        if kept is not None:
-            kept.keep(numbers, columns)
-    return stats
 
 
 def profiled_table(
