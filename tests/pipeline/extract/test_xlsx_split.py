@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import zipfile
+from pathlib import Path
 
 import openpyxl
 import pytest
@@ -14,33 +15,49 @@ from hypothesis import strategies as st
 from datawarp.pipeline.extract import excel_reader, xlsx_split
 from datawarp.pipeline.extract.excel_reader import ExcelWorkbook
 from datawarp.pipeline.extract.xlsx_extent import check_sheet, sheet_extent
+from datawarp.pipeline.inspect import open_table
 
 SHEET_PART = "xl/worksheets/sheet1.xml"
 
 
 def _rows(path, monkeypatch, *, split: bool) -> dict[str, list]:
-    """Every sheet's rows as the reader gives them, halves allowed for any size or never."""
+    """Every sheet's rows as the reader gives them, parts allowed for any size or never; a
+    sheet whose parts did not join is read again, as the engine reads it (``open_fetched``)."""
     monkeypatch.setattr(xlsx_split, "SPLIT_XML_BYTES", 0 if split else 1 << 62)
     monkeypatch.setattr(excel_reader, "_LAST_PARSED", excel_reader._LastParsedSheet())
+    monkeypatch.setattr(excel_reader, "_READ_WHOLE", set())
     book = ExcelWorkbook(path, kind="xlsx", display_name=path.name)
     try:
-        return {info.name: list(book.iter_rows(info.name)) for info in book.sheets}
+        rows = {}
+        for info in book.sheets:
+            try:
+                rows[info.name] = list(book.iter_rows(info.name))
+            except xlsx_split.ReadSheetAgain:
+                rows[info.name] = list(book.iter_rows(info.name))
+        return rows
     finally:
         book.close()
 
 
 def _joined_kinds(path, monkeypatch) -> list[str]:
-    """What the halves made of each sheet: SplitSheet, a half alone, or None (parsed whole)."""
-    kinds: list[str] = []
-    joined = xlsx_split.SplitSheet.joined.__func__
+    """What the parts made of each sheet once read: "SplitSheet", a "part" alone (the other
+    holds no cell), or "whole" (the parts did not join: the sheet's whole parse)."""
+    parsed: list = []
+    parse = xlsx_split.SheetSplitter.parse
 
-    def noting(cls, first, second):
-        result = joined(cls, first, second)
-        kinds.append(type(result).__name__)
-        return result
+    def noting(self, sheet, parse_whole):
+        parsed.append(parse(self, sheet, parse_whole))
+        return parsed[-1]
 
-    monkeypatch.setattr(xlsx_split.SplitSheet, "joined", classmethod(noting))
+    monkeypatch.setattr(xlsx_split.SheetSplitter, "parse", noting)
     _rows(path, monkeypatch, split=True)
+    kinds = []
+    for sheet in parsed:
+        settled = sheet.settled() if isinstance(sheet, xlsx_split.SplitSheet) else sheet
+        if settled is sheet and isinstance(sheet, xlsx_split.SplitSheet):
+            kinds.append("SplitSheet")
+        else:
+            kinds.append("whole" if settled is getattr(sheet, "_whole", None) else "part")
     return kinds
 
 
@@ -104,22 +121,57 @@ def test_a_second_half_without_cells_leaves_the_first(tmp_path, monkeypatch):
     )  # fmt: skip
     whole = _rows(padded, monkeypatch, split=False)
     assert _rows(padded, monkeypatch, split=True) == whole
-    assert _joined_kinds(padded, monkeypatch) == ["CalamineSheet"]
+    assert _joined_kinds(padded, monkeypatch) == ["part"]
 
 
-def test_rows_out_of_order_are_parsed_whole(tmp_path, monkeypatch):
-    """A row numbered before the first half's last, written after it: calamine places it by
-    its number, so only the whole sheet's parse reads it right."""
+def _moved(tmp_path) -> Path:
+    """A row numbered before the cut, written at the end: calamine places it by its number,
+    so only the whole sheet's parse reads it right, and it is found only once the second part
+    is parsed, after the first part's rows were read."""
     path = _workbook(tmp_path / "book.xlsx", _table(300))
-    moved = _edited(
+    return _edited(
         path, tmp_path / "moved.xlsx", b'<row r="301"',
-        b'<row r="2"><c r="F2" t="inlineStr"><is><t>late</t></is></c></row><row r="301"',
+        b'<row r="3"><c r="E3" t="inlineStr"><is><t>late</t></is></c></row><row r="301"',
     )  # fmt: skip
+
+
+def test_rows_out_of_order_are_read_again_from_the_whole_parse(tmp_path, monkeypatch):
+    moved = _moved(tmp_path)
     assert check_sheet(moved, "Sheet 1", moved.name) is False  # calamine reads it
     whole = _rows(moved, monkeypatch, split=False)
-    assert whole["Sheet 1"][1][1][-1] == "late"
-    assert _rows(moved, monkeypatch, split=True) == whole
-    assert _joined_kinds(moved, monkeypatch) == ["NoneType"]
+    assert whole["Sheet 1"][2][1][-1] == "late"
+    monkeypatch.setattr(xlsx_split, "SPLIT_XML_BYTES", 0)
+    for stop_early in (True, False):
+        monkeypatch.setattr(excel_reader, "_LAST_PARSED", excel_reader._LastParsedSheet())
+        monkeypatch.setattr(excel_reader, "_READ_WHOLE", set())
+        book = ExcelWorkbook(moved, kind="xlsx", display_name=moved.name)
+        try:
+            rows = book.iter_rows("Sheet 1")
+            assert next(rows)[1][0] == "Org Code"  # given before the second part was known
+            with pytest.raises(xlsx_split.ReadSheetAgain):
+                if stop_early:  # a table that ends in the first part: the confirmation says
+                    book.confirm_rows("Sheet 1")
+                else:  # reading on into the second part
+                    list(rows)
+            assert list(book.iter_rows("Sheet 1")) == whole["Sheet 1"]  # the whole parse
+            book.confirm_rows("Sheet 1")  # read whole: nothing to read again
+        finally:
+            book.close()
+    assert _joined_kinds(moved, monkeypatch) == ["whole"]
+
+
+def test_a_table_read_early_from_a_sheet_out_of_order_is_the_whole_sheets(tmp_path, monkeypatch):
+    """The engine reads the table again from the whole parse: every value as without parts."""
+    moved = _moved(tmp_path)
+    tables = {}
+    for split in (False, True):
+        monkeypatch.setattr(xlsx_split, "SPLIT_XML_BYTES", 0 if split else 1 << 62)
+        monkeypatch.setattr(excel_reader, "_LAST_PARSED", excel_reader._LastParsedSheet())
+        monkeypatch.setattr(excel_reader, "_READ_WHOLE", set())
+        table = open_table(str(moved), cache_dir=tmp_path / f"cache{split}")
+        tables[split] = (table.row_count, [row for batch in table.iter_batches() for row in batch])
+    assert tables[True] == tables[False]
+    assert tables[True][1][1][4] == "late"  # the second data row's note, from row 3
 
 
 def test_a_row_without_its_number_is_never_where_the_sheet_is_cut(tmp_path, monkeypatch):
@@ -152,7 +204,7 @@ def test_the_scratch_workbooks_are_removed(tmp_path, monkeypatch):
     assert check_sheet(path, "Sheet 1", path.name, splitter.feed) is False
     assert splitter.finish()
     assert sorted(item.name for item in splitter.folder.iterdir()) == ["half0.xlsx", "half1.xlsx"]
-    sheet = splitter.parse("Sheet 1")
+    sheet = splitter.parse("Sheet 1", lambda: pytest.fail("parsed whole"))
     assert isinstance(sheet, xlsx_split.SplitSheet) and sheet.height == 301
     assert not splitter.folder.exists()
 

@@ -53,6 +53,7 @@ from datawarp.pipeline.extract.table_columns import (  # noqa: F401 - ExtractedC
 )
 from datawarp.pipeline.extract.table_rows import TableReader
 from datawarp.pipeline.extract.workbook import Workbook
+from datawarp.pipeline.extract.xlsx_split import ReadSheetAgain
 
 if TYPE_CHECKING:
     from datawarp.pipeline.extract import arrow_csv
@@ -244,6 +245,25 @@ def open_fetched(
     ``block_title`` titles the rows of a one-block table with no banner (a constant
     ``block_title`` column, as a banner makes; the Python path emits it).
     """
+    found = functools.partial(
+        _table_of, source, sheet=sheet, member=member, fill_down=fill_down,
+        refuse_several_sheets=refuse_several_sheets, block_title=block_title,
+    )  # fmt: skip
+    try:
+        return found()
+    except ReadSheetAgain:  # a large sheet's rows read early lacked cells: read it whole
+        return found()
+
+
+def _table_of(
+    source: FetchedFile,
+    *,
+    sheet: str | None,
+    member: str | None,
+    refuse_several_sheets: bool,
+    fill_down: Sequence[str],
+    block_title: str | None,
+) -> ExtractedTable:
     with open_workbook(source.path, display_name=source.name, member=member) as workbook:
         choice = choose_sheet(workbook, sheet, refuse_several=refuse_several_sheets)
         found = choice.chosen.layout
@@ -261,6 +281,7 @@ def open_fetched(
         # only without filling down, which changes cells in place.
         kept = KeptChunks() if workbook.kind != "csv" and not fill else None
         reader, profiles, filled = profile_pass(workbook, choice, layout, fill, kept)
+        workbook.confirm_rows(choice.chosen.name)  # before anything is made of those rows
         choice.chosen.rows = None
         table = profiled_table(source, workbook, choice, layout, reader, profiles)
         table._fill = fill

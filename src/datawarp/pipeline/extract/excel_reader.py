@@ -25,7 +25,7 @@ from datawarp.pipeline.extract.file_ahead import AHEAD, file_key
 from datawarp.pipeline.extract.workbook import Row, SheetInfo, Workbook
 from datawarp.pipeline.extract.xlsx_extent import check_sheet, sheet_parts
 from datawarp.pipeline.extract.xlsx_sparse import SparseSheet
-from datawarp.pipeline.extract.xlsx_split import SheetSplitter, SplitSheet
+from datawarp.pipeline.extract.xlsx_split import ReadSheetAgain, SheetSplitter, SplitSheet
 from datawarp.pipeline.extract.zip_limits import make_scratch
 
 # calamine picks its parser from the file extension, and cached downloads have none (or the
@@ -137,6 +137,9 @@ def _cells(sheet: python_calamine.CalamineSheet) -> int:
 
 
 _LAST_PARSED = _LastParsedSheet()
+# Files with a sheet whose parts did not join: read again, their sheets are parsed whole (a
+# sheet's whole parse may have left the parsed-sheet cache by then).
+_READ_WHOLE: set[tuple] = set()
 
 
 def read_sheet_ahead(path: Path, sheet: str | None = None) -> Future | None:
@@ -177,11 +180,11 @@ def read_sheet_ahead(path: Path, sheet: str | None = None) -> Future | None:
 
 
 def _scan_and_split(
-    path: Path, name: str, display_name: str, *, ahead: bool = False
+    path: Path, name: str, display_name: str, *, ahead: bool = False, split: bool = True
 ) -> tuple[bool, SheetSplitter | None]:
     """The reach check (``check_sheet``: whether the sheet must be streamed) and, for a large
-    sheet calamine can hold, its XML written out in two halves as the check inflates it."""
-    splitter = SheetSplitter.for_sheet(path, name, ahead=ahead)
+    sheet calamine can hold, its XML written out in two parts as the check inflates it."""
+    splitter = SheetSplitter.for_sheet(path, name, ahead=ahead) if split else None
     try:
         streamed = check_sheet(
             path, name, display_name, None if splitter is None else splitter.feed
@@ -199,18 +202,16 @@ def _scan_and_split(
 def _parsed(
     name: str, halves: SheetSplitter | None, parse_whole: Callable[[], T]
 ) -> T | SplitSheet:
-    """The sheet from its two halves, parsed at once, else parsed whole: anything the halves
-    cannot give (rows out of order, a failure) is left to the whole sheet's parse, which
-    reports what is wrong in its own words."""
+    """The sheet from its two parts (read on from the first while the second is parsed),
+    else parsed whole: anything the parts cannot give (a failure, parts that do not join) is
+    left to the whole sheet's parse, which reports what is wrong in its own words."""
     if halves is not None:
         try:
-            joined = halves.parse(name)
+            return halves.parse(name, parse_whole)
         except _INTERRUPTS:
             raise
         except BaseException:  # noqa: BLE001 - pyo3 panics too: the whole parse reports
-            joined = None
-        if joined is not None:
-            return joined
+            pass
     return parse_whole()
 
 
@@ -313,7 +314,10 @@ class ExcelWorkbook(Workbook):
             # A stray far-away cell would make calamine's grid huge: such a sheet is streamed.
             halves = None
             if self.kind == "xlsx":
-                streamed, halves = _scan_and_split(self._readable, name, self.display_name)
+                streamed, halves = _scan_and_split(
+                    self._readable, name, self.display_name,
+                    split=self._file_key not in _READ_WHOLE,
+                )  # fmt: skip
                 if streamed:
                     sparse = self._streamed[name] = SparseSheet(
                         self._readable, name, self.display_name
@@ -347,8 +351,23 @@ class ExcelWorkbook(Workbook):
                 yield row_number, cells
         except _INTERRUPTS:
             raise
+        except ReadSheetAgain:
+            _READ_WHOLE.add(self._file_key)
+            raise
         except BaseException as exc:  # noqa: BLE001 - cells are converted as rows are read:
             raise _corrupt(self.display_name, exc) from exc  # a 1e300-day duration panics
+
+    def confirm_rows(self, sheet: str) -> None:
+        """``ReadSheetAgain`` if the rows of ``sheet`` read so far may lack cells: a sheet
+        read on from its first part while the second was parsed (``xlsx_split``) whose second
+        part held rows of the first. The sheet then reads as parsed whole."""
+        parsed = _LAST_PARSED.get(self._file_key, self.resolve_sheet(sheet).name)
+        if isinstance(parsed, SplitSheet):
+            try:
+                parsed.confirm()
+            except ReadSheetAgain:
+                _READ_WHOLE.add(self._file_key)
+                raise
 
     def read_warnings(self) -> list[str]:
         return [warning for sheet in self._streamed.values() for warning in sheet.warnings()]

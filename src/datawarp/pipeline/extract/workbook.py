@@ -47,6 +47,11 @@ class Workbook(ABC):
     def close(self) -> None:
         """Release files and temporary copies; safe to call twice."""
 
+    def confirm_rows(self, sheet: str) -> None:
+        """Raise ``xlsx_split.ReadSheetAgain`` if the rows of ``sheet`` read so far may lack
+        cells (the sheet is then to be read again from its top); most readers never do."""
+        return None
+
     def read_warnings(self) -> list[str]:
         """What reading the rows noticed that a person should check (none by default)."""
         return []
