@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from datawarp.core.errors import BadInputError
 from datawarp.pipeline.extract import excel_reader, xlsx_split
 from datawarp.pipeline.extract.excel_reader import ExcelWorkbook
 from datawarp.pipeline.extract.xlsx_extent import check_sheet, sheet_extent
@@ -172,6 +173,29 @@ def test_a_table_read_early_from_a_sheet_out_of_order_is_the_whole_sheets(tmp_pa
         tables[split] = (table.row_count, [row for batch in table.iter_batches() for row in batch])
     assert tables[True] == tables[False]
     assert tables[True][1][1][4] == "late"  # the second data row's note, from row 3
+
+
+def test_a_second_part_calamine_cannot_read_fails_the_table_as_the_whole_sheet_does(
+    tmp_path, monkeypatch
+):
+    """The first part's rows were read; the second part's parse fails, then the whole
+    sheet's: one line naming the file, as without parts."""
+    path = _workbook(tmp_path / "book.xlsx", _table(300))
+    broken = _edited(
+        path, tmp_path / "broken.xlsx", b'<row r="250"',
+        b'<row r="250"><c r="A250" t="s"><v>99999</v></c></row><row r="250"',
+    )  # fmt: skip
+    messages = {}
+    for split in (False, True):
+        monkeypatch.setattr(xlsx_split, "SPLIT_XML_BYTES", 0 if split else 1 << 62)
+        monkeypatch.setattr(excel_reader, "_LAST_PARSED", excel_reader._LastParsedSheet())
+        monkeypatch.setattr(excel_reader, "_READ_WHOLE", set())
+        with pytest.raises(BadInputError) as raised:
+            open_table(str(broken), cache_dir=tmp_path / f"cache{split}")
+        messages[split] = str(raised.value)
+    assert messages[True] == messages[False]
+    assert "broken.xlsx is truncated or corrupt" in messages[True]
+    assert "\n" not in messages[True]
 
 
 def test_a_row_without_its_number_is_never_where_the_sheet_is_cut(tmp_path, monkeypatch):

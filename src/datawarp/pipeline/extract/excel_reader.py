@@ -368,6 +368,10 @@ class ExcelWorkbook(Workbook):
             except ReadSheetAgain:
                 _READ_WHOLE.add(self._file_key)
                 raise
+            except _INTERRUPTS:
+                raise
+            except BaseException as exc:  # noqa: BLE001 - pyo3 panics too
+                raise _corrupt(self.display_name, exc) from exc
 
     def read_warnings(self) -> list[str]:
         return [warning for sheet in self._streamed.values() for warning in sheet.warnings()]

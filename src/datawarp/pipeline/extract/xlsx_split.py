@@ -253,6 +253,7 @@ class SplitSheet:
         self._first, self._second, self._parse_whole = first, second, parse_whole
         self._second_cells: python_calamine.CalamineSheet | None = None  # once settled
         self._whole: python_calamine.CalamineSheet | None = None  # parts that do not join
+        self._whole_failed: BaseException | None = None  # the whole parse's failure, if so
         self._settled = False
         self._given_from_parts = False  # rows given before the join was known
 
@@ -260,8 +261,9 @@ class SplitSheet:
         """The sheet as it reads once both parts are parsed: a part alone when the other
         holds no cell, the whole sheet's parse when the parts do not join."""
         self._settle()
-        if self._whole is not None:
-            return self._whole
+        if self._read_whole:
+            # A failed whole parse: reading the rows says why.
+            return self if self._whole is None else self._whole
         if self._second_cells is None:
             return self._first
         return self._second_cells if self._first.start is None else self
@@ -270,13 +272,14 @@ class SplitSheet:
         """Raise ``ReadSheetAgain`` if rows given so far may lack cells: the second part holds
         rows of the first, or failed to parse (the whole parse then says why)."""
         self._settle()
-        if self._whole is not None and self._given_from_parts:
+        if self._read_whole and self._given_from_parts:
             self._given_from_parts = False  # what is read from now on is the whole sheet
             raise ReadSheetAgain
 
     @property
     def start(self) -> tuple[int, int] | None:
-        first = self._parts(wait=False)[0].start
+        """Where the rows start (read from the top whatever it says), never waiting."""
+        first = (self._first if self._whole is None else self._whole).start
         return None if first is None else (first[0], 0)
 
     @property
@@ -291,8 +294,8 @@ class SplitSheet:
 
     def iter_rows(self) -> Iterator[list]:
         """Rows from the sheet's first, each from column A, as calamine's own give them."""
-        if self._whole is not None:
-            yield from _from_column_a(self._whole)
+        if self._read_whole:
+            yield from self._whole_rows()
             return
         self._given_from_parts = True
         emitted = 0
@@ -303,12 +306,18 @@ class SplitSheet:
         if self._second_cells is not None:
             yield from itertools.islice(_from_column_a(self._second_cells), emitted, None)
 
-    def _parts(self, *, wait: bool = True) -> list[python_calamine.CalamineSheet]:
-        """The parsed sheets the rows come from; without ``wait``, while the second part is
-        still parsed, the first alone (when it holds cells: the sheet starts there)."""
-        if not wait and not self._settled and self._first.start is not None:
-            if not self._second.done():
-                return [self._first]
+    @property
+    def _read_whole(self) -> bool:
+        return self._whole is not None or self._whole_failed is not None
+
+    def _whole_rows(self) -> Iterator[list]:
+        if self._whole is None:
+            assert self._whole_failed is not None
+            raise self._whole_failed  # the reader reports it as the file's fault
+        yield from _from_column_a(self._whole)
+
+    def _parts(self) -> list[python_calamine.CalamineSheet]:
+        """The parsed sheets the rows come from (the size of the sheet, for the cache)."""
         self._settle()
         if self._whole is not None:
             return [self._whole]
@@ -328,7 +337,12 @@ class SplitSheet:
             first = self._first
             joins = second.start is None or first.start is None or second.start[0] > first.end[0]
         if not joins:
-            self._whole = self._parse_whole()
+            try:
+                self._whole = self._parse_whole()
+            except _INTERRUPTS:
+                raise
+            except BaseException as exc:  # noqa: BLE001 - raised where rows are read
+                self._whole_failed = exc
         elif second is not None and second.start is not None:
             self._second_cells = second
         self._settled = True
