@@ -236,3 +236,23 @@ def test_the_command_ends_with_its_code_after_every_exit_handler_and_skips_teard
     plain = ENDING.format(call="raise SystemExit(0)", marker=str(marker))
     usual = subprocess.run([sys.executable, "-c", plain, "x"], capture_output=True, text=True)
     assert usual.returncode == 0 and "torn down" in usual.stderr
+
+
+@pytest.mark.parametrize("traced", [False, True])
+def test_a_traced_command_is_left_to_pythons_own_exit(tmp_path, traced):
+    """coverage.py measuring a subprocess registers its exit handler (which saves the data)
+    before the command starts: the command's early end would skip it, so a process being
+    traced, profiled or measured ends as Python ends it."""
+    marker = tmp_path / "registered-before"
+    script = (
+        "import atexit, sys\n"
+        f"atexit.register(open, {str(marker)!r}, 'w')\n"
+        + ("sys.settrace(lambda *args: None)\n" if traced else "")
+        + "from datawarp.cli.main import run\n"
+        "sys.argv = ['datawarp', '--version']\n"
+        "run()\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("datawarp ")
+    assert marker.exists() == traced  # untraced: ended before that handler's turn

@@ -10,10 +10,13 @@ handler that Python therefore calls last: it flushes the standard streams and en
 process with the command's exit code (``os._exit``).
 
 Everything a process should do before it ends still happens: threads that are not daemons
-are waited for and every other exit handler runs (the embedded server's handle, logging's
-flush), as Python does them before the last handler; files and connections are closed by the
-code that opens them. A command that ends by an exception that escapes the CLI (a bug) is
-left to Python's own exit.
+are waited for and every other exit handler the command's run registers is run (the embedded
+server's handle, logging's flush), as Python runs them before the last handler; files and
+connections are closed by the code that opens them. A command that ends by an exception that
+escapes the CLI (a bug) is left to Python's own exit, and so is a process being traced,
+profiled or measured by coverage.py: such a tool may have registered its own exit handler
+before the command started (coverage.py saving a subprocess's data), which runs after this
+one and would be skipped.
 """
 
 from __future__ import annotations
@@ -31,7 +34,8 @@ class ProcessEnd:
 
     def __init__(self) -> None:
         self.code: int | None = None  # None: no SystemExit seen, Python ends the process
-        atexit.register(self._end)
+        if not _instrumented():
+            atexit.register(self._end)
 
     def record(self, exit_request: SystemExit) -> None:
         """The code Python gives a process that ends by this ``SystemExit``: None is 0, a
@@ -55,3 +59,8 @@ class ProcessEnd:
             except (OSError, ValueError):  # a reader that went away, a stream closed
                 code = code or FLUSH_FAILED
         os._exit(code)
+
+
+def _instrumented() -> bool:
+    """Whether a tracer, a profiler or coverage.py is in the process."""
+    return sys.gettrace() is not None or sys.getprofile() is not None or "coverage" in sys.modules
