@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -14,7 +15,8 @@ from datawarp.pipeline.extract.profile import ColumnProfile
 _TEXT = st.sampled_from(
     ["", "  ", " x ", "x", "Leeds", "LEEDS ", "*", "-", "n/a", " N/A", "c", "z", ":", "..",
      "12", "012", " 7 ", "1,234", "3.5", "50%", "<5", "52+", "£3", "2024-01-31", "yes", "no",
-     "\u00a0", "Total", "99999999999999999999"]
+     "\u00a0", "Total", "99999999999999999999", "NHS England North", " Royal Free London ",
+     "Leeds Teaching Hospitals", "£1,234,567", "12 Acacia Avenue", "Not available"]
 )  # fmt: skip
 _CELLS = st.one_of(
     st.none(),
@@ -41,6 +43,8 @@ _CHUNK = st.one_of(
     st.lists(st.one_of(st.none(), st.integers(-(2**40), 2**40).map(float)), max_size=40),
     st.lists(st.one_of(st.none(), st.integers(-(2**70), 2**70)), max_size=40),
     st.lists(st.one_of(st.none(), _TEXT, st.text(max_size=4)), max_size=40),
+    # Names, mostly distinct and longer than any marker, as a provider's column holds them.
+    st.lists(st.one_of(_TEXT, st.text(min_size=6, max_size=12)), max_size=40),
     st.lists(_CELLS, max_size=40),
     st.lists(st.one_of(st.none(), _FIGURES, st.integers(-(2**40), 2**40).map(float)), max_size=40),
     st.lists(st.one_of(st.none(), st.dates()), max_size=40),
@@ -88,3 +92,32 @@ def test_whole_number_floats_give_the_integer_range():
     profile = ColumnProfile()
     profile.observe_many([1679.0, None, 436.0, -0.0, 70_000.0])
     assert profile.pg_type == "integer" and profile.count == 5 and profile.null_count == 1
+
+
+_NAMES = ["Aintree University Hospital", "Barts Health NHS Trust", "Croydon Health Services"]
+
+
+@pytest.mark.parametrize(
+    "chunk",
+    [
+        # A name with spaces at its end is the longest: its length is its stripped one.
+        ["Leeds Teaching", "Airedale General Hospital Trust  ", "Bradford District"],
+        ["Leeds Teaching", "\tAiredale General Hospital Trust", "Bradford District"],
+        # Before the column holds numbers a number's start is looked at; after, not.
+        ["Leeds Teaching", "12345678 Main Street", "1234567890", "-12.5 and more", "£1,234,567"],
+        # Markers and short codes are never a name.
+        ["Leeds Teaching", "n/a", "-", "RR8", "Not known", "*", ""],
+    ],
+)
+@pytest.mark.parametrize("numbers_first", [False, True])
+def test_names_once_the_examples_are_full_end_as_a_cell_at_a_time(chunk, numbers_first):
+    by_chunk, by_cell = ColumnProfile(), ColumnProfile()
+    for profile in (by_chunk, by_cell):
+        for name in _NAMES:  # the examples fill up: names are then taken in by their length
+            profile.observe(name)
+        if numbers_first:
+            profile.observe("42")
+    by_chunk.observe_many(chunk)
+    for cell in chunk:
+        by_cell.observe(cell)
+    assert _state(by_chunk) == _state(by_cell)

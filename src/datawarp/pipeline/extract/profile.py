@@ -155,10 +155,32 @@ class ColumnProfile:
         looked_at = self._looked_at
         if len(looked_at) + len(occurrences) > _LOOKED_AT:
             return False
-        for value, times in occurrences.items():
-            if value not in looked_at:  # one classified before can tell nothing new
-                self._observe_string_in_text_column(value, times)
+        fresh = [value for value in occurrences if value not in looked_at]  # others tell nothing
+        for value in self._beyond_their_length(fresh):
+            self._observe_string_in_text_column(value, occurrences[value])
         return True
+
+    def _beyond_their_length(self, values: list[str]) -> list[str]:
+        """Takes in the length of each string that can tell nothing more once the examples are
+        full (a name or a code: no space at its ends, not a marker, not a number's start
+        unless the column holds numbers already); the others, in order, to be looked at one
+        by one. A publication's names and codes are mostly distinct: a call each was most of
+        pass 1's text work."""
+        examples = self.examples
+        if examples is not None and len(examples.words) < EXAMPLES:
+            return values
+        numbers_known = self.holds_numbers
+        rest = [value for value in values
+                if not value or value[0].isspace() or value[-1].isspace()
+                or (len(value) <= _LONGEST_MARKER and value.lower() in MISSING_MARKERS)
+                or (value[0] in NUMBER_STARTS and not numbers_known)]  # fmt: skip
+        if not rest:
+            longest = max(map(len, values), default=0)
+        else:
+            told = set(rest)
+            longest = max((len(value) for value in values if value not in told), default=0)
+        self.max_text_length = max(self.max_text_length, longest)
+        return rest
 
     def _observe_datetimes(self, values: list[dt.datetime]) -> None:
         """What ``classify`` makes of each: midnight without a zone is a day, else a moment."""
