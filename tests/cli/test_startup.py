@@ -256,3 +256,56 @@ def test_a_traced_command_is_left_to_pythons_own_exit(tmp_path, traced):
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("datawarp ")
     assert marker.exists() == traced  # untraced: ended before that handler's turn
+
+
+def test_the_collector_is_paused_for_the_start_then_frozen_and_resumed():
+    """In a process of its own: freezing reaches every object of the process."""
+    code = (
+        "import gc; from datawarp.cli import collector\n"
+        "collector.pause_for_start(); paused = gc.isenabled()\n"
+        "collector.resume(); frozen = gc.get_freeze_count()\n"
+        "collector.resume(); again = gc.get_freeze_count()\n"
+        "gc.disable(); collector.pause_for_start(); collector.resume()\n"  # someone else's pause
+        "print(paused, frozen > 0, again == frozen, gc.isenabled())\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout.split() == ["False", "True", "True", "False"], result.stderr
+
+
+def test_load_batch_works_with_the_collector_on_and_its_start_frozen(tmp_path, db_url):
+    """Paused through the command's start (the manifest is read while it is), resumed for the
+    batch itself; another command resumes it as it is invoked."""
+    manifest = tmp_path / "manifest.yaml"
+    csv_path = tmp_path / "rows.csv"
+    csv_path.write_text("Org Code,Attendances\nRR8,12\nRAE,7\n")
+    manifest.write_text(
+        f"sources:\n  - source_code: collector_check\n    path: {csv_path}\n    period: 2025-09\n"
+    )
+    code = (
+        "import gc, sys\n"
+        "from datawarp.pipeline import batch, manifest\n"
+        "def noting(module, name):\n"
+        "    real = getattr(module, name)\n"
+        "    def call(*args, **kwargs):\n"
+        "        with open('seen.txt', 'a') as seen:\n"
+        "            print(name, gc.isenabled(), gc.get_freeze_count() > 0, file=seen)\n"
+        "        return real(*args, **kwargs)\n"
+        "    setattr(module, name, call)\n"
+        "from datawarp.pipeline import inspect\n"
+        "noting(manifest, 'load_manifest'); noting(batch, 'run_batch')\n"
+        "noting(inspect, 'inspect')\n"
+        "from datawarp.cli.main import run; sys.argv[0] = 'datawarp'; run()\n"
+    )
+    args = ("--database-url", db_url, "load-batch", str(manifest), "--test", "--json")
+    result = subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=tmp_path,
+        env={**os.environ, "DATAWARP_HOME": str(tmp_path / "home")},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    inspected = subprocess.run(
+        [sys.executable, "-c", code, "inspect", str(csv_path), "--json"], capture_output=True,
+        text=True, cwd=tmp_path, env={**os.environ, "DATAWARP_HOME": str(tmp_path / "home")},
+    )  # fmt: skip
+    assert inspected.returncode == 0, inspected.stderr
+    seen = (tmp_path / "seen.txt").read_text().splitlines()
+    assert seen == ["load_manifest False False", "run_batch True True", "inspect True True"]

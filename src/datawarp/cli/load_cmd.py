@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.markup import escape
 
+from datawarp.cli import collector
 from datawarp.cli.output import console, print_json
 from datawarp.cli.state import state
 from datawarp.cli.unused_imports import without_numpy
@@ -85,6 +86,7 @@ def run_and_report(app_state, settings, manifest, options, *, json_output: bool)
     from datawarp.pipeline.batch import Hooks, run_batch
 
     database = app_state.ready_database()
+    collector.resume()  # the command's start is over (collector.py)
     _note_interrupted(app_state.interrupted_loads)
     show_progress = sys.stdout.isatty() and not json_output
     if show_progress:

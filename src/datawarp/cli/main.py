@@ -19,6 +19,7 @@ from datawarp.cli import (
     alerts_cmd,
     allocator,
     audit_cmd,
+    collector,
     db_cmd,
     demo_cmd,
     health_cmd,
@@ -133,6 +134,8 @@ def main(
     """Load NHS England statistical publications into a governed PostgreSQL warehouse."""
     ctx.obj = AppState(database_url=database_url, config_file=config, verbose=verbose)
     state(ctx)
+    if ctx.invoked_subcommand not in collector.RESUME_THEMSELVES:
+        collector.resume()
 
 
 sources_cmd.install(app)
@@ -164,6 +167,7 @@ def run() -> None:
     process ends with the command's exit code once its exit handlers have run."""
     unused_imports.command_process()
     allocator.set_arrow_memory_defaults()
+    collector.pause_for_start()  # resumed as the command is invoked (collector.py)
     ending = process_end.ProcessEnd()  # first registered: the last exit handler to run
     try:
         app()
