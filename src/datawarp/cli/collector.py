@@ -6,8 +6,9 @@ cycle collector walks them all the same as they are made, a full collection amon
 the collections of a whole load took 41 to 59 ms of its CPU, most of them during the start.
 Paused while the command starts, then with what the start made frozen (never walked again,
 still freed as soon as nothing refers to it) and the collector resumed, a 1M-row CSV load took
-1.849 s against 1.893 s and a 65,000-row .xls 0.856 s against 0.916 s (six interleaved runs
-each; a 100,000-row xlsx the same). The garbage of the command's own work is collected as ever.
+1.820 s against 1.871 s, a 100,000-row xlsx 1.394 s against 1.448 s (six interleaved runs
+each) and a 65,000-row .xls 0.846 s against 0.860 s (eight). The garbage of the command's own
+work is collected as ever.
 
 Every command resumes the collector as it is invoked, except ``load-batch``, whose start goes
 on in its own body (the pipeline's and pyarrow's imports, the settings, the manifest, the
