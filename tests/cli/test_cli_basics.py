@@ -13,15 +13,12 @@ import pytest
 from psycopg import conninfo
 
 from datawarp import __version__
-from datawarp.cli.main import app
+from datawarp.cli.main import command_tree
 from tests.cli_helpers import run_cli
 from tests.db_fixtures import embedded_parent_dir
 
 
-def _leaf_commands(group, prefix=()) -> list[tuple[str, ...]]:
-    from typer.main import get_command
-
-    command = get_command(group) if not hasattr(group, "commands") else group
+def _leaf_commands(command, prefix=()) -> list[tuple[str, ...]]:
     found = []
     for name, sub in command.commands.items():
         if hasattr(sub, "commands"):
@@ -37,7 +34,7 @@ def test_version():
     assert result.stdout.strip() == f"datawarp {__version__}"
 
 
-LEAF_COMMANDS = _leaf_commands(app)
+LEAF_COMMANDS = _leaf_commands(command_tree())
 
 
 def test_expected_commands_exist():

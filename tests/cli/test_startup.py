@@ -10,9 +10,8 @@ import tomllib
 from pathlib import Path
 
 import pytest
-import typer
 
-from datawarp.cli.main import app
+from datawarp.cli.main import command_tree
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 HEAVY_MODULES = [
@@ -61,7 +60,7 @@ def test_every_command_helps_without_any_extra_installed():
     """What a plain `pip install .` gives: test and bench extras are unimportable."""
     blocked = _extra_only_packages()
     assert {"pytest", "hypothesis"} <= set(blocked)
-    paths = _command_paths(typer.main.get_command(app))
+    paths = _command_paths(command_tree())
     assert ["load-batch"] in paths and ["sources", "list"] in paths
     code = (
         "import sys\n"
@@ -309,3 +308,23 @@ def test_load_batch_works_with_the_collector_on_and_its_start_frozen(tmp_path, d
     assert inspected.returncode == 0, inspected.stderr
     seen = (tmp_path / "seen.txt").read_text().splitlines()
     assert seen == ["load_manifest False False", "run_batch True True", "inspect True True"]
+
+
+def test_each_command_module_is_mapped_to_exactly_the_commands_it_installs():
+    from datawarp.cli import main
+
+    modules = {path.stem for path in (REPO_ROOT / "src/datawarp/cli").glob("*_cmd.py")}
+    assert set(main.COMMAND_MODULES.values()) == modules
+    for module in modules:
+        mapped = {name for name, owner in main.COMMAND_MODULES.items() if owner == module}
+        assert set(main._module_commands(module)) == mapped, module
+
+
+def test_a_command_loads_its_own_module_only():
+    code = (
+        "import sys\nfrom datawarp.cli.main import app\n"
+        "try:\n    app(['load-batch', '--help'])\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in sys.modules if m.endswith('_cmd')), file=sys.stderr)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stderr.strip().splitlines()[-1] == "['datawarp.cli.load_cmd']"

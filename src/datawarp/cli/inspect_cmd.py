@@ -263,3 +263,9 @@ def _value_lines(report: InspectReport) -> list[str]:
     if units:
         lines.append("Units: " + ", ".join(units))
     return lines
+
+
+def install(app: typer.Typer) -> None:
+    app.command("inspect", epilog="Example: datawarp inspect Monthly-AE-September-2023.csv --json")(
+        inspect
+    )
