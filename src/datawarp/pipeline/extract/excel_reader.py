@@ -364,14 +364,10 @@ class ExcelWorkbook(Workbook):
         parsed = _LAST_PARSED.get(self._file_key, self.resolve_sheet(sheet).name)
         if isinstance(parsed, SplitSheet):
             try:
-                parsed.confirm()
+                parsed.confirm()  # a failed parse is kept, and raised where the rows are read
             except ReadSheetAgain:
                 _READ_WHOLE.add(self._file_key)
                 raise
-            except _INTERRUPTS:
-                raise
-            except BaseException as exc:  # noqa: BLE001 - pyo3 panics too
-                raise _corrupt(self.display_name, exc) from exc
 
     def read_warnings(self) -> list[str]:
         return [warning for sheet in self._streamed.values() for warning in sheet.warnings()]

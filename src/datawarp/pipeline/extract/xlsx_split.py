@@ -284,8 +284,9 @@ class SplitSheet:
 
     @property
     def height(self) -> int:
+        parts = self._parts()  # first: it may take the whole parse, which ``start`` then reads
         start = self.start
-        return 0 if start is None else self._parts()[-1].end[0] - start[0] + 1
+        return 0 if start is None else parts[-1].end[0] - start[0] + 1
 
     @property
     def width(self) -> int:
