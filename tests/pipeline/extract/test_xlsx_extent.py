@@ -17,6 +17,7 @@ import zipfile
 import zlib
 
 import openpyxl
+import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -245,10 +246,10 @@ def _cells(draw) -> bytes:
 @settings(max_examples=400, deadline=None)
 @given(_cells(), st.integers(1, 1_048_576))
 def test_both_scanners_find_the_same_cells_the_bounds_may_not_cover(body, rows):
-    """Python's pattern for small sheets and RE2's for large ones agree on every piece."""
-    assert xlsx_extent.irregular_cell(body, rows, arrow=True) == xlsx_extent.irregular_cell(
-        body, rows
-    )
+    """Python's patterns for small sheets and RE2's for large ones agree on every piece."""
+    piece = pa.array([body], pa.large_binary())
+    assert xlsx_extent.irregular_cell(body, rows, piece) == xlsx_extent.irregular_cell(body, rows)
+    assert xlsx_extent.two_or_more_letters(body, piece) == xlsx_extent.two_or_more_letters(body)
 
 
 @pytest.mark.parametrize("stray", [None, "AB7", "AAA9", "XFD1048576"])
@@ -260,6 +261,38 @@ def test_a_large_sheets_scan_bounds_the_grid_as_a_small_ones(tmp_path, monkeypat
     assert xlsx_extent.check_sheet(path, "Data", "book.xlsx") is (stray == "XFD1048576")
 
 
+def _prefixed(path):
+    """``_book``'s workbook with its sheet's elements written with a namespace prefix."""
+    _book(path)
+    with zipfile.ZipFile(path) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    sheet = "xl/worksheets/sheet1.xml"
+    xml = members[sheet].decode()
+    body = xml[xml.index("<sheetData") : xml.index("</worksheet>")]
+    prefixed = body.replace("<", "<x:").replace("<x:/", "</x:")
+    members[sheet] = (
+        xml.replace(body, prefixed)
+        .replace(
+            "<worksheet ",
+            '<worksheet xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main" ',
+            1,
+        )
+        .encode()
+    )
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return path
+
+
+def test_a_sheet_whose_cells_are_prefixed_is_irregular_however_large(tmp_path, monkeypatch):
+    """The scan's patterns see no ``<c``: the sheet's cells go uncounted, so it is streamed."""
+    path = _prefixed(tmp_path / "prefixed.xlsx")
+    assert xlsx_extent.sheet_extent(path, "Data").irregular
+    monkeypatch.setattr(xlsx_extent, "ARROW_SHEET_XML_BYTES", 0)  # every sheet is "large"
+    assert xlsx_extent.sheet_extent(path, "Data").irregular
+
+
 def _inflate_threads() -> list:
     return [t for t in threading.enumerate() if t.name == "datawarp-sheet-inflate"]
 
@@ -267,16 +300,24 @@ def _inflate_threads() -> list:
 def test_pieces_inflated_ahead_are_the_pieces_in_order(monkeypatch):
     monkeypatch.setattr(xlsx_extent, "_CHUNK", 64)
     xml = b"".join(b'<row r="%d"><c r="A%d"><v>%d</v></c></row>' % (n, n, n) for n in range(500))
-    assert list(xlsx_extent.chunks_ahead(io.BytesIO(xml))) == list(
-        xlsx_extent.chunks(io.BytesIO(xml))
-    )
+    ahead = list(xlsx_extent.chunks_ahead(io.BytesIO(xml)))
+    assert [piece for piece, _ in ahead] == list(xlsx_extent.chunks(io.BytesIO(xml)))
+    assert not any(prefixed for _, prefixed in ahead)
     assert not _inflate_threads()
+
+
+def test_a_piece_naming_a_prefixed_sheet_data_is_marked_where_it_is_inflated(monkeypatch):
+    monkeypatch.setattr(xlsx_extent, "_CHUNK", 64)
+    xml = b'<x:worksheet><x:sheetData><x:row r="1"><x:c r="A1"/></x:row>' * 20
+    assert all(prefixed for piece, prefixed in xlsx_extent.chunks_ahead(io.BytesIO(xml))
+               if b":sheetData" in piece)  # fmt: skip
+    assert any(prefixed for _, prefixed in xlsx_extent.chunks_ahead(io.BytesIO(xml)))
 
 
 def test_a_caller_that_stops_early_ends_the_inflating_thread(monkeypatch):
     monkeypatch.setattr(xlsx_extent, "_CHUNK", 8)
     pieces = xlsx_extent.chunks_ahead(io.BytesIO(b"<row><c>1</c></row>" * 1000))
-    assert next(pieces).startswith(b"<row>")
+    assert next(pieces)[0].startswith(b"<row>")
     pieces.close()
     assert not _inflate_threads()
 
