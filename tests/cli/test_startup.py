@@ -172,6 +172,29 @@ def test_load_batch_loads_a_csv_and_a_workbook_without_numpy(tmp_path, db_url, c
     assert len(loaded) == 1 and loaded.pop()[0] == 3000  # the same rows from both files
 
 
+def test_load_batch_printing_plain_lines_never_imports_the_terminal_renderer(tmp_path, db_url):
+    """Cron's way (output not a terminal, no --json): every line is plain text, so rich, a
+    fiftieth of a second of every start, stays out; a terminal's progress bars still use it."""
+    from datawarp.demo.samplegen import write_large_csv
+
+    csv_path = write_large_csv(tmp_path / "rows.csv", 500)
+    manifest = tmp_path / "manifest.yaml"
+    manifest.write_text(
+        f"sources:\n  - source_code: plain_lines\n    path: {csv_path}\n    period: 2025-09\n"
+    )
+    code = "import sys; from datawarp.cli.main import run; sys.argv[0] = 'datawarp'; run()"
+    args = ("--database-url", db_url, "load-batch", str(manifest), "--test")
+    result = _with_packages_that_must_not_load(tmp_path, code, "rich", args=args)
+
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("COMPLETED plain_lines [2025-09]: ")
+    assert lines[-2:] == [
+        "alerts: 0 new, 0 repeated, 0 resolved; 0 notification(s) written",
+        "1 file(s): 1 completed; 500 rows loaded",
+    ]
+
+
 def test_the_command_sets_arrow_memory_up_before_pyarrow_loads_unless_told_otherwise(tmp_path):
     """mimalloc (pyarrow's allocator) reads its settings as pyarrow loads: the command sets them
     (freed memory kept for a second, arenas committed as used) before any command runs, and a

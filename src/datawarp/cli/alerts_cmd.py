@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
+from datawarp.cli.alert_check import check_and_deliver, summary_line
 from datawarp.cli.output import console, listing, local_time, print_json
 from datawarp.cli.state import state
 
@@ -58,27 +59,6 @@ def check_command(ctx: typer.Context, json_output: JsonOption = False) -> None:
         print_json({"check": check, "delivery": delivery})
         return
     console.print(summary_line(check))
-
-
-def check_and_deliver(app_state) -> tuple:
-    """The alert rules, then delivery of the outbox: what every load-batch ends with."""
-    from datawarp.ops.alerts import check_alerts
-
-    settings = app_state.settings()
-    with app_state.writing(autocommit=True) as conn:
-        check = check_alerts(conn, settings.monitoring)
-    try:
-        from datawarp.ops.notify import deliver_pending
-    except ImportError:
-        return check, None
-    return check, deliver_pending(app_state.ready_database(), settings)
-
-
-def summary_line(check) -> str:
-    return (
-        f"alerts: {len(check.raised)} new, {len(check.repeated)} repeated,"
-        f" {len(check.resolved)} resolved; {len(check.notifications)} notification(s) written"
-    )
 
 
 @alerts_app.command("ack", epilog="Example: datawarp alerts ack 12 --note 'NHSE delayed it'")

@@ -7,10 +7,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.markup import escape
 
 from datawarp.cli import collector
-from datawarp.cli.output import console, print_json
 from datawarp.cli.state import state
 from datawarp.cli.unused_imports import without_numpy
 
@@ -103,7 +101,7 @@ def run_and_report(app_state, settings, manifest, options, *, json_output: bool)
 def _after_batch(app_state) -> dict:
     """Alert rules and delivery once every transaction of the batch has ended. A problem here
     is reported and never changes the batch's exit code: the loads themselves are done."""
-    from datawarp.cli.alerts_cmd import check_and_deliver
+    from datawarp.cli.alert_check import check_and_deliver
     from datawarp.core.errors import DataWarpError
 
     try:
@@ -124,13 +122,15 @@ def _print_report(
     rich_lines: bool,
 ) -> None:  # fmt: skip
     if json_output:
+        from datawarp.cli.output import print_json
+
         summary = {"outcomes": report.outcomes, "warnings": report.warnings}
         print_json({**summary, "notifications": report.notifications, **after})
         return
     if verbose:
         _details(report)
     if "alerts" in after:  # before the summary, which stays the last line for scripts
-        from datawarp.cli.alerts_cmd import summary_line
+        from datawarp.cli.alert_check import summary_line
 
         typer.echo(summary_line(after["alerts"]))
     _summary(report, rich_lines=rich_lines)
@@ -177,8 +177,10 @@ def _plain_line(outcome: FileOutcome) -> None:
 
 
 def _run_with_progress(database, settings, manifest, options) -> BatchReport:
+    from rich.markup import escape
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from datawarp.cli.output import console
     from datawarp.pipeline.batch import Hooks, run_batch
     from datawarp.pipeline.validation_report import rich_report
 
@@ -246,6 +248,8 @@ def _summary(report: BatchReport, *, rich_lines: bool) -> None:
     parts = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
     line = f"{len(report.outcomes)} file(s): {parts}; {rows:,} rows loaded"
     if rich_lines:
+        from datawarp.cli.output import console
+
         console.print(line)
     else:
         typer.echo(line)

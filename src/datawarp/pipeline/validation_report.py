@@ -8,8 +8,6 @@
 
 from __future__ import annotations
 
-from rich.markup import escape
-
 from datawarp.core.checks import METADATA, QUALITY, ROW_COUNT, SCHEMA, CheckResult
 from datawarp.core.vocabulary import CheckStatus
 
@@ -48,6 +46,8 @@ def plain_report(results: list[CheckResult]) -> str:
 
 
 def rich_report(results: list[CheckResult]) -> str:
+    from rich.markup import escape  # for a terminal's report only: a plain one needs no rich
+
     return "\n".join(
         f"[{COLOURS[status]}]{escape(line)}[/]" for status, line in report_lines(results)
     )
