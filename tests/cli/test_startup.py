@@ -122,6 +122,26 @@ def test_the_command_keeps_pandas_out_while_pyarrow_makes_arrays(tmp_path):
     assert "pandas was imported" in unblocked.stderr
 
 
+@pytest.mark.parametrize("users_own", [None, "", "logfire"])
+def test_the_command_skips_pydantic_plugins_unless_its_user_says_otherwise(tmp_path, users_own):
+    code = (  # pydantic reads the packages' entry points through importlib.metadata
+        "import os, importlib.metadata as m; reads = [];"
+        " every = m.distributions; m.distributions = lambda: reads.append(1) or every();"
+        " from datawarp.cli import unused_imports; unused_imports.command_process();"
+        " import datawarp.core.settings;"
+        " print(repr(os.environ.get('PYDANTIC_DISABLE_PLUGINS')), not reads)"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PYDANTIC_DISABLE_PLUGINS"}
+    if users_own is not None:
+        env["PYDANTIC_DISABLE_PLUGINS"] = users_own
+    run = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    )
+    setting, never_looked = run.stdout.split()
+    assert setting == repr("__all__" if users_own is None else users_own)
+    assert never_looked == str(users_own is None)  # the packages' entry points never read
+
+
 def test_packages_already_imported_are_left_alone(tmp_path):
     code = (
         "import sys, types; sys.modules['pandas'] = types.ModuleType('pandas');"
@@ -172,9 +192,10 @@ def test_load_batch_loads_a_csv_and_a_workbook_without_numpy(tmp_path, db_url, c
     assert len(loaded) == 1 and loaded.pop()[0] == 3000  # the same rows from both files
 
 
-def test_load_batch_printing_plain_lines_never_imports_the_terminal_renderer(tmp_path, db_url):
+def test_load_batch_printing_plain_lines_never_imports_the_renderer_or_mail(tmp_path, db_url):
     """Cron's way (output not a terminal, no --json): every line is plain text, so rich, a
-    fiftieth of a second of every start, stays out; a terminal's progress bars still use it."""
+    fiftieth of a second of every start, stays out (a terminal's progress bars still use it);
+    an outbox with nothing to send imports no mail module."""
     from datawarp.demo.samplegen import write_large_csv
 
     csv_path = write_large_csv(tmp_path / "rows.csv", 500)
@@ -184,7 +205,7 @@ def test_load_batch_printing_plain_lines_never_imports_the_terminal_renderer(tmp
     )
     code = "import sys; from datawarp.cli.main import run; sys.argv[0] = 'datawarp'; run()"
     args = ("--database-url", db_url, "load-batch", str(manifest), "--test")
-    result = _with_packages_that_must_not_load(tmp_path, code, "rich", args=args)
+    result = _with_packages_that_must_not_load(tmp_path, code, "rich", "smtplib", args=args)
 
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()

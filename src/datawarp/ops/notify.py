@@ -10,12 +10,8 @@ is kept on the rows (retried with backoff) and listed in the report instead.
 from __future__ import annotations
 
 import logging
-import smtplib
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from email.errors import MessageError
-from email.message import EmailMessage
-from email.utils import formatdate, make_msgid, parseaddr
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -23,9 +19,10 @@ from datawarp.catalog import outbox
 from datawarp.catalog.outbox import OutboxEntry
 from datawarp.core.clock import SYSTEM_CLOCK, Clock
 from datawarp.core.notifications import DBA
-from datawarp.ops.smtp import MAIL_POLICY, TIMEOUT_SECONDS, SmtpFailure, close_smtp, open_smtp
 
 if TYPE_CHECKING:
+    from email.message import EmailMessage
+
     import psycopg
 
     from datawarp.catalog.database import Database
@@ -181,6 +178,13 @@ def _send_emails(notify: NotifySettings, rows: list[OutboxEntry]) -> _ChannelRes
         return _fail_all(result, rows, "email: notify.email_from is not set")
     if not groups:
         return result
+    # The mail modules (a hundredth of a second) only when there is mail: every load delivers
+    # its outbox, and most outboxes are empty.
+    import smtplib
+    from email.errors import MessageError
+
+    from datawarp.ops.smtp import SmtpFailure, close_smtp, open_smtp
+
     try:
         smtp = open_smtp(notify)
     except SmtpFailure as exc:
@@ -207,6 +211,11 @@ def _fail_all(result: _ChannelResult, rows: list[OutboxEntry], error: str) -> _C
 
 
 def _email(sender: str, address: str, entries: list[OutboxEntry]) -> EmailMessage:
+    from email.message import EmailMessage
+    from email.utils import formatdate, make_msgid, parseaddr
+
+    from datawarp.ops.smtp import MAIL_POLICY
+
     message = EmailMessage(policy=MAIL_POLICY)
     message["From"] = sender
     message["To"] = address
@@ -262,6 +271,8 @@ def _post_webhook(notify: NotifySettings, rows: list[OutboxEntry]) -> _ChannelRe
     if not rows:
         return result
     import httpx  # here: every load delivers its outbox, few have a webhook to post to
+
+    from datawarp.ops.smtp import TIMEOUT_SECONDS
 
     where = _where(notify.webhook_url)
     try:
