@@ -558,3 +558,30 @@ def test_side_by_side_blocks_of_different_shapes_are_refused():
     ]
     with pytest.raises(BadInputError, match="side-by-side blocks of different shapes"):
         read(rows)
+
+
+@pytest.mark.parametrize("left", [0, 1])  # the table from column A (transposed) or from B
+@pytest.mark.parametrize("past", [(), (None, None), (None, "note")])  # cells past the table
+def test_a_chunks_columns_are_its_rows_cells_column_by_column(left, past):
+    """Rows may stop short of the table's last column or reach past it (blank cells on every
+    row; a note on every third, which becomes a column of its own)."""
+    header = [None] * left + ["Org Code", "Org Name", "Attendances", "Breaches"]
+    rows = [header]
+    for n in range(1, 1300):
+        cells = [None] * left + [f"R{n:04}", f"Trust {n}", n * 7, None if n % 5 else n]
+        if past and (past[1] is None or n % 3 == 0):
+            cells += list(past)
+        short = n % 7 == 0 and past[1:] != (None,)  # rows that stop short, but not where every
+        rows.append(cells[: left + 3] if short else cells)  # row reaches past the table
+    window = list(itertools.islice(numbered(rows), WINDOW_ROWS))
+    layout = detect_layout(window, sheet_label="test")
+    reader = TableReader(layout, display_name="test.xlsx")
+    chunks = list(reader.chunks(numbered(rows), 512))
+    wanted = [
+        [cells[c] if c < len(cells) else None for c in layout.blocks[0].sheet_columns]
+        for cells in rows[1:]
+    ]
+    assert [number for numbers, _ in chunks for number in numbers] == list(range(2, 1301))
+    got = [list(row) for _, columns in chunks for row in zip(*columns, strict=True)]
+    assert got == wanted
+    assert all(type(column) is list for _, columns in chunks for column in columns)
