@@ -9,7 +9,7 @@ import pytest
 
 from datawarp.core.errors import BadInputError
 from datawarp.demo.samplegen import write_large_xlsx
-from datawarp.pipeline.extract import pass_chunks
+from datawarp.pipeline.extract import engine, pass_chunks
 from datawarp.pipeline.extract.pass_chunks import KeptChunks
 from datawarp.pipeline.inspect import open_table
 from tests.pipeline.extract.test_engine import provider_workbook
@@ -43,6 +43,33 @@ def test_kept_cells_give_the_same_rows_as_reading_the_sheet_again(tmp_path, monk
     assert rows == _rows(read_again)
     assert len(rows) == kept.row_count > 0
     assert _rows(kept) == rows  # the kept cells are not consumed or changed by a pass
+
+
+def test_kept_cells_flag_the_totals_rows_pass_1_found(tmp_path, monkeypatch):
+    """Pass 2 of kept cells takes pass 1's totals rows rather than looking at the labels
+    again: the same flags as a pass 2 that reads the sheet again, both row and Arrow."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["Region", "Org Code", "Attendances"])
+    for number in range(1, 301):
+        region = ["North", "South", "East"][number % 3]
+        sheet.append([region, f"R{number:03}", number])
+        if number % 100 == 0:
+            sheet.append([region, "Total", number * 50])  # a subtotal under each hundred
+    sheet.append(["All regions", "Grand total", 99999])
+    path = tmp_path / "totals.xlsx"
+    book.save(path)
+    kept = open_table(str(path), cache_dir=tmp_path / "a")
+    monkeypatch.setattr(pass_chunks, "KEEP_CELLS", 0)
+    read_again = open_table(str(path), cache_dir=tmp_path / "b")
+    flags = [row[-2] for row in _rows(read_again)]
+    assert sum(flags) == 4  # three subtotals and the grand total
+    assert [row[-2] for row in _rows(kept)] == flags
+    monkeypatch.setattr(engine, "ARROW_PASS_CELLS", 1)  # the Arrow pass 2 (kept cells only)
+    arrow = [
+        flag for batch in kept.iter_arrow_batches(97) for flag in batch["_is_total"].to_pylist()
+    ]
+    assert arrow == flags
 
 
 def _shorter(path, keep_rows: int) -> None:

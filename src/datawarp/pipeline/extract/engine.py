@@ -103,6 +103,7 @@ class ExtractedTable:
     _arrow: arrow_csv.ArrowProfile | None = field(default=None, repr=False)  # CSV fast path
     _kept: list[Chunk] | None = field(default=None, repr=False)  # pass 1's cells (pass_chunks)
     _kept_cells: int = field(default=0, repr=False)
+    _labelled: frozenset[int] | None = field(default=None, repr=False)  # pass 1's, for pass 2
 
     @property
     def column_names(self) -> list[str]:
@@ -211,9 +212,14 @@ class ExtractedTable:
         assert self._table_layout is not None
         conversions = conversions or self._conversions(reader)
         fill = FillDown(self._fill, len(self._table_layout.blocks))
+        labelled = self._labelled if chunks is self._kept else None
         for numbers, columns in chunks:
             with paused_gc():  # never across the yield
-                totals = reader.mark_totals(numbers, columns)
+                totals = (
+                    reader.mark_totals(numbers, columns)
+                    if labelled is None
+                    else [number in labelled for number in numbers]  # pass 1 looked already
+                )
                 levels, flags = reader.mark_levels(columns, totals)  # before filling: the file's
                 fill.apply(numbers, columns, flags)
                 cells = [columns[plan.source] for plan in self._plans]
@@ -287,6 +293,8 @@ def _table_of(
         table._fill = fill
         table._kept = kept.chunks if kept is not None else None
         table._kept_cells = kept.cells if kept is not None else 0
+        if table._kept is not None and len(layout.blocks) == 1:  # a row number is one row
+            table._labelled = reader.labelled_rows()
         table.filled_down = {layout.columns[p].name: n for p, n in filled.filled.items()}
         table.given_block_title = block_title if layout is not found else None
         return table

@@ -311,9 +311,16 @@ class TableReader:
 
     def total_rows(self) -> list[int]:
         """Row numbers of the totals rows (after a full pass)."""
-        allowed = sum(1 << position for position in self.marker_columns())
-        labelled = [row_number for row_number, mask in self._totals if mask & allowed]
-        return merged_totals(labelled, self.level_decision())
+        return merged_totals(self._labelled(self.marker_columns()), self.level_decision())
+
+    def labelled_rows(self) -> frozenset[int]:
+        """After a full pass 1: the rows pass 2's ``mark_totals`` flags, those with a totals
+        label in a marker column (pass 1 saw every label cell; pass 2 reads the markers only)."""
+        return frozenset(self._labelled(self.marker_columns()))
+
+    def _labelled(self, positions: tuple[int, ...]) -> list[int]:
+        allowed = sum(1 << position for position in positions)
+        return [row_number for row_number, mask in self._totals if mask & allowed]
 
     # -- what the pass saw -----------------------------------------------------------------
 
