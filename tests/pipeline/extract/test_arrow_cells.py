@@ -148,3 +148,33 @@ def test_only_plain_plans_of_these_types_are_made_in_arrow():
     assert not made_in_arrow(ColumnPlan(TEXT, 0, markers_null=True))
     assert not made_in_arrow(ColumnPlan("timestamp", 0))
     assert not made_in_arrow(ColumnPlan("boolean", 0))
+
+
+_ONE_KIND = [
+    (SMALLINT, float, [3.0, 12.0]),
+    (INTEGER, float, [70000.0]),
+    (BIGINT, int, [2**40]),
+    (NUMERIC, float, [0.25, 3.0]),
+    (NUMERIC, int, [7, 12]),
+    (TEXT, str, [" Leeds ", ""]),
+    (DATE, dt.date, [dt.date(2025, 9, 30)]),
+]
+
+
+@pytest.mark.parametrize(("pg_type", "kind", "values"), _ONE_KIND)
+@pytest.mark.parametrize("nones", [0, 1, 3])
+def test_a_columns_one_kind_from_pass_1_makes_the_same_array(pg_type, kind, values, nones):
+    """Pass 1 saw one kind of cell in the column: a batch of it is made without looking at its
+    cells' types again, the same array, a batch of None alone too (NULLs of the type)."""
+    for cells in ([None] * nones + values, [None] * max(nones, 1)):
+        known = cells_array(list(cells), pg_type, frozenset({kind}))
+        looked = cells_array(list(cells), pg_type)
+        assert known is not None and looked is not None
+        assert known.type == looked.type and known.to_pylist() == looked.to_pylist()
+
+
+def test_a_column_of_several_kinds_has_each_batchs_cells_looked_at():
+    """Ints and floats (an .xls's rates): a batch of ints alone is made as ints are."""
+    column = frozenset({int, float})
+    assert cells_array([7, 12], NUMERIC, column).to_pylist() == ["7", "12"]
+    assert cells_array([1.0, "x"], NUMERIC, frozenset({float, str})) is None

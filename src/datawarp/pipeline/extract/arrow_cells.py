@@ -39,11 +39,19 @@ def made_in_arrow(plan: ColumnPlan) -> bool:
     )
 
 
-def cells_array(cells: list, pg_type: str) -> pa.Array | None:
+def cells_array(
+    cells: list, pg_type: str, column_kinds: frozenset[type] | None = None
+) -> pa.Array | None:
     """The array ``ColumnConverter`` and ``arrow_rows`` make of ``cells`` as ``pg_type``, or
-    None where Python must make it."""
-    kinds = set(map(type, cells))
-    kinds.discard(_NONE)
+    None where Python must make it. ``column_kinds``: the types of every cell but None of the
+    column these cells are part of, where pass 1 knows them; one type is the type of each of
+    these cells that is not None (a batch of None only is made from that type: the same
+    array of NULLs), which spares looking at every cell again."""
+    if column_kinds is not None and len(column_kinds) == 1:
+        kinds = set(column_kinds)
+    else:
+        kinds = set(map(type, cells))
+        kinds.discard(_NONE)
     if not kinds:
         return pa.nulls(len(cells), ARROW_TYPES[pg_type])
     try:
@@ -77,7 +85,7 @@ def _numeric_text(floats: pa.Array) -> pa.Array | None:
     """``str(Decimal(int(v)))`` for a whole float, ``str(Decimal(repr(v)))`` for another, as
     ``ColumnConverter`` gives them; None for a non-finite float. A whole float beyond int64,
     which Python spells by its ``repr``, makes the cast to int64 raise (``cells_array``)."""
-    if not pc.all(pc.is_finite(floats)).as_py():
+    if not pc.all(pc.is_finite(floats), min_count=0).as_py():  # a batch of NULLs is finite
         return None
     whole = pc.equal(pc.floor(floats), floats)
     integers = pc.cast(pc.if_else(whole, floats, _ZERO), pa.int64())

@@ -49,12 +49,14 @@ def typed_batches(
     schema: pa.Schema,
     batch_size: int,
     later: Mapping[int, Conversion] | None = None,
+    kinds: Mapping[int, frozenset[type] | None] | None = None,
 ) -> Iterator[pa.RecordBatch]:
     """Pass 2's chunks (``ExtractedTable._typed_chunks``: converted columns, row numbers,
     ``_is_total`` flags, levels) gathered into batches of at most ``batch_size`` rows. The
     data columns at ``later``'s positions come as cells, made a batch at a time by
-    ``arrow_cells`` or, where it cannot, by ``later``'s conversion (cells, row numbers)."""
-    batches = BatchBuilder(schema, batch_size, later or {})
+    ``arrow_cells`` or, where it cannot, by ``later``'s conversion (cells, row numbers);
+    ``kinds``: the types of a column's cells but None, where pass 1 knows them."""
+    batches = BatchBuilder(schema, batch_size, later or {}, kinds or {})
     for converted, numbers, flags, levels in typed_chunks:
         yield from _sliced(batches.add(converted, numbers, flags, levels), batch_size)
     yield from _sliced(batches.finish(), batch_size)
@@ -70,8 +72,14 @@ class BatchBuilder:
     """Chunks of converted columns gathered into batches of ``size`` rows: Arrow's work on a
     column has a cost per call, and the chunks pass 1 reads in are a few hundred rows."""
 
-    def __init__(self, schema: pa.Schema, size: int, later: Mapping[int, Conversion]):
-        self.schema, self.size, self.later = schema, size, later
+    def __init__(
+        self,
+        schema: pa.Schema,
+        size: int,
+        later: Mapping[int, Conversion],
+        kinds: Mapping[int, frozenset[type] | None] | None = None,
+    ):
+        self.schema, self.size, self.later, self.kinds = schema, size, later, kinds or {}
         self._columns: list[list] = [[] for _ in schema]
         self._rows = 0
 
@@ -101,7 +109,7 @@ class BatchBuilder:
         convert = self.later.get(position)
         if convert is None:
             return _array(values, field)
-        made = cells_array(values, field.metadata[PG_TYPE_KEY].decode())
+        made = cells_array(values, field.metadata[PG_TYPE_KEY].decode(), self.kinds.get(position))
         return made if made is not None else _array(convert(values, numbers), field)
 
 

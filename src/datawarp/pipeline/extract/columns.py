@@ -51,11 +51,16 @@ _LARGEST_INT64 = 2**63
 class ColumnStats:
     """Type inference, NULL counts and scale facts of one column, fed a chunk of cells at a time."""
 
-    __slots__ = ("profile", "by_distinct", "cells", "scale", "_seen", "_counted", "_counts")
+    __slots__ = (
+        "profile", "by_distinct", "cells", "scale", "cell_kinds", "_seen", "_counted", "_counts",
+    )  # fmt: skip
 
     def __init__(self, *, by_distinct: bool, percent_header: bool = False):
         self.profile = ColumnProfile()
         self.by_distinct = by_distinct
+        # The types of every cell observed but None, when each chunk came as a list (a
+        # workbook's): pass 2 of kept cells (arrow_cells) need not look at them again.
+        self.cell_kinds: set[type] | None = None if by_distinct else set()
         self.scale = ScaleFacts(percent_header=percent_header)
         self.cells = 0
         self._seen: set[object] = set()  # values already observed (a bounded memo)
@@ -65,7 +70,13 @@ class ColumnStats:
     def observe(self, cells: Sequence[object], row_numbers: list[int] | None = None) -> None:
         """One chunk of the column; with ``row_numbers``, the rows of each number form too."""
         if not self.by_distinct:
-            self.profile.observe_many(cells)
+            kinds = set(map(type, cells)) if type(cells) is list else None
+            if kinds is None or self.cell_kinds is None:
+                self.cell_kinds = None
+            else:
+                self.cell_kinds |= kinds
+                self.cell_kinds.discard(type(None))
+            self.profile.observe_many(cells, kinds)  # type: ignore[arg-type]
             if self.scale.percent_header:
                 self.scale.note_sizes(cells)  # type: ignore[arg-type]
         else:

@@ -104,6 +104,7 @@ class ExtractedTable:
     _kept: list[Chunk] | None = field(default=None, repr=False)  # pass 1's cells (pass_chunks)
     _kept_cells: int = field(default=0, repr=False)
     _labelled: frozenset[int] | None = field(default=None, repr=False)  # pass 1's, for pass 2
+    _cell_kinds: list[frozenset[type] | None] = field(default_factory=list, repr=False)  # same
 
     @property
     def column_names(self) -> list[str]:
@@ -142,7 +143,8 @@ class ExtractedTable:
         later = {p: conversions[p] for p, plan in enumerate(self._plans)
                  if arrow_cells.made_in_arrow(plan)}  # fmt: skip
         chunks = self._typed_chunks(self._kept, reader, conversions, frozenset(later))
-        return arrow_rows.typed_batches(chunks, schema, batch_size, later)
+        kinds = {p: self._cell_kinds[self._plans[p].source] for p in later if self._cell_kinds}
+        return arrow_rows.typed_batches(chunks, schema, batch_size, later, kinds)
 
     def iter_batches(self, batch_size: int = DEFAULT_BATCH_SIZE) -> Iterator[list[tuple]]:
         """Typed rows, ``batch_size`` at a time: the column values, then row_number, is_total
@@ -293,11 +295,17 @@ def _table_of(
         table._fill = fill
         table._kept = kept.chunks if kept is not None else None
         table._kept_cells = kept.cells if kept is not None else 0
-        if table._kept is not None and len(layout.blocks) == 1:  # a row number is one row
-            table._labelled = reader.labelled_rows()
+        if table._kept is not None:
+            table._cell_kinds = [_kinds(stats.cell_kinds) for stats in profiles]
+            if len(layout.blocks) == 1:  # a row number is one row
+                table._labelled = reader.labelled_rows()
         table.filled_down = {layout.columns[p].name: n for p, n in filled.filled.items()}
         table.given_block_title = block_title if layout is not found else None
         return table
+
+
+def _kinds(kinds: set[type] | None) -> frozenset[type] | None:
+    return None if kinds is None else frozenset(kinds)
 
 
 def _arrow_profile(

@@ -94,19 +94,21 @@ class ColumnProfile:
         if number > self._high:
             self._high = number
 
-    def observe_many(self, values: Iterable[object]) -> None:
-        """Take a batch of cells into account (same result as calling ``observe`` for each)."""
-        if type(values) is list and values and self._observe_uniform(values):
-            return
+    def observe_many(self, values: Iterable[object], kinds: set[type] | None = None) -> None:
+        """Take a batch of cells into account (same result as calling ``observe`` for each);
+        ``kinds``, when the caller has them, are the types of a list's cells."""
+        if type(values) is list and values:
+            if self._observe_uniform(values, set(map(type, values)) if kinds is None else kinds):
+                return
         observe = self.observe
         for value in values:
             observe(value)
 
-    def _observe_uniform(self, values: list) -> bool:
+    def _observe_uniform(self, values: list, kinds: set[type]) -> bool:
         """A chunk of whole numbers (Excel's counts, as floats or ints) or of a text column's
         strings, taken in with C-speed builtins rather than a call per cell; False, having
         taken in nothing, for any other chunk."""
-        kinds = set(map(type, values))
+        kinds = set(kinds)  # the caller's stay as they are
         empty = 0
         if _NONE_TYPE in kinds:
             kinds.discard(_NONE_TYPE)
