@@ -305,14 +305,17 @@ def test_the_collector_is_paused_for_the_start_then_frozen_and_resumed():
     """In a process of its own: freezing reaches every object of the process."""
     code = (
         "import gc; from datawarp.cli import collector\n"
+        "from datawarp.pipeline.extract.pass_chunks import FREEZING; kept = FREEZING.kept_cells\n"
         "collector.pause_for_start(); paused = gc.isenabled()\n"
         "collector.resume(); frozen = gc.get_freeze_count()\n"
         "collector.resume(); again = gc.get_freeze_count()\n"
         "gc.disable(); collector.pause_for_start(); collector.resume()\n"  # someone else's pause
-        "print(paused, frozen > 0, again == frozen, gc.isenabled())\n"
+        "print(paused, frozen > 0, again == frozen, gc.isenabled(), kept, FREEZING.kept_cells)\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert result.stdout.split() == ["False", "True", "True", "False"], result.stderr
+    assert result.stdout.split() == ["False", "True", "True", "False", "False", "True"], (
+        result.stderr
+    )
 
 
 def test_load_batch_works_with_the_collector_on_and_its_start_frozen(tmp_path, db_url):

@@ -12,8 +12,9 @@ work is collected as ever.
 
 Every command resumes the collector as it is invoked, except ``load-batch``, whose start goes
 on in its own body (the pipeline's and pyarrow's imports, the settings, the manifest, the
-connection): it resumes the collector once its database is ready. Only the command's own
-process pauses it (``run``); code using DataWarp as a library keeps its own.
+connection): it resumes the collector once its database is ready. The cells a workbook's
+pass 1 keeps for pass 2 are frozen as well, once made (``pass_chunks.kept_cells_made``). Only
+the command's own process pauses it (``run``); code using DataWarp as a library keeps its own.
 """
 
 from __future__ import annotations
@@ -34,7 +35,11 @@ _PAUSE = _Pause()
 
 
 def pause_for_start() -> None:
-    """Pause the collector, unless something paused it before (its owner decides then)."""
+    """Pause the collector, unless something paused it before (its owner decides then); the
+    cells a workbook's pass 1 keeps are frozen too, once made (``pass_chunks``)."""
+    from datawarp.pipeline.extract.pass_chunks import FREEZING
+
+    FREEZING.kept_cells = True
     if gc.isenabled():
         gc.disable()
         _PAUSE.active = True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import shutil
 
 import openpyxl
@@ -70,6 +71,21 @@ def test_kept_cells_flag_the_totals_rows_pass_1_found(tmp_path, monkeypatch):
         flag for batch in kept.iter_arrow_batches(97) for flag in batch["_is_total"].to_pylist()
     ]
     assert arrow == flags
+
+
+@pytest.mark.parametrize("freezing", [False, True])
+def test_kept_cells_are_frozen_once_made_where_the_process_says_so(tmp_path, monkeypatch, freezing):
+    """The ``datawarp`` command's process freezes them (cli.collector); a library user's
+    collector is left to walk them as it walks everything else."""
+    path = write_large_xlsx(tmp_path / "bulk.xlsx", 500)
+    monkeypatch.setattr(pass_chunks.FREEZING, "kept_cells", freezing)
+    before = gc.get_freeze_count()
+    try:
+        table = open_table(str(path), cache_dir=tmp_path / "a")
+        assert (gc.get_freeze_count() > before) is freezing
+        assert len(_rows(table)) == 500
+    finally:
+        gc.unfreeze()
 
 
 def _shorter(path, keep_rows: int) -> None:

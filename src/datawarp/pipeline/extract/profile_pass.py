@@ -7,7 +7,12 @@ from collections.abc import Iterable
 
 from datawarp.pipeline.extract.columns import ColumnStats
 from datawarp.pipeline.extract.fill_down import FillDown
-from datawarp.pipeline.extract.pass_chunks import READ_CHUNK, KeptChunks, paused_gc
+from datawarp.pipeline.extract.pass_chunks import (
+    READ_CHUNK,
+    KeptChunks,
+    kept_cells_made,
+    paused_gc,
+)
 from datawarp.pipeline.extract.scales import names_a_percentage
 from datawarp.pipeline.extract.sheets import SheetChoice
 from datawarp.pipeline.extract.table import TableColumn, TableLayout
@@ -34,6 +39,8 @@ def profile_pass(
     filling = FillDown(fill, len(layout.blocks))
     with paused_gc():
         profiles = _profile(reader, choice.chosen.rows, layout.columns, is_csv, filling, kept)
+        if kept is not None and kept.chunks is not None:
+            kept_cells_made()
     if fill and set(filling.totals_seen) != set(reader.total_rows()):
         reader = TableReader(layout, display_name=workbook.display_name, is_csv=is_csv,
                              label_columns=reader.marker_columns(),
