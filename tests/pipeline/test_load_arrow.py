@@ -236,6 +236,29 @@ def test_load_batch_fast_and_python_paths_fill_identical_tables(conn, db_url, tm
     assert arrow == python and len(arrow) == 3001
 
 
+def test_a_csvs_record_batches_are_shaped_whole_and_sent_in_pieces(db_url, tmp_path, monkeypatch):
+    """The COPY shapes each record batch as parsed (its numeric columns encoded in one go),
+    then sends it ``batch_size`` rows at a time; a workbook's batches come at that size."""
+    shaped, sent = [], []
+    pieces = staging_arrow._pieces
+
+    def recorded(batch, rows):
+        shaped.append(batch.num_rows)
+        for piece in pieces(batch, rows):
+            sent.append(piece.num_rows)
+            yield piece
+
+    monkeypatch.setattr(staging_arrow, "_pieces", recorded)
+    path = write_large_csv(tmp_path / "large.csv", 3000)
+    manifest = write_manifest(
+        tmp_path, [{"source_code": "pieces", "path": path.name}], period="2025-09"
+    )
+    report, _ = run(db_url, tmp_path / "home", manifest, test=True, batch_size=500)
+    assert report.outcomes[0].rows_loaded == 3000
+    assert sum(shaped) == sum(sent) == 3000
+    assert max(shaped) > 500 >= max(sent)  # one block: shaped whole, sent in sixes
+
+
 def test_mixed_types_survive_a_second_period_in_the_same_table(conn, tmp_path):
     """Loading into an existing table (the APPEND case) needs nothing special."""
     path = tmp_path / "mixed.csv"

@@ -7,6 +7,7 @@ commit or roll back: the caller owns the transaction.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -247,9 +248,13 @@ def copy_table(
     size = job.options.batch_size
     copier: Callable[..., int]
     if arrow_batches is not None or table.supports_arrow:
-        from datawarp.catalog.staging_arrow import copy_arrow  # pyarrow: only when used
+        from datawarp.catalog.staging_arrow import WHOLE_BATCHES, copy_arrow  # pyarrow: if used
 
-        copier, batches = copy_arrow, (arrow_batches or table.iter_arrow_batches)(size)
+        # A CSV's record batches come whole, as parsed (tens of thousands of rows): the COPY
+        # shapes each at once, then sends it ``size`` rows at a time.
+        whole = arrow_batches is not None or table.format == "csv"
+        batches = (arrow_batches or table.iter_arrow_batches)(WHOLE_BATCHES if whole else size)
+        copier = functools.partial(copy_arrow, send_rows=size)
     else:
         copier, batches = staging.copy_rows, table.iter_batches(size)
     rows = copier(conn, job.target, table.column_names, batches, provenance,
