@@ -127,10 +127,10 @@ def _peeked(batches: Iterable[pa.RecordBatch]) -> tuple[Iterable, pa.RecordBatch
 
 
 def _pieces(batch: pa.RecordBatch, rows: int | None) -> Iterable[pa.RecordBatch]:
-    """A shaped batch encoded and sent ``rows`` rows at a time: its numeric columns were
-    encoded in one go (half the time, a million rows in batches of ten thousand against as
-    parsed), the pieces keep the memory in flight and the first bytes' wait small. The CSV's
-    1M-row load 1.669 s -> 1.609 s (means of eight interleaved runs)."""
+    """A shaped batch encoded and sent ``rows`` rows at a time. Shaped whole, a CSV's batch as
+    parsed has its numeric columns encoded in one go (the shaping of 1M rows: 0.147 -> 0.036
+    CPU-seconds; the load 1.669 s -> 1.609 s, means of eight interleaved runs); sent in pieces,
+    the bytes in flight and the first piece's wait stay small."""
     if rows is None or batch.num_rows <= rows:
         return (batch,)
     return (batch.slice(start, rows) for start in range(0, batch.num_rows, rows))

@@ -103,8 +103,9 @@ class ExtractedTable:
     _arrow: arrow_csv.ArrowProfile | None = field(default=None, repr=False)  # CSV fast path
     _kept: list[Chunk] | None = field(default=None, repr=False)  # pass 1's cells (pass_chunks)
     _kept_cells: int = field(default=0, repr=False)
-    _labelled: frozenset[int] | None = field(default=None, repr=False)  # pass 1's, for pass 2
-    _cell_kinds: list[frozenset[type] | None] = field(default_factory=list, repr=False)  # same
+    # What pass 1 found on kept cells, for pass 2: the totals rows, each column's cell types.
+    _labelled: frozenset[int] | None = field(default=None, repr=False)
+    _cell_kinds: list[frozenset[type] | None] = field(default_factory=list, repr=False)
 
     @property
     def column_names(self) -> list[str]:
