@@ -195,7 +195,7 @@ def test_load_batch_loads_a_csv_and_a_workbook_without_numpy(tmp_path, db_url, c
 def test_load_batch_printing_plain_lines_never_imports_the_renderer_or_mail(tmp_path, db_url):
     """Cron's way (output not a terminal, no --json): every line is plain text, so rich, a
     fiftieth of a second of every start, stays out (a terminal's progress bars still use it);
-    an outbox with nothing to send imports no mail module."""
+    an outbox with nothing to send imports no mail module; a CSV's load no workbook reader."""
     from datawarp.demo.samplegen import write_large_csv
 
     csv_path = write_large_csv(tmp_path / "rows.csv", 500)
@@ -205,7 +205,9 @@ def test_load_batch_printing_plain_lines_never_imports_the_renderer_or_mail(tmp_
     )
     code = "import sys; from datawarp.cli.main import run; sys.argv[0] = 'datawarp'; run()"
     args = ("--database-url", db_url, "load-batch", str(manifest), "--test")
-    result = _with_packages_that_must_not_load(tmp_path, code, "rich", "smtplib", args=args)
+    result = _with_packages_that_must_not_load(
+        tmp_path, code, "rich", "smtplib", "python_calamine", args=args
+    )
 
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()

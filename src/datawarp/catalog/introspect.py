@@ -6,6 +6,8 @@ all ask here.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import psycopg
 from psycopg import sql
 
@@ -63,3 +65,17 @@ def column_defaults(
         (qualified_name(schema, table), names),
     ).fetchall()
     return dict(rows)
+
+
+def loads_with_rows(
+    conn: psycopg.Connection, target: TableRef, load_ids: Iterable[int]
+) -> set[int]:
+    """Which of these loads still have a row in the table (one index probe each)."""
+    ids = sorted(set(load_ids))
+    if not ids or not table_exists(conn, target.schema, target.table):
+        return set()
+    query = sql.SQL(
+        "SELECT id FROM unnest(%s::bigint[]) AS id"
+        " WHERE EXISTS (SELECT 1 FROM {} t WHERE t._load_id = id)"
+    ).format(identifier(target))
+    return {load_id for (load_id,) in conn.execute(query, (ids,)).fetchall()}

@@ -8,16 +8,13 @@ catalog as it is now. Each returns plain facts: counts, names, times.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
 import psycopg
-from psycopg import sql
 from psycopg.rows import class_row
 
-from datawarp.catalog.introspect import identifier, table_exists
-from datawarp.core.naming import PROVENANCE_PREFIX, STAGING_SCHEMA, TableRef
+from datawarp.core.naming import PROVENANCE_PREFIX, STAGING_SCHEMA
 
 SAMPLE = 5  # names or ids quoted in a criterion's detail; the count says the rest
 
@@ -211,17 +208,3 @@ def column_coverage(conn: psycopg.Connection) -> ColumnCoverage:
             "         WHERE s.status <> 'archived') columns",
             (SAMPLE, STAGING_SCHEMA, PROVENANCE_PREFIX),
         ).fetchone()
-
-
-def loads_with_rows(
-    conn: psycopg.Connection, target: TableRef, load_ids: Iterable[int]
-) -> set[int]:
-    """Which of these loads still have a row in the table (one index probe each)."""
-    ids = sorted(set(load_ids))
-    if not ids or not table_exists(conn, target.schema, target.table):
-        return set()
-    query = sql.SQL(
-        "SELECT id FROM unnest(%s::bigint[]) AS id"
-        " WHERE EXISTS (SELECT 1 FROM {} t WHERE t._load_id = id)"
-    ).format(identifier(target))
-    return {load_id for (load_id,) in conn.execute(query, (ids,)).fetchall()}

@@ -44,6 +44,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from datawarp.catalog import scorecard_queries
+from datawarp.catalog.introspect import loads_with_rows
 from datawarp.catalog.scorecard_queries import (
     ColumnCoverage,
     LoadCounts,
@@ -253,7 +254,7 @@ def _loads_with_rows(conn: psycopg.Connection, repeats: list[RepeatedFile]) -> s
     present: set[int] = set()
     for table, ids in by_table.items():
         target = TableRef(STAGING_SCHEMA, table)
-        present |= scorecard_queries.loads_with_rows(conn, target, ids)
+        present |= loads_with_rows(conn, target, ids)
     return present
 
 

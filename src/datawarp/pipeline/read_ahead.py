@@ -38,14 +38,8 @@ def read_first_file_ahead(
 def _read_ahead(path: Path, sheet: str | None, one_read: bool) -> bool:
     from datawarp.pipeline.extract.csv_reader import file_encoding
     from datawarp.pipeline.extract.env_limits import arrow_enabled
-    from datawarp.pipeline.extract.excel_reader import (
-        open_book_ahead,
-        read_sheet_ahead,
-        sheet_xml_bytes,
-    )
     from datawarp.pipeline.extract.file_ahead import AHEAD
     from datawarp.pipeline.extract.formats import sniff
-    from datawarp.pipeline.extract.xlsx_extent import ARROW_SHEET_XML_BYTES
     from datawarp.pipeline.fetch import file_sha256
 
     try:
@@ -63,8 +57,17 @@ def _read_ahead(path: Path, sheet: str | None, one_read: bool) -> bool:
             from datawarp.pipeline.extract.one_pass import open_provisional_ahead
 
             open_provisional_ahead(path, sheet)
-            return False
-    elif kind == "xls":
+        return False
+    # The workbook reader (calamine, the XML scans) only for a workbook: a CSV's load never
+    # imports it.
+    from datawarp.pipeline.extract.excel_reader import (
+        open_book_ahead,
+        read_sheet_ahead,
+        sheet_xml_bytes,
+    )
+    from datawarp.pipeline.extract.xlsx_extent import ARROW_SHEET_XML_BYTES
+
+    if kind == "xls":
         open_book_ahead(path)
     if read_sheet_ahead(path, sheet) is None:
         return False

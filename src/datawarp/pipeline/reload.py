@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from datawarp.catalog import loads, staging
-from datawarp.catalog.scorecard_queries import loads_with_rows
+from datawarp.catalog.introspect import loads_with_rows
 from datawarp.core.vocabulary import LoadMode
 
 if TYPE_CHECKING:

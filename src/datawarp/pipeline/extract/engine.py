@@ -52,8 +52,7 @@ from datawarp.pipeline.extract.table_columns import (  # noqa: F401 - ExtractedC
     with_originals,
 )
 from datawarp.pipeline.extract.table_rows import TableReader
-from datawarp.pipeline.extract.workbook import Workbook
-from datawarp.pipeline.extract.xlsx_split import ReadSheetAgain
+from datawarp.pipeline.extract.workbook import ReadSheetAgain, Workbook
 
 if TYPE_CHECKING:
     from datawarp.pipeline.extract import arrow_csv

@@ -18,7 +18,6 @@ from pathlib import Path, PurePosixPath
 
 from datawarp.core.errors import BadInputError, NotFoundError
 from datawarp.pipeline.extract.csv_reader import CsvWorkbook
-from datawarp.pipeline.extract.excel_reader import ExcelWorkbook
 from datawarp.pipeline.extract.file_ahead import AHEAD
 from datawarp.pipeline.extract.workbook import Row, SheetInfo, Workbook
 from datawarp.pipeline.extract.zip_limits import make_scratch, open_bounded
@@ -150,6 +149,8 @@ def _open_file(
             partial(open, path, "rb"), display_name=display_name, member=member,
             on_close=on_close, encoding=encoding if isinstance(encoding, str) else None,
         )  # fmt: skip
+    from datawarp.pipeline.extract.excel_reader import ExcelWorkbook  # calamine: workbooks only
+
     return ExcelWorkbook(
         path, kind=kind, display_name=display_name, member=member, on_close=on_close
     )

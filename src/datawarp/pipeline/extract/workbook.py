@@ -14,6 +14,14 @@ from types import TracebackType
 
 from datawarp.core.errors import BadInputError, NotFoundError
 
+
+class ReadSheetAgain(Exception):  # noqa: N818 - a request, not a failure
+    """The rows read so far of a split sheet (``xlsx_split``) may lack cells (its second part
+    held rows of the first, or failed to parse): the sheet now reads as parsed whole, from its
+    top. Here, where the engine catches it, so that a CSV's load never imports the workbook
+    reader."""
+
+
 Row = tuple[int, list[object]]
 """A 1-based row number in the original sheet or file, and that row's raw cells."""
 
@@ -48,7 +56,7 @@ class Workbook(ABC):
         """Release files and temporary copies; safe to call twice."""
 
     def confirm_rows(self, sheet: str) -> None:
-        """Raise ``xlsx_split.ReadSheetAgain`` if the rows of ``sheet`` read so far may lack
+        """Raise ``ReadSheetAgain`` if the rows of ``sheet`` read so far may lack
         cells (the sheet is then to be read again from its top); most readers never do."""
         return None
 

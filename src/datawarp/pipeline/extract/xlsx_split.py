@@ -37,6 +37,7 @@ from xml.etree import ElementTree
 
 import python_calamine
 
+from datawarp.pipeline.extract.workbook import ReadSheetAgain
 from datawarp.pipeline.extract.xlsx_extent import sheet_parts
 from datawarp.pipeline.extract.zip_limits import make_scratch
 
@@ -228,11 +229,6 @@ class SheetSplitter:
             return book.get_sheet_by_name(sheet)
         finally:
             book.close()
-
-
-class ReadSheetAgain(Exception):  # noqa: N818 - a request, not a failure
-    """The rows read so far of a split sheet may lack cells (its second part held rows of the
-    first, or failed to parse): the sheet now reads as parsed whole, from its top."""
 
 
 _INTERRUPTS = (KeyboardInterrupt, SystemExit, GeneratorExit)
