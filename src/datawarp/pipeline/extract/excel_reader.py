@@ -22,7 +22,7 @@ import python_calamine
 
 from datawarp.core.errors import BadInputError
 from datawarp.pipeline.extract.file_ahead import AHEAD, file_key
-from datawarp.pipeline.extract.workbook import Row, SheetInfo, Workbook
+from datawarp.pipeline.extract.workbook import INTERRUPTS, Row, SheetInfo, Workbook
 from datawarp.pipeline.extract.xlsx_extent import check_sheet, sheet_parts
 from datawarp.pipeline.extract.xlsx_sparse import SparseSheet
 from datawarp.pipeline.extract.xlsx_split import ReadSheetAgain, SheetSplitter, SplitSheet
@@ -36,7 +36,6 @@ _SUFFIXES_FOR_KIND = {
     "xls": (".xls",),
     "ods": (".ods",),
 }
-_INTERRUPTS = (KeyboardInterrupt, SystemExit, GeneratorExit)
 T = TypeVar("T")
 
 
@@ -51,7 +50,7 @@ def _guarded(display_name: str, action: Callable[[], T]) -> T:
     """Run a calamine call, turning any failure (Rust panics included) into a one-line error."""
     try:
         return action()
-    except _INTERRUPTS:
+    except INTERRUPTS:
         raise
     except BaseException as exc:  # noqa: BLE001 - pyo3 panics derive from BaseException
         raise _corrupt(display_name, exc) from exc
@@ -208,7 +207,7 @@ def _parsed(
     if halves is not None:
         try:
             return halves.parse(name, parse_whole)
-        except _INTERRUPTS:
+        except INTERRUPTS:
             raise
         except BaseException:  # noqa: BLE001 - pyo3 panics too: the whole parse reports
             pass
@@ -349,7 +348,7 @@ class ExcelWorkbook(Workbook):
                 if cells and left_padding:
                     cells = left_padding + cells
                 yield row_number, cells
-        except _INTERRUPTS:
+        except INTERRUPTS:
             raise
         except ReadSheetAgain:
             _READ_WHOLE.add(self._file_key)

@@ -14,6 +14,10 @@ from types import TracebackType
 
 from datawarp.core.errors import BadInputError, NotFoundError
 
+# What a reader passes on rather than report as the file's fault: python-calamine's own
+# failures (pyo3 panics among them) are BaseExceptions, caught whole beside these.
+INTERRUPTS = (KeyboardInterrupt, SystemExit, GeneratorExit)
+
 
 class ReadSheetAgain(Exception):  # noqa: N818 - a request, not a failure
     """The rows read so far of a split sheet (``xlsx_split``) may lack cells (its second part

@@ -37,7 +37,7 @@ from xml.etree import ElementTree
 
 import python_calamine
 
-from datawarp.pipeline.extract.workbook import ReadSheetAgain
+from datawarp.pipeline.extract.workbook import INTERRUPTS, ReadSheetAgain
 from datawarp.pipeline.extract.xlsx_extent import sheet_parts
 from datawarp.pipeline.extract.zip_limits import make_scratch
 
@@ -231,9 +231,6 @@ class SheetSplitter:
             book.close()
 
 
-_INTERRUPTS = (KeyboardInterrupt, SystemExit, GeneratorExit)
-
-
 class SplitSheet:
     """A sheet's two parsed parts read as the one sheet (the parts of a calamine sheet the
     reader uses: ``start``, ``height``, ``width``, ``iter_rows``), the second part parsing
@@ -326,7 +323,7 @@ class SplitSheet:
             return
         try:
             second = self._second.result()
-        except _INTERRUPTS:
+        except INTERRUPTS:
             raise
         except BaseException:  # noqa: BLE001 - pyo3 panics too: the whole parse says why
             second, joins = None, False
@@ -336,7 +333,7 @@ class SplitSheet:
         if not joins:
             try:
                 self._whole = self._parse_whole()
-            except _INTERRUPTS:
+            except INTERRUPTS:
                 raise
             except BaseException as exc:  # noqa: BLE001 - raised where rows are read
                 self._whole_failed = exc
