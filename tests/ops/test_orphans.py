@@ -125,6 +125,22 @@ def test_archive_an_orphan(conn, raw_conn, db_url, tmp_path, home):
     assert find_orphans(conn).orphans == []
 
 
+def test_an_empty_orphan_is_archived_and_verified_through_the_database(conn, raw_conn, db_url,
+                                                                      tmp_path, home):  # fmt: skip
+    """Its file has no row group: read back both ways, it is an empty table of the same types."""
+    raw_conn.execute("CREATE TABLE staging.scratch_empty (id integer, rate numeric(5,3))")
+    store = ArchiveStore.at(str(tmp_path / "pq"))
+
+    record = archive_orphan(conn, "scratch_empty", store,
+                            settings_for(db_url, home, verify="database"))  # fmt: skip
+
+    assert record["row_count"] == 0
+    parquet = pq.ParquetFile(record["path"])
+    assert parquet.metadata.num_row_groups == 0 and parquet.metadata.num_rows == 0
+    assert [str(t) for t in parquet.schema_arrow.types] == ["int32", "decimal128(5, 3)"]
+    assert conn.execute(f"SELECT count(*) FROM {record['archive_table']}").fetchone()[0] == 0  # noqa: S608
+
+
 def test_archive_names_fit_postgresql():
     long = "é" * 40  # 80 bytes
     name = archive_name(long, datetime(2025, 1, 2))

@@ -175,14 +175,10 @@ def _csv_reader(blocks: io.RawIOBase, schema: pa.Schema) -> pa_csv.CSVStreamingR
         read_options=pa_csv.ReadOptions(column_names=names, block_size=CSV_BLOCK_BYTES),
         parse_options=pa_csv.ParseOptions(newlines_in_values=True),
         convert_options=pa_csv.ConvertOptions(
-            column_types=types,
+            column_types=types, strings_can_be_null=True, quoted_strings_can_be_null=False,
             null_values=[""],  # COPY writes NULL as an empty unquoted field, "" as ""
-            strings_can_be_null=True,
-            quoted_strings_can_be_null=False,
-            true_values=["t"],
-            false_values=["f"],
-        ),
-    )
+            true_values=["t"], false_values=["f"]),
+    )  # fmt: skip
 
 
 class _RowGroups:
@@ -298,10 +294,15 @@ def file_digest(filesystem: pafs.FileSystem, path: str) -> tuple[str, int]:
 # --- reading back --------------------------------------------------------------------------
 
 
+def _batches(parquet: pq.ParquetFile, **options: Any) -> Iterator[pa.RecordBatch]:
+    # An empty table's file has no row group, which pyarrow 18 refuses to iterate.
+    return parquet.iter_batches(**options) if parquet.metadata.num_row_groups else iter(())
+
+
 def _csv_chunks(parquet: pq.ParquetFile) -> Iterable[memoryview]:
     # One decoding thread leaves the cores to the server parsing the rows; zoned timestamps go
     # as UTC wall times (copy_in sets the session to UTC): Arrow formats those 8× faster.
-    for batch in parquet.iter_batches(batch_size=READ_BACK_ROWS, use_threads=False):
+    for batch in _batches(parquet, batch_size=READ_BACK_ROWS, use_threads=False):
         arrays = [a.cast(pa.timestamp(a.type.unit)) if pa.types.is_timestamp(a.type) and a.type.tz
                   else a for a in batch.columns]  # fmt: skip
         sink = pa.BufferOutputStream()
@@ -341,7 +342,7 @@ def verify_file(
         if parquet.schema_arrow.types != schema.types:
             raise ArchiveFailed(f"Verification of {path} failed: its column types differ")
         found = ValueDigest(schema)
-        for batch in parquet.iter_batches(batch_size=CHECK_BATCH_ROWS):
+        for batch in _batches(parquet, batch_size=CHECK_BATCH_ROWS):
             found.add(batch.columns)
     if found.rows != count:
         raise ArchiveFailed(f"Verification of {path} failed: the table has {count} rows, the"
