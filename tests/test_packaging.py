@@ -33,8 +33,9 @@ def _pinned() -> dict[str, Version]:
     pins = {}
     for line in OLDEST.read_text().splitlines():
         if line.strip() and not line.startswith("#"):
-            name, version = re.fullmatch(r"([A-Za-z0-9_.-]+)==(\S+)", line.strip()).groups()
-            pins[canonicalize_name(name)] = Version(version)
+            pin = re.fullmatch(r"([A-Za-z0-9_.-]+)==(\S+)", line.strip())
+            assert pin is not None, f"not NAME==VERSION: {line!r}"
+            pins[canonicalize_name(pin[1])] = Version(pin[2])
     return pins
 
 
